@@ -1,0 +1,233 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/magiconair/properties"
+)
+
+// DefaultConfigPath is where the agent looks for its property file.
+const DefaultConfigPath = "/etc/elb-access-logger/access-log.properties"
+
+// Config is the agent's effective configuration.
+type Config struct {
+	Enabled      bool
+	EmitInterval int    // minutes
+	Schedule     string // robfig/cron spec; overrides EmitInterval when set
+	Format       string
+	Bucket       string // template
+	KeyLayout    string
+
+	OwnerAccount string
+	LBName       string
+	NodeIP       string
+	InstanceID   string
+	Region       string
+
+	Listen             []string
+	MaxMessageBytes    int
+	ReceiveBufferBytes int
+
+	SpoolDir      string
+	FsyncInterval time.Duration
+
+	StoreEndpoint   string
+	StoreRegion     string
+	AccessKeyID     string
+	SecretAccessKey string
+	PathStyle       bool
+
+	MetadataEndpoint string
+}
+
+// key is one property: its name, default, help line and how it is applied.
+type key struct {
+	name, def, help string
+	set             func(c *Config, v string) error
+}
+
+// keys is the table of every property the agent knows, in documentation
+// order. Each default is applied through set, so defaults are validated
+// exactly like file values.
+var keys = []key{
+	{"access_log.enabled", "true", "write and upload access logs; false keeps the spool", boolKey(func(c *Config) *bool { return &c.Enabled })},
+	{"access_log.emit_interval", "60", "window length in minutes, 5 or 60, aligned to UTC", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || (n != 5 && n != 60) {
+			return errors.New("must be 5 or 60")
+		}
+		c.EmitInterval = n
+		return nil
+	}},
+	{"access_log.schedule", "", "robfig/cron spec in UTC, optional seconds field; overrides emit_interval", func(c *Config, v string) error {
+		if v != "" {
+			if _, err := parseSchedule(v); err != nil {
+				return err
+			}
+		}
+		c.Schedule = v
+		return nil
+	}},
+	{"access_log.format", "raw", "output format: raw", oneOf(func(c *Config) *string { return &c.Format }, "raw")},
+	{"access_log.bucket", "access_logs-{lb_name}_{public_ipv4}_{instance_num}", "bucket name template", func(c *Config, v string) error {
+		if _, err := expandTemplate(v, Identity{Account: "x", LBName: "x", PublicIPv4: "x", InstanceID: "i-x", Region: "x"}); err != nil {
+			return err
+		}
+		c.Bucket = v
+		return nil
+	}},
+	{"access_log.key_layout", "seed", "object key layout: seed", oneOf(func(c *Config) *string { return &c.KeyLayout }, "seed")},
+	{"access_log.owner_account", "", "load balancer owner's account (metadata when empty)", str(func(c *Config) *string { return &c.OwnerAccount })},
+	{"access_log.lb_name", "", "load balancer name (metadata when empty)", str(func(c *Config) *string { return &c.LBName })},
+	{"access_log.node_ip", "", "public IPv4 of this node (metadata when empty)", str(func(c *Config) *string { return &c.NodeIP })},
+	{"access_log.instance_id", "", "instance id, i-xxxxxxxx (metadata when empty)", str(func(c *Config) *string { return &c.InstanceID })},
+	{"access_log.region", "", "region (metadata when empty)", str(func(c *Config) *string { return &c.Region })},
+	{"syslog.listen", "udp://127.0.0.1:514", "comma list of udp:// addresses", func(c *Config, v string) error {
+		var out []string
+		for _, a := range strings.Split(v, ",") {
+			a = strings.TrimSpace(a)
+			if a == "" {
+				continue
+			}
+			if !strings.HasPrefix(a, "udp://") {
+				return fmt.Errorf("%q: only udp:// is supported", a)
+			}
+			out = append(out, a)
+		}
+		c.Listen = out
+		return nil
+	}},
+	{"syslog.max_message_bytes", "65536", "largest datagram taken whole", intKey(func(c *Config) *int { return &c.MaxMessageBytes }, 480, 65536)},
+	{"syslog.receive_buffer_bytes", "8388608", "socket receive buffer (SO_RCVBUF)", intKey(func(c *Config) *int { return &c.ReceiveBufferBytes }, 0, 1<<30)},
+	{"spool.dir", "/var/spool/elb-access-logger", "spool directory", func(c *Config, v string) error {
+		if v == "" {
+			return errors.New("must not be empty")
+		}
+		c.SpoolDir = v
+		return nil
+	}},
+	{"spool.fsync_interval", "1s", "most data at risk in a crash", durationKey(func(c *Config) *time.Duration { return &c.FsyncInterval })},
+	{"objectstorage.endpoint", "", "store URL; empty means AWS S3 of the region", str(func(c *Config) *string { return &c.StoreEndpoint })},
+	{"objectstorage.region", "", "signing region; empty means the identity's region, else us-east-1", str(func(c *Config) *string { return &c.StoreRegion })},
+	{"objectstorage.access_key_id", "", "static access key id", str(func(c *Config) *string { return &c.AccessKeyID })},
+	{"objectstorage.secret_access_key", "", "static secret access key", str(func(c *Config) *string { return &c.SecretAccessKey })},
+	{"objectstorage.path_style", "true", "path-style bucket addressing", boolKey(func(c *Config) *bool { return &c.PathStyle })},
+	{"metadata.endpoint", "http://169.254.169.254", "instance metadata service; empty disables it", str(func(c *Config) *string { return &c.MetadataEndpoint })},
+}
+
+// DefaultConfig returns the embedded defaults.
+func DefaultConfig() *Config {
+	c := &Config{}
+	for _, k := range keys {
+		if err := k.set(c, k.def); err != nil {
+			panic(fmt.Sprintf("default of %s: %v", k.name, err)) // a bug in the table
+		}
+	}
+	return c
+}
+
+// LoadConfig reads the property file at path over the defaults. A missing
+// file at the default path means the defaults; a missing file named on the
+// command line (explicit) is an error.
+func LoadConfig(path string, explicit bool) (*Config, error) {
+	c := DefaultConfig()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && !explicit {
+		return c, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	p, err := properties.LoadString(string(data))
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	known := map[string]key{}
+	for _, k := range keys {
+		known[k.name] = k
+	}
+	names := p.Keys()
+	sort.Strings(names)
+	var errs []error
+	for _, name := range names {
+		k, ok := known[name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("config: %s: %s: unknown key", path, name))
+			continue
+		}
+		v, _ := p.Get(name)
+		if err := k.set(c, strings.TrimSpace(v)); err != nil {
+			errs = append(errs, fmt.Errorf("config: %s: %s: %w", path, name, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func str(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *field(c) = v; return nil }
+}
+
+func oneOf(field func(*Config) *string, allowed ...string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		for _, a := range allowed {
+			if v == a {
+				*field(c) = v
+				return nil
+			}
+		}
+		return fmt.Errorf("%q is not one of %s", v, strings.Join(allowed, ", "))
+	}
+}
+
+func boolKey(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+func intKey(field func(*Config) *int, lo, hi int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("%q is not a whole number from %d to %d", v, lo, hi)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func durationKey(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%q is not a positive duration such as 1s", v)
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+// SigningRegion is the region requests to the store are signed for.
+func (c *Config) SigningRegion() string {
+	switch {
+	case c.StoreRegion != "":
+		return c.StoreRegion
+	case c.Region != "":
+		return c.Region
+	}
+	return "us-east-1"
+}

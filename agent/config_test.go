@@ -1,0 +1,109 @@
+package agent
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeConfig(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "access-log.properties")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := LoadConfig(filepath.Join(t.TempDir(), "missing.properties"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Enabled || c.EmitInterval != 60 || c.Format != "raw" || c.SpoolDir != "/var/spool/elb-access-logger" ||
+		len(c.Listen) != 1 || c.Listen[0] != "udp://127.0.0.1:514" || c.FsyncInterval != time.Second || !c.PathStyle {
+		t.Errorf("defaults: %+v", c)
+	}
+	if _, err := LoadConfig(filepath.Join(t.TempDir(), "missing.properties"), true); err == nil {
+		t.Error("explicit missing file: want error")
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	p := writeConfig(t, `# comment
+access_log.schedule = */10 * * * * *
+access_log.bucket = logs-{lb_name}-{account}
+syslog.listen = udp://127.0.0.1:1514, udp://127.0.0.1:1515
+spool.dir = /tmp/x
+objectstorage.endpoint = http://osg.example.com:8773/services/objectstorage
+access_log.lb_name = my-lb
+`)
+	c, err := LoadConfig(p, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Schedule != "*/10 * * * * *" || c.Bucket != "logs-{lb_name}-{account}" || len(c.Listen) != 2 ||
+		c.StoreEndpoint != "http://osg.example.com:8773/services/objectstorage" || c.LBName != "my-lb" {
+		t.Errorf("got %+v", c)
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	tests := []struct{ content, want string }{
+		{"access_log.emit_intervall = 5\n", "access_log.emit_intervall: unknown key"},
+		{"access_log.emit_interval = 7\n", "access_log.emit_interval: must be 5 or 60"},
+		{"access_log.schedule = every minute\n", "access_log.schedule: bad cron spec"},
+		{"access_log.format = xml\n", "access_log.format: \"xml\" is not one of"},
+		{"access_log.bucket = logs-{nope}\n", "unknown placeholder {nope}"},
+		{"access_log.enabled = yes please\n", "access_log.enabled: \"yes please\" is not true or false"},
+		{"syslog.listen = tcp://127.0.0.1:514\n", "only udp://"},
+		{"spool.fsync_interval = 0s\n", "spool.fsync_interval: \"0s\" is not a positive duration"},
+	}
+	for _, tt := range tests {
+		p := writeConfig(t, tt.content)
+		_, err := LoadConfig(p, true)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), p) {
+			t.Errorf("%q: got %v, want an error naming %s and containing %q", tt.content, err, p, tt.want)
+		}
+	}
+}
+
+func TestExpandTemplate(t *testing.T) {
+	id := Identity{Account: "123456789012", LBName: "my-lb", PublicIPv4: "10.1.2.3", InstanceID: "i-315dd646", Region: "eu-1"}
+	got, err := expandTemplate("access_logs-{lb_name}_{public_ipv4}_{instance_num}", id)
+	if err != nil || got != "access_logs-my-lb_10.1.2.3_315dd646" {
+		t.Errorf("got %q, %v", got, err)
+	}
+	if _, err := expandTemplate("x-{account}", Identity{}); err == nil || !strings.Contains(err.Error(), "{account} is not known") {
+		t.Errorf("missing value: got %v", err)
+	}
+	if _, err := expandTemplate("x-{account", id); err == nil {
+		t.Error("unmatched brace: want error")
+	}
+}
+
+func TestWindowSchedule(t *testing.T) {
+	at := time.Date(2026, 11, 25, 6, 12, 36, 0, time.UTC)
+	tests := []struct {
+		cfg  Config
+		want time.Time
+	}{
+		{Config{EmitInterval: 5}, time.Date(2026, 11, 25, 6, 15, 0, 0, time.UTC)},
+		{Config{EmitInterval: 60}, time.Date(2026, 11, 25, 7, 0, 0, 0, time.UTC)},
+		{Config{Schedule: "*/10 * * * * *"}, time.Date(2026, 11, 25, 6, 12, 40, 0, time.UTC)},
+		{Config{Schedule: "*/20 * * * *"}, time.Date(2026, 11, 25, 6, 20, 0, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		s, err := windowSchedule(&tt.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The machine's zone must not matter.
+		local := at.In(time.FixedZone("UTC+5:30", 5*3600+1800))
+		if got := nextWindowEnd(s, local); !got.Equal(tt.want) {
+			t.Errorf("%+v: next end got %v, want %v", tt.cfg, got, tt.want)
+		}
+	}
+}

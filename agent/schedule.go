@@ -1,0 +1,40 @@
+package agent
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// cronParser accepts standard five-field specs, an optional leading seconds
+// field, and descriptors such as @hourly.
+var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// parseSchedule parses a robfig/cron spec. Window boundaries are computed
+// in UTC whatever the machine's zone.
+func parseSchedule(spec string) (cron.Schedule, error) {
+	s, err := cronParser.Parse(spec)
+	if err != nil {
+		return nil, fmt.Errorf("bad cron spec %q: %w", spec, err)
+	}
+	return s, nil
+}
+
+// windowSchedule returns the schedule whose ticks end windows: the cron
+// spec when set, else every emit_interval minutes on the UTC clock.
+func windowSchedule(c *Config) (cron.Schedule, error) {
+	spec := c.Schedule
+	if spec == "" {
+		spec = fmt.Sprintf("0 */%d * * * *", c.EmitInterval)
+		if c.EmitInterval == 60 {
+			spec = "0 0 * * * *"
+		}
+	}
+	return parseSchedule(spec)
+}
+
+// nextWindowEnd returns the first window end strictly after t, in UTC.
+func nextWindowEnd(s cron.Schedule, t time.Time) time.Time {
+	return s.Next(t.UTC()).UTC()
+}

@@ -1,0 +1,109 @@
+// Command elb-access-logger receives HAProxy access logs over syslog and
+// delivers them, window by window, to the load balancer's bucket.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/elb-access-logger/elb-access-logger/agent"
+	"github.com/elb-access-logger/elb-access-logger/uploader"
+)
+
+// Set by the linker: -X main.version=... -X main.commit=... -X main.date=...
+var (
+	version = "dev"
+	commit  = ""
+	date    = ""
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitRuntime = 1
+	exitUsage   = 2
+)
+
+// usageError marks errors in the command line or the configuration.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err))
+}
+
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintln(os.Stderr, "elb-access-logger:", err)
+		return exitUsage
+	default:
+		fmt.Fprintln(os.Stderr, "elb-access-logger:", err)
+		return exitRuntime
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("elb-access-logger", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", agent.DefaultConfigPath, "property file")
+	checkConfig := fs.Bool("check-config", false, "validate the configuration and exit 0 (valid) or 2 (invalid)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	if *showVersion {
+		fmt.Fprintf(stdout, "elb-access-logger %s %s %s\n", version, commit, date)
+		return nil
+	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+	cfg, err := agent.LoadConfig(*configPath, explicit)
+	if err != nil {
+		return usageError{err}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	up, err := uploader.New(uploader.Options{
+		Endpoint:        cfg.StoreEndpoint,
+		Region:          cfg.SigningRegion(),
+		AccessKeyID:     cfg.AccessKeyID,
+		SecretAccessKey: cfg.SecretAccessKey,
+		PathStyle:       cfg.PathStyle,
+	})
+	if err != nil {
+		return usageError{err}
+	}
+	a, err := agent.New(cfg, up, log)
+	if err != nil {
+		return usageError{err}
+	}
+	if *checkConfig {
+		fmt.Fprintf(stdout, "%s: ok\n", *configPath)
+		return nil
+	}
+	if err := a.Start(); err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}

@@ -1,0 +1,156 @@
+package parser
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"time"
+
+	syslog "github.com/leodido/go-syslog/v4"
+	"github.com/leodido/go-syslog/v4/rfc3164"
+	"github.com/leodido/go-syslog/v4/rfc5424"
+)
+
+// ErrEmpty is returned for a datagram that holds nothing but white space.
+var ErrEmpty = errors.New("parser: empty datagram")
+
+// Header is the syslog envelope of one message.
+type Header struct {
+	// Timestamp is the time the sender put in the header. RFC 3164 headers
+	// carry no year and no zone: the current year and UTC are assumed.
+	Timestamp time.Time
+	// Hostname is empty when the sender did not send one (HAProxy sends none
+	// unless log-send-hostname is set).
+	Hostname string
+	// Tag is the program name (RFC 3164 TAG, RFC 5424 APP-NAME).
+	Tag string
+	// PID is the process id the sender reported, empty when absent.
+	PID string
+	// Priority is the PRI value, facility*8 + severity; -1 when absent.
+	Priority int
+}
+
+// Parser frames syslog datagrams. A Parser is not safe for concurrent use;
+// give each receiving goroutine its own.
+type Parser struct {
+	rfc3164 syslog.Machine
+	rfc5424 syslog.Machine
+}
+
+// NewParser returns a Parser that accepts RFC 3164 and RFC 5424 datagrams.
+func NewParser() *Parser {
+	return &Parser{
+		rfc3164: rfc3164.NewParser(
+			rfc3164.WithBestEffort(),
+			rfc3164.WithYear(rfc3164.CurrentYear{}),
+			rfc3164.WithTimezone(time.UTC),
+		),
+		rfc5424: rfc5424.NewParser(rfc5424.WithBestEffort()),
+	}
+}
+
+// Parse frames one datagram into r, replacing what r held. r.Body aliases
+// datagram: copy it before reusing the datagram's buffer.
+//
+// A datagram that is not valid syslog is not an error: it is kept whole as the
+// body with an empty header, so nothing that reached the agent is lost.
+func (p *Parser) Parse(datagram []byte, r *Record) error {
+	*r = Record{Header: Header{Priority: -1}}
+	line := bytes.TrimRight(datagram, "\r\n\x00")
+	if len(bytes.TrimSpace(line)) == 0 {
+		return ErrEmpty
+	}
+	if isRFC5424(line) {
+		msg, _ := p.rfc5424.Parse(line)
+		if m, ok := msg.(*rfc5424.SyslogMessage); ok && m != nil && m.Message != nil {
+			r.Header = header(&m.Base)
+			r.Body = bodyOf(line, *m.Message)
+			return nil
+		}
+	}
+	msg, _ := p.rfc3164.Parse(line)
+	if m, ok := msg.(*rfc3164.SyslogMessage); ok && m != nil && m.Message != nil {
+		r.Header = header(&m.Base)
+		r.Body = bodyOf(line, *m.Message)
+		return nil
+	}
+	r.Body = line
+	r.Framing = FramingNone
+	return nil
+}
+
+// bodyOf returns the part of line holding msg, so the body shares the
+// datagram's bytes instead of the parser's string copy.
+func bodyOf(line []byte, msg string) []byte {
+	msg = trimNewlines(msg)
+	if i := bytes.LastIndex(line, []byte(msg)); i >= 0 && len(msg) > 0 {
+		return line[i : i+len(msg)]
+	}
+	return []byte(msg)
+}
+
+func trimNewlines(s string) string {
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// isRFC5424 reports whether line starts with "<PRI>1 ", the RFC 5424 version.
+func isRFC5424(line []byte) bool {
+	if len(line) < 4 || line[0] != '<' {
+		return false
+	}
+	i := bytes.IndexByte(line[:min(len(line), 6)], '>')
+	return i > 1 && len(line) > i+2 && line[i+1] == '1' && line[i+2] == ' '
+}
+
+func header(b *syslog.Base) Header {
+	h := Header{Priority: -1}
+	if b.Timestamp != nil {
+		h.Timestamp = b.Timestamp.UTC()
+	}
+	if b.Hostname != nil && *b.Hostname != "-" {
+		h.Hostname = *b.Hostname
+	}
+	if b.Appname != nil && *b.Appname != "-" {
+		h.Tag = *b.Appname
+	}
+	if b.ProcID != nil && *b.ProcID != "-" {
+		h.PID = *b.ProcID
+	}
+	if b.Priority != nil {
+		h.Priority = int(*b.Priority)
+	}
+	return h
+}
+
+// String returns the header as a classic syslog file writer prints it before
+// the message, e.g. "Dec 11 05:05:36 localhost haproxy[1070]:".
+func (h Header) String() string {
+	return string(h.appendClassic(nil, "localhost"))
+}
+
+// appendClassic appends "Mmm dd hh:mm:ss host tag[pid]:" to dst. host is
+// used when the sender did not name itself.
+func (h Header) appendClassic(dst []byte, host string) []byte {
+	ts := h.Timestamp
+	if ts.IsZero() {
+		ts = time.Now().UTC()
+	}
+	dst = ts.AppendFormat(dst, time.Stamp)
+	dst = append(dst, ' ')
+	if h.Hostname != "" {
+		host = h.Hostname
+	}
+	dst = append(dst, host...)
+	if h.Tag != "" {
+		dst = append(dst, ' ')
+		dst = append(dst, h.Tag...)
+		if h.PID != "" {
+			dst = fmt.Appendf(dst, "[%s]", h.PID)
+		}
+		dst = append(dst, ':')
+	}
+	return dst
+}
