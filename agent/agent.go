@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -16,11 +15,12 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// Uploader is what the agent needs of the object store. Put must return nil
-// only once the store acknowledged the object; EnsureBucket is idempotent.
+// Uploader is what the agent needs of the object store. Provision is
+// idempotent; Put must return nil only once the store acknowledged the
+// object.
 type Uploader interface {
-	EnsureBucket(ctx context.Context, bucket string) error
-	Put(ctx context.Context, bucket, key string, body io.ReadSeeker, size int64) error
+	Provision(ctx context.Context, b uploader.Bucket) error
+	Put(ctx context.Context, o uploader.Object) error
 }
 
 // ShutdownTimeout bounds the final upload round after a stop signal.
@@ -213,14 +213,14 @@ func (a *Agent) uploadRound(ctx context.Context) {
 		a.bucket = b
 	}
 	if !a.bucketReady {
-		if err := a.uploader.EnsureBucket(ctx, a.bucket); err != nil {
+		if err := a.uploader.Provision(ctx, a.bucketSpec()); err != nil {
 			a.reportUploadErr("bucket", err)
 			return
 		}
 		a.bucketReady = true
 	}
 	for _, seg := range segs {
-		key := uploader.SeedKey(seg.End)
+		key := a.objectKey(seg)
 		if err := a.put(ctx, seg, key); err != nil {
 			a.reportUploadErr(key, err)
 			return
@@ -243,7 +243,23 @@ func (a *Agent) put(ctx context.Context, seg Segment, key string) error {
 	if err != nil {
 		return err
 	}
-	return a.uploader.Put(ctx, a.bucket, key, f, info.Size())
+	return a.uploader.Put(ctx, uploader.Object{
+		Bucket:       a.bucket,
+		Key:          key,
+		Body:         f,
+		Size:         info.Size(),
+		OwnerAccount: a.id.Account,
+	})
+}
+
+// bucketSpec is what the agent wants of its bucket.
+func (a *Agent) bucketSpec() uploader.Bucket {
+	return uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account}
+}
+
+// objectKey is the key a sealed segment is uploaded under.
+func (a *Agent) objectKey(seg Segment) string {
+	return uploader.SeedKey(seg.End)
 }
 
 // reportUploadErr logs an upload failure once per distinct cause.

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
 // memUploader is an in-memory store that can be told to fail.
@@ -22,23 +24,24 @@ type memUploader struct {
 	fail    error
 }
 
-func (m *memUploader) EnsureBucket(ctx context.Context, bucket string) error {
+func (m *memUploader) Provision(ctx context.Context, b uploader.Bucket) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail != nil {
 		return m.fail
 	}
-	m.buckets[bucket] = true
+	m.buckets[b.Name] = true
 	return nil
 }
 
-func (m *memUploader) Put(ctx context.Context, bucket, key string, body io.ReadSeeker, size int64) error {
-	b, err := io.ReadAll(body)
+func (m *memUploader) Put(ctx context.Context, o uploader.Object) error {
+	bucket, key := o.Bucket, o.Key
+	b, err := io.ReadAll(o.Body)
 	if err != nil {
 		return err
 	}
-	if int64(len(b)) != size {
-		return fmt.Errorf("size %d, read %d", size, len(b))
+	if int64(len(b)) != o.Size {
+		return fmt.Errorf("size %d, read %d", o.Size, len(b))
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

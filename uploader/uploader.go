@@ -70,6 +70,36 @@ func New(opts Options) (*Client, error) {
 	return &Client{s3: s3.New(o)}, nil
 }
 
+// Bucket is what the agent wants of one bucket. Provision makes the store
+// match it.
+type Bucket struct {
+	Name string
+	// OwnerAccount is the load balancer owner's account: it is granted READ
+	// on the bucket and on every object. Empty grants nothing.
+	OwnerAccount string
+	// LifecycleDays > 0 sets a rule expiring every object after that many
+	// days; 0 removes the agent's rule.
+	LifecycleDays int
+}
+
+// Object is one upload.
+type Object struct {
+	Bucket string
+	Key    string
+	Body   io.ReadSeeker
+	Size   int64
+	// OwnerAccount is granted READ on the object.
+	OwnerAccount string
+	// Metadata is sent as x-amz-meta-* headers.
+	Metadata map[string]string
+}
+
+// Provision makes the bucket ready for uploads. It is idempotent and safe to
+// call again whenever the wanted settings change.
+func (c *Client) Provision(ctx context.Context, b Bucket) error {
+	return c.EnsureBucket(ctx, b.Name)
+}
+
 // EnsureBucket creates bucket if it does not exist. It is idempotent: a bucket
 // this account already owns is success. A bucket owned by another account is
 // ErrBucketOwnedByOther.
@@ -95,19 +125,20 @@ func (c *Client) EnsureBucket(ctx context.Context, bucket string) error {
 	return fmt.Errorf("uploader: create bucket %s: %w", bucket, err)
 }
 
-// Put uploads size bytes of body as bucket/key. It returns nil only when the
-// store acknowledged the object; re-running Put with the same key and bytes
-// overwrites the object with identical content.
-func (c *Client) Put(ctx context.Context, bucket, key string, body io.ReadSeeker, size int64) error {
+// Put uploads one object. It returns nil only when the store acknowledged
+// the object; re-running Put with the same key and bytes overwrites the
+// object with identical content.
+func (c *Client) Put(ctx context.Context, o Object) error {
 	_, err := c.s3.PutObject(ctx, &s3.PutObjectInput{
-		Bucket:        aws.String(bucket),
-		Key:           aws.String(key),
-		Body:          body,
-		ContentLength: aws.Int64(size),
+		Bucket:        aws.String(o.Bucket),
+		Key:           aws.String(o.Key),
+		Body:          o.Body,
+		ContentLength: aws.Int64(o.Size),
 		ContentType:   aws.String("text/plain"),
+		Metadata:      o.Metadata,
 	})
 	if err != nil {
-		return fmt.Errorf("uploader: put %s/%s: %w", bucket, key, err)
+		return fmt.Errorf("uploader: put %s/%s: %w", o.Bucket, o.Key, err)
 	}
 	return nil
 }

@@ -103,7 +103,7 @@ func TestPut(t *testing.T) {
 	c := newTestClient(t, rec)
 	key := SeedKey(time.Date(2026, 2, 1, 3, 4, 5, 0, time.UTC))
 	body := "line 1\nline 2\n"
-	if err := c.Put(context.Background(), "bkt", key, strings.NewReader(body), int64(len(body))); err != nil {
+	if err := c.Put(context.Background(), Object{Bucket: "bkt", Key: key, Body: strings.NewReader(body), Size: int64(len(body))}); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
 	if got := rec.bodies["PUT /bkt/"+key]; got != body {
@@ -115,7 +115,7 @@ func TestPutErrorIsReported(t *testing.T) {
 	rec := &recorder{bodies: map[string]string{}, answers: map[string]func(http.ResponseWriter){
 		"PUT /bkt/k": s3Error(403, "AccessDenied"),
 	}}
-	err := newTestClient(t, rec).Put(context.Background(), "bkt", "k", strings.NewReader("x"), 1)
+	err := newTestClient(t, rec).Put(context.Background(), Object{Bucket: "bkt", Key: "k", Body: strings.NewReader("x"), Size: 1})
 	if err == nil || !strings.Contains(err.Error(), "bkt/k") {
 		t.Fatalf("Put: got %v, want an error naming bkt/k", err)
 	}
@@ -125,5 +125,19 @@ func TestSeedKey(t *testing.T) {
 	end := time.Date(2026, 12, 1, 5, 5, 0, 0, time.FixedZone("x", 3600))
 	if got, want := SeedKey(end), "elb-access-01122026-040500.log"; got != want {
 		t.Errorf("SeedKey: got %q, want %q", got, want)
+	}
+}
+
+func TestAWSKey(t *testing.T) {
+	got := AWSKey(AWSKeyParams{
+		Prefix: "my-prefix/", Account: "123456789012", Region: "us-west-2", LBName: "my-loadbalancer",
+		End: time.Date(2014, 2, 15, 23, 40, 0, 0, time.UTC), NodeIP: "172.160.001.192", Random: "20sg8hgm",
+	})
+	want := "my-prefix/AWSLogs/123456789012/elasticloadbalancing/us-west-2/2014/02/15/123456789012_elasticloadbalancing_us-west-2_my-loadbalancer_20140215T2340Z_172.160.001.192_20sg8hgm.log"
+	if got != want {
+		t.Errorf("AWSKey:\n got %s\nwant %s", got, want)
+	}
+	if got := TestFileKey("", "123456789012"); got != "AWSLogs/123456789012/ELBAccessLogTestFile" {
+		t.Errorf("TestFileKey: %s", got)
 	}
 }
