@@ -1,0 +1,102 @@
+// Package testbed gives integration tests the real servers that
+// scripts/testbed.sh starts on 127.0.0.1: Ceph radosgw with the accounts
+// logger, lbowner and stranger, HAProxy and the EC2 metadata mock.
+//
+// A test that needs the bed calls Require. Without the bed the test is
+// skipped with the reason, unless ELB_TEST_DISALLOW_SKIP is set (make test
+// and CI set it): then the test fails, so CI can never pass by skipping.
+package testbed
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Account is one object-store user of the bed.
+type Account struct {
+	Name      string // the uid, also the grantee id
+	AccessKey string
+	SecretKey string
+}
+
+// Env describes a running test bed.
+type Env struct {
+	S3Endpoint   string // http://127.0.0.1:PORT
+	Logger       Account
+	LBOwner      Account
+	Stranger     Account
+	HAProxy      string // path of the haproxy binary
+	MetadataMock string // path of the ec2-metadata-mock binary
+	Dir          string
+}
+
+// Skip skips t with reason, or fails it when skipping is disallowed.
+func Skip(t testing.TB, reason string) {
+	t.Helper()
+	if os.Getenv("ELB_TEST_DISALLOW_SKIP") != "" {
+		t.Fatalf("%s (ELB_TEST_DISALLOW_SKIP is set: start the bed with scripts/testbed.sh start and eval \"$(scripts/testbed.sh env)\")", reason)
+	}
+	t.Skipf("%s; run scripts/testbed.sh start and eval \"$(scripts/testbed.sh env)\"", reason)
+}
+
+// Require returns the bed's Env, or skips t when the bed is not running.
+func Require(t testing.TB) Env {
+	t.Helper()
+	e := Env{
+		S3Endpoint:   os.Getenv("TESTBED_S3_ENDPOINT"),
+		Logger:       Account{"logger", os.Getenv("TESTBED_LOGGER_ACCESS_KEY"), os.Getenv("TESTBED_LOGGER_SECRET_KEY")},
+		LBOwner:      Account{"lbowner", os.Getenv("TESTBED_LBOWNER_ACCESS_KEY"), os.Getenv("TESTBED_LBOWNER_SECRET_KEY")},
+		Stranger:     Account{"stranger", os.Getenv("TESTBED_STRANGER_ACCESS_KEY"), os.Getenv("TESTBED_STRANGER_SECRET_KEY")},
+		HAProxy:      os.Getenv("TESTBED_HAPROXY"),
+		MetadataMock: os.Getenv("TESTBED_METADATA_MOCK"),
+		Dir:          os.Getenv("TESTBED_DIR"),
+	}
+	if e.S3Endpoint == "" || e.Logger.AccessKey == "" {
+		Skip(t, "test bed not configured: TESTBED_S3_ENDPOINT and TESTBED_LOGGER_ACCESS_KEY are unset")
+	}
+	u, err := url.Parse(e.S3Endpoint)
+	if err != nil {
+		t.Fatalf("TESTBED_S3_ENDPOINT %q: %v", e.S3Endpoint, err)
+	}
+	c, err := net.DialTimeout("tcp", u.Host, 2*time.Second)
+	if err != nil {
+		Skip(t, "radosgw of the test bed is not answering at "+u.Host+": "+err.Error())
+	}
+	c.Close()
+	return e
+}
+
+// RequireHAProxy is Require plus a usable HAProxy binary.
+func RequireHAProxy(t testing.TB) Env {
+	t.Helper()
+	e := Require(t)
+	if _, err := os.Stat(e.HAProxy); e.HAProxy == "" || err != nil {
+		Skip(t, "HAProxy not found (TESTBED_HAPROXY)")
+	}
+	return e
+}
+
+// S3 returns a client of the bed's store acting as account a.
+func (e Env) S3(a Account) *s3.Client {
+	return s3.New(s3.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(e.S3Endpoint),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(a.AccessKey, a.SecretKey, ""),
+	})
+}
+
+// Context returns a context for one test step, cancelled at the end of t.
+func Context(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
