@@ -231,3 +231,19 @@ func (c *Config) SigningRegion() string {
 	}
 	return "us-east-1"
 }
+
+// KeyInfo documents one property.
+type KeyInfo struct {
+	Name, Default, Help string
+}
+
+// Keys lists every property the agent knows with its default and help, in
+// documentation order. docs/configuration.md and the packaged property file
+// are checked against it.
+func Keys() []KeyInfo {
+	out := make([]KeyInfo, len(keys))
+	for i, k := range keys {
+		out[i] = KeyInfo{Name: k.name, Default: k.def, Help: k.help}
+	}
+	return out
+}
