@@ -3,7 +3,6 @@ package parser
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"time"
 
 	syslog "github.com/leodido/go-syslog/v4"
@@ -30,14 +29,21 @@ type Header struct {
 	Priority int
 }
 
-// Parser frames syslog datagrams. A Parser is not safe for concurrent use;
-// give each receiving goroutine its own.
+// Parser frames syslog datagrams and parses their HAProxy bodies. A Parser
+// is not safe for concurrent use; give each receiving goroutine its own.
 type Parser struct {
 	rfc3164 syslog.Machine
 	rfc5424 syslog.Machine
+	now     func() time.Time
+
+	// The last header strings seen: HAProxy sends the same tag, pid and
+	// host in every datagram, so reusing them keeps Parse from allocating.
+	host, tag, pid string
 }
 
-// NewParser returns a Parser that accepts RFC 3164 and RFC 5424 datagrams.
+// NewParser returns a Parser that accepts RFC 3164 and RFC 5424 datagrams,
+// lines as a syslog file writer stores them ("Dec 11 05:05:36 host tag:
+// msg", no PRI), and bare HAProxy bodies.
 func NewParser() *Parser {
 	return &Parser{
 		rfc3164: rfc3164.NewParser(
@@ -46,20 +52,45 @@ func NewParser() *Parser {
 			rfc3164.WithTimezone(time.UTC),
 		),
 		rfc5424: rfc5424.NewParser(rfc5424.WithBestEffort()),
+		now:     time.Now,
 	}
 }
 
-// Parse frames one datagram into r, replacing what r held. r.Body aliases
-// datagram: copy it before reusing the datagram's buffer.
+// Parse frames one datagram into r, replacing what r held, and parses its
+// body (see ParseBody). r's byte fields alias datagram: copy them before
+// reusing the datagram's buffer.
 //
 // A datagram that is not valid syslog is not an error: it is kept whole as the
-// body with an empty header, so nothing that reached the agent is lost.
+// body with an empty header, so nothing that reached the agent is lost. The
+// only error is ErrEmpty.
 func (p *Parser) Parse(datagram []byte, r *Record) error {
+	if err := p.Frame(datagram, r); err != nil {
+		return err
+	}
+	ParseBody(r.Body, r)
+	return nil
+}
+
+// Frame reads the syslog envelope of datagram into r.Header, r.Framing and
+// r.Body and clears the rest of r; it does not parse the body.
+//
+// The exact shapes HAProxy sends take a fast path that does not allocate;
+// anything else goes through go-syslog.
+func (p *Parser) Frame(datagram []byte, r *Record) error {
 	*r = Record{Header: Header{Priority: -1}}
 	line := bytes.TrimRight(datagram, "\r\n\x00")
 	if len(bytes.TrimSpace(line)) == 0 {
 		return ErrEmpty
 	}
+	if p.fastFrame(line, r) {
+		return nil
+	}
+	return p.slowFrame(line, r)
+}
+
+// slowFrame frames line with go-syslog.
+func (p *Parser) slowFrame(line []byte, r *Record) error {
+	*r = Record{Header: Header{Priority: -1}}
 	if isRFC5424(line) {
 		msg, _ := p.rfc5424.Parse(line)
 		if m, ok := msg.(*rfc5424.SyslogMessage); ok && m != nil && m.Message != nil {
@@ -148,7 +179,9 @@ func (h Header) appendClassic(dst []byte, host string) []byte {
 		dst = append(dst, ' ')
 		dst = append(dst, h.Tag...)
 		if h.PID != "" {
-			dst = fmt.Appendf(dst, "[%s]", h.PID)
+			dst = append(dst, '[')
+			dst = append(dst, h.PID...)
+			dst = append(dst, ']')
 		}
 		dst = append(dst, ':')
 	}
