@@ -51,11 +51,12 @@ func New(cfg *Config, up Uploader, log *slog.Logger) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	enc, err := parser.NewEncoder(cfg.Format)
+	id := identityFromConfig(cfg)
+	enc, err := parser.NewEncoder(cfg.Format, parser.EncoderOptions{LBName: id.LBName})
 	if err != nil {
 		return nil, err
 	}
-	return &Agent{cfg: cfg, id: identityFromConfig(cfg), sched: sched, enc: enc, uploader: up, log: log, now: time.Now}, nil
+	return &Agent{cfg: cfg, id: id, sched: sched, enc: enc, uploader: up, log: log, now: time.Now}, nil
 }
 
 // Start opens the spool and binds the listeners. Addrs then reports the

@@ -74,7 +74,7 @@ var keys = []key{
 		c.Schedule = v
 		return nil
 	}},
-	{"access_log.format", "raw", "output format: raw", oneOf(func(c *Config) *string { return &c.Format }, "raw")},
+	{"access_log.format", "elb", "output format: elb (AWS Classic ELB lines), raw (syslog lines as stored by a file writer) or json", oneOf(func(c *Config) *string { return &c.Format }, "elb", "raw", "json")},
 	{"access_log.bucket", "access_logs-{lb_name}_{public_ipv4}_{instance_num}", "bucket name template", func(c *Config, v string) error {
 		if _, err := expandTemplate(v, Identity{Account: "x", LBName: "x", PublicIPv4: "x", InstanceID: "i-x", Region: "x"}); err != nil {
 			return err

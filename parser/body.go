@@ -141,14 +141,31 @@ func atoi(b []byte) (n int64, ok bool) {
 	return n, true
 }
 
-// timer parses an HAProxy timer: milliseconds, or -1 when the event never
-// happened. Other negative values are refused.
+// timer parses an HAProxy timer, milliseconds or -1 when the event never
+// happened, into microseconds (-1 stays -1). HAProxy logs whole
+// milliseconds; a fraction of up to three digits ("0.073") is accepted for
+// sources that measure finer.
 func timer(b []byte) (int, bool) {
-	n, ok := atoi(b)
-	if !ok || n < -1 || n > 1<<40 {
+	whole, frac, _ := bytes.Cut(b, []byte("."))
+	n, ok := atoi(whole)
+	if !ok || n < -1 || n > 1<<40 || len(frac) > 3 || (n < 0 && len(frac) > 0) {
 		return 0, false
 	}
-	return int(n), true
+	if n < 0 {
+		return -1, true
+	}
+	us := int(n) * 1000
+	if len(frac) > 0 {
+		f, ok := digits(frac)
+		if !ok {
+			return 0, false
+		}
+		for k := len(frac); k < 3; k++ {
+			f *= 10
+		}
+		us += f
+	}
+	return us, true
 }
 
 // timers splits a slash-separated list of n timers ("0/0/1/2/3") into out.
@@ -237,9 +254,9 @@ func (r *Record) deriveTData(active int) {
 		}
 		d -= r.TRequest + r.TResponse
 	}
-	if d >= 0 {
-		r.TData = d
-	}
+	// Each timer is rounded to the millisecond: the others can add up to
+	// a little more than the total.
+	r.TData = max(d, 0)
 }
 
 // fail marks r unparsed for reason and returns false. A scanner that ran
@@ -255,8 +272,22 @@ func (r *Record) fail(s *scanner, reason string) bool {
 }
 
 // parseDate reads HAProxy's "%t"/"%tr" date, "25/Nov/2026:17:13:30.440",
-// in UTC (HAProxy logs local time; the agent's hosts run in UTC).
+// in UTC (HAProxy logs local time; the agent's hosts run in UTC). Six
+// fraction digits (microseconds) are accepted too.
 func parseDate(b []byte) (time.Time, bool) {
+	us := 0
+	if len(b) == 27 {
+		var ok bool
+		if us, ok = digits(b[24:27]); !ok {
+			return time.Time{}, false
+		}
+		b = b[:24]
+	}
+	t, ok := parseDateMS(b)
+	return t.Add(time.Duration(us) * time.Microsecond), ok
+}
+
+func parseDateMS(b []byte) (time.Time, bool) {
 	if len(b) != 24 || b[2] != '/' || b[6] != '/' || b[11] != ':' || b[14] != ':' || b[17] != ':' || b[20] != '.' {
 		return time.Time{}, false
 	}

@@ -49,7 +49,7 @@ type Record struct {
 	Frontend, Backend        []byte
 	Server                   []byte // "<NOSRV>" when none was chosen
 
-	// Timers in milliseconds, -1 when the event never happened (HAProxy's
+	// Timers in microseconds (HAProxy logs whole milliseconds), -1 when the event never happened (HAProxy's
 	// convention). TRequest is the time to receive the request: %TR, or
 	// %Tq (which includes the handshake and idle time) for formats that
 	// only log %Tq; -1 for TCP. TData is the time to send the response
