@@ -66,7 +66,15 @@ func (e RawEncoder) Encode(dst []byte, r *Record) []byte {
 		dst = r.Header.appendClassic(dst, e.Hostname)
 		dst = append(dst, ' ')
 	}
-	dst = append(dst, r.Body...)
+	// Control characters are escaped the way rsyslog does by default
+	// (#ooo, octal), so one record stays one line.
+	for _, c := range r.Body {
+		if c < 0x20 || c == 0x7f {
+			dst = append(dst, '#', '0'+c>>6, '0'+(c>>3)&7, '0'+c&7)
+			continue
+		}
+		dst = append(dst, c)
+	}
 	return append(dst, '\n')
 }
 

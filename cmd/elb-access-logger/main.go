@@ -64,6 +64,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	configPath := fs.String("config", agent.DefaultConfigPath, "property file")
 	checkConfig := fs.Bool("check-config", false, "validate the configuration and exit 0 (valid) or 2 (invalid)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	var replay replayOptions
+	fs.StringVar(&replay.File, "replay", "", "feed a captured log (`FILE`, - for stdin) through parse and encode, then exit")
+	fs.BoolVar(&replay.DryRun, "dry-run", false, "with --replay: write the encoded lines to stdout and the plan to stderr; upload nothing")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -82,6 +85,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := agent.LoadConfig(*configPath, explicit)
 	if err != nil {
 		return usageError{err}
+	}
+	if replay.File != "" {
+		return runReplay(cfg, replay, os.Stdin, stdout, stderr)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	up, err := uploader.New(uploader.Options{
