@@ -174,16 +174,31 @@ func (h Header) appendClassic(dst []byte, host string) []byte {
 	if h.Hostname != "" {
 		host = h.Hostname
 	}
-	dst = append(dst, host...)
+	dst = appendPrintable(dst, host)
 	if h.Tag != "" {
 		dst = append(dst, ' ')
-		dst = append(dst, h.Tag...)
+		dst = appendPrintable(dst, h.Tag)
 		if h.PID != "" {
 			dst = append(dst, '[')
-			dst = append(dst, h.PID...)
+			dst = appendPrintable(dst, h.PID)
 			dst = append(dst, ']')
 		}
 		dst = append(dst, ':')
+	}
+	return dst
+}
+
+// appendPrintable appends s with control characters and spaces written as
+// rsyslog writes control characters (#ooo, octal), so a header field can
+// neither end the line nor shift the fields after it.
+func appendPrintable(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c == 0x7f {
+			dst = append(dst, '#', '0'+c>>6, '0'+(c>>3)&7, '0'+c&7)
+			continue
+		}
+		dst = append(dst, c)
 	}
 	return dst
 }
