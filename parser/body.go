@@ -71,9 +71,9 @@ func (s *scanner) next() []byte {
 		s.eof = true
 		return nil
 	}
-	i := bytes.IndexByte(s.b, ' ')
-	if i < 0 {
-		i = len(s.b)
+	i := 0
+	for i < len(s.b) && s.b[i] != ' ' {
+		i++
 	}
 	tok := s.b[:i]
 	s.b = s.b[i:]
@@ -94,6 +94,11 @@ func (s *scanner) quoted() (tok []byte, ok, complete bool) {
 	}
 	if s.b[0] != '"' {
 		return nil, false, false
+	}
+	if end := bytes.IndexByte(s.b[1:], '"') + 1; end > 0 && bytes.IndexByte(s.b[1:end], '\\') < 0 {
+		tok = s.b[1:end]
+		s.b = s.b[end+1:]
+		return tok, true, true
 	}
 	for i := 1; i < len(s.b); i++ {
 		switch s.b[i] {

@@ -220,17 +220,33 @@ func dashIfEmpty(v []byte) []byte {
 	return v
 }
 
+// unsafeELB marks the bytes that would break an ELB line: the quote and
+// control characters.
+var unsafeELB = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t[0x7f] = true, true
+	return t
+}()
+
 // appendSafe appends v with the bytes that would break an ELB line (the
 // quote, control characters) written as HAProxy's #XX escapes, the form
 // HAProxy itself logs them in.
 func appendSafe(dst, v []byte) []byte {
 	const hex = "0123456789ABCDEF"
-	for _, c := range v {
-		if c == '"' || c < 0x20 || c == 0x7f {
-			dst = append(dst, '#', hex[c>>4], hex[c&15])
-			continue
+	for len(v) > 0 {
+		i := 0
+		for i < len(v) && !unsafeELB[v[i]] {
+			i++
 		}
-		dst = append(dst, c)
+		dst = append(dst, v[:i]...)
+		if i == len(v) {
+			break
+		}
+		c := v[i]
+		dst = append(dst, '#', hex[c>>4], hex[c&15])
+		v = v[i+1:]
 	}
 	return dst
 }

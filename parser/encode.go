@@ -112,8 +112,15 @@ func appendTime(dst []byte, t time.Time) []byte {
 	return append(dst, 'Z')
 }
 
-// appendPad appends n (>= 0) zero-padded to width digits.
+// appendPad appends n (>= 0) zero-padded to width digits (more when n
+// needs them).
 func appendPad(dst []byte, n, width int) []byte {
+	switch {
+	case width == 2 && n >= 0 && n < 100:
+		return append(dst, byte('0'+n/10), byte('0'+n%10))
+	case n < 0:
+		n = 0
+	}
 	var buf [20]byte
 	i := len(buf)
 	for n > 0 || width > 0 {

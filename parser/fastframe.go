@@ -70,9 +70,13 @@ func (p *Parser) fast3164(b []byte, pri int, r *Record) bool {
 	if !ok {
 		return false
 	}
-	now := p.now().UTC()
-	year := now.Year()
-	if int(mon) > int(now.Month())+1 {
+	if p.yearLines == 0 {
+		now := p.now().UTC()
+		p.year, p.month = now.Year(), now.Month()
+	}
+	p.yearLines = (p.yearLines + 1) % yearEvery
+	year := p.year
+	if int(mon) > int(p.month)+1 {
 		year-- // December's lines read in January
 	}
 	ts := time.Date(year, mon, day, hh, mm, ss, 0, time.UTC)

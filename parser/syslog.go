@@ -39,7 +39,16 @@ type Parser struct {
 	// The last header strings seen: HAProxy sends the same tag, pid and
 	// host in every datagram, so reusing them keeps Parse from allocating.
 	host, tag, pid string
+
+	// The current year and month for RFC 3164 headers, read from now
+	// every yearEvery lines rather than per line.
+	year      int
+	month     time.Month
+	yearLines int
 }
+
+// yearEvery is how many lines the cached current year serves.
+const yearEvery = 1024
 
 // NewParser returns a Parser that accepts RFC 3164 and RFC 5424 datagrams,
 // lines as a syslog file writer stores them ("Dec 11 05:05:36 host tag:
@@ -78,8 +87,11 @@ func (p *Parser) Parse(datagram []byte, r *Record) error {
 // anything else goes through go-syslog.
 func (p *Parser) Frame(datagram []byte, r *Record) error {
 	*r = Record{Header: Header{Priority: -1}}
-	line := bytes.TrimRight(datagram, "\r\n\x00")
-	if len(bytes.TrimSpace(line)) == 0 {
+	line := datagram
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r' || line[len(line)-1] == 0) {
+		line = line[:len(line)-1]
+	}
+	if len(line) == 0 || (line[0] <= ' ' && len(bytes.TrimSpace(line)) == 0) {
 		return ErrEmpty
 	}
 	if p.fastFrame(line, r) {
