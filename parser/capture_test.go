@@ -79,7 +79,7 @@ func recommendedFormats(t *testing.T) (httpFormat, tcpFormat string) {
 }
 
 const (
-	recipeHTTP      = `log-format "httplog %f %b %s %ST %ts %Tq %Tw %Tc %Tr %Tt %{+Q}r %ci:%cp %fi:%fp %si:%sp req_size=%U resp_size=%B"`
+	recipeHTTP = `log-format "httplog %f %b %s %ST %ts %Tq %Tw %Tc %Tr %Tt %{+Q}r %ci:%cp %fi:%fp %si:%sp req_size=%U resp_size=%B"`
 	// The recipe's tcplog also logged %{+Q}r, which HAProxy 2.6 refuses in
 	// mode tcp; lines with it (from older HAProxy) are in hand-made testdata.
 	recipeTCP       = `log-format "tcplog %f %b %s %ts %Tw %Tc %Tt %ci:%cp %fi:%fp %si:%sp req_size=%U resp_size=%B"`
@@ -397,7 +397,6 @@ func scrubCapture(got [][]byte, fePort, echo, backendURL, closedPort string) []b
 	}
 	return out
 }
-
 
 func freePort(t *testing.T, network string) string {
 	t.Helper()
