@@ -41,8 +41,11 @@ func (p *Parser) fast3164(b []byte, pri int, r *Record) bool {
 		return false
 	}
 	dayField := b[4:6]
-	if dayField[0] == ' ' {
+	switch dayField[0] {
+	case ' ':
 		dayField = dayField[1:]
+	case '0':
+		return false // RFC 3164 pads the day with a space
 	}
 	day, ok1 := digits(dayField)
 	hh, ok2 := digits(b[7:9])
@@ -63,11 +66,11 @@ func (p *Parser) fast3164(b []byte, pri int, r *Record) bool {
 			return false
 		}
 	}
-	if len(tok) < 2 || tok[len(tok)-1] != ':' || len(host) > 255 {
+	if len(tok) < 2 || tok[len(tok)-1] != ':' || len(host) > 255 || !isHostname(host) {
 		return false
 	}
 	tag, pid, ok := splitTag(tok[:len(tok)-1])
-	if !ok {
+	if !ok || len(rest) == 0 {
 		return false
 	}
 	if p.yearLines == 0 {
@@ -88,6 +91,16 @@ func (p *Parser) fast3164(b []byte, pri int, r *Record) bool {
 	r.Header.Tag = p.intern(&p.tag, tag)
 	r.Header.PID = p.intern(&p.pid, pid)
 	r.Body = rest
+	return true
+}
+
+// isHostname reports whether b holds only what host names hold.
+func isHostname(b []byte) bool {
+	for _, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
 	return true
 }
 
@@ -125,8 +138,8 @@ func (p *Parser) fast5424(b []byte, pri int, r *Record) bool {
 		}
 		f[i], b = tok, rest
 	}
-	if len(f[5]) != 1 || f[5][0] != '-' {
-		return false // structured data: go-syslog
+	if len(f[5]) != 1 || f[5][0] != '-' || len(b) == 0 {
+		return false // structured data or no message: go-syslog
 	}
 	var ts time.Time
 	if !(len(f[0]) == 1 && f[0][0] == '-') {

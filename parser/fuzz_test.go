@@ -74,3 +74,40 @@ func FuzzParseBody(f *testing.F) {
 		encodeAll(t, &r)
 	})
 }
+
+// FuzzFrameAgreement checks the fast framing path against go-syslog:
+// whenever the fast path takes a datagram with a PRI and without control
+// characters (HAProxy escapes them), go-syslog must read the same header
+// and body from it. With control characters in the message go-syslog gives
+// up on the header while the fast path keeps it; that difference is meant.
+func FuzzFrameAgreement(f *testing.F) {
+	addCorpus(f, false)
+	p := NewParser()
+	p.now = fixedNow
+	f.Fuzz(func(t *testing.T, datagram []byte) {
+		var fast, slow Record
+		if p.Frame(datagram, &fast) != nil || fast.Framing != FramingSyslog || len(datagram) == 0 || datagram[0] != '<' {
+			return
+		}
+		line := bytes.TrimRight(datagram, "\r\n\x00")
+		if bytes.ContainsFunc(line, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return
+		}
+		if !p.fastFrame(line, &fast) {
+			return
+		}
+		if err := p.slowFrame(line, &slow); err != nil {
+			t.Fatal(err)
+		}
+		fh, sh := fast.Header, slow.Header
+		if !sh.Timestamp.IsZero() && fh.Timestamp.Year() != sh.Timestamp.Year() {
+			sh.Timestamp = sh.Timestamp.AddDate(fh.Timestamp.Year()-sh.Timestamp.Year(), 0, 0)
+		}
+		if !fh.Timestamp.Equal(sh.Timestamp) || fh.Hostname != sh.Hostname || fh.Tag != sh.Tag || fh.PID != sh.PID || fh.Priority != sh.Priority {
+			t.Fatalf("%q: header fast %+v, go-syslog %+v", line, fh, sh)
+		}
+		if !bytes.Equal(fast.Body, slow.Body) {
+			t.Fatalf("%q: body fast %q, go-syslog %q", line, fast.Body, slow.Body)
+		}
+	})
+}
