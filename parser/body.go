@@ -11,7 +11,6 @@ const (
 	ReasonNoFormat  = "matches no known HAProxy format"
 	ReasonTruncated = "line ends before its format does (HAProxy log len?)"
 	ReasonBadField  = "a field does not hold what its format says"
-	ReasonNotSyslog = "no syslog header"
 )
 
 // ParseBody reads an HAProxy message body into r's HAProxy fields, trying
