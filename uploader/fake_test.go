@@ -31,9 +31,9 @@ type fakeS3 struct {
 
 type recorded struct {
 	Method, Path, Sub string // Sub is the sub-resource (acl, lifecycle) or ""
-	Query            url.Values
-	Header           http.Header
-	Body             string
+	Query             url.Values
+	Header            http.Header
+	Body              string
 }
 
 func (r *recorded) String() string {
