@@ -14,7 +14,6 @@ import (
 	"syscall"
 
 	"github.com/elb-access-logger/elb-access-logger/agent"
-	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
 // Set by the linker: -X main.version=... -X main.commit=... -X main.date=...
@@ -84,13 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	up, err := uploader.New(uploader.Options{
-		Endpoint:        cfg.StoreEndpoint,
-		Region:          cfg.SigningRegion(),
-		AccessKeyID:     cfg.AccessKeyID,
-		SecretAccessKey: cfg.SecretAccessKey,
-		PathStyle:       cfg.PathStyle,
-	})
+	up, err := newUploader(cfg)
 	if err != nil {
 		return usageError{err}
 	}
