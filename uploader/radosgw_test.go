@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,16 +28,44 @@ import (
 // stranger.
 
 // bedClient is the agent's uploader acting as the bed's logger account.
+// At the end of the test it checks that every request was signed with
+// the signature version asked for.
 func bedClient(t *testing.T, env testbed.Env, signature string) *Client {
 	t.Helper()
+	rec := &authRecorder{next: http.DefaultTransport}
 	c, err := New(Options{
 		Endpoint: env.S3Endpoint, Region: "us-east-1", PathStyle: true, Signature: signature,
 		AccessKeyID: env.Logger.AccessKey, SecretAccessKey: env.Logger.SecretKey,
+		HTTPClient: &http.Client{Transport: rec, Timeout: time.Minute},
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	want := map[string]string{SignatureV4: "AWS4-HMAC-SHA256 ", SignatureV2: "AWS " + env.Logger.AccessKey + ":"}[signature]
+	t.Cleanup(func() {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		for _, a := range rec.auth {
+			if !strings.HasPrefix(a, want) {
+				t.Errorf("a request was signed %q, want %s", a[:min(len(a), 30)], signature)
+			}
+		}
+	})
 	return c
+}
+
+// authRecorder records the Authorization header of every request.
+type authRecorder struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	auth []string
+}
+
+func (a *authRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	a.mu.Lock()
+	a.auth = append(a.auth, r.Header.Get("Authorization"))
+	a.mu.Unlock()
+	return a.next.RoundTrip(r)
 }
 
 // bedBucket returns a bucket name of the seed's shape, unique to the test
