@@ -94,6 +94,7 @@ frontend fe_http
 backend be_http
     server s1 127.0.0.1:$BACKEND_PORT
 listen backend_app
+    no log
     bind 127.0.0.1:$BACKEND_PORT
     http-request return status 200 content-type text/plain string "hello from the backend\n"
 CFG
