@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,8 +39,9 @@ func TestCheckConfigObjectStore(t *testing.T) {
 			}
 			var stdout, stderr bytes.Buffer
 			err := run(context.Background(), []string{"--config", p, "--check-config"}, &stdout, &stderr)
-			if got := exitCode(err); got != tt.wantCode {
-				t.Fatalf("exit code: got %d (%v), want %d", got, err, tt.wantCode)
+			var ue usageError
+			if got := errors.As(err, &ue); got != (tt.wantCode == exitUsage) || (tt.wantCode == exitOK && err != nil) {
+				t.Fatalf("got %v, want exit code %d", err, tt.wantCode)
 			}
 			if tt.wantErr != "" && !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("error %q: want %q", err, tt.wantErr)
