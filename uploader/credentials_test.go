@@ -82,14 +82,32 @@ func TestCredentialsFileSignsRequests(t *testing.T) {
 	}
 }
 
-// The instance profile is read through the metadata service (IMDSv2) when
-// neither keys nor a file are configured, and its session token is sent.
+// The instance profile is read through the metadata service when neither
+// keys nor a file are configured, and its session token is sent. IMDSv2
+// is tried first; Eucalyptus serves only v1 (the token PUT is refused).
 func TestInstanceProfileCredentials(t *testing.T) {
-	for _, sig := range []string{SignatureV4, SignatureV2} {
-		t.Run(sig, func(t *testing.T) {
+	tests := []struct {
+		name, signature string
+		v1only          bool
+	}{
+		{"v4, IMDSv2", SignatureV4, false},
+		{"v2, IMDSv2", SignatureV2, false},
+		{"v4, IMDSv1 only", SignatureV4, true},
+	}
+	for _, tt := range tests {
+		sig := tt.signature
+		t.Run(tt.name, func(t *testing.T) {
 			imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodGet && !tt.v1only && r.Header.Get("X-Aws-Ec2-Metadata-Token") != "imds-token" {
+					http.Error(w, "token required", http.StatusUnauthorized)
+					return
+				}
 				switch r.Method + " " + r.URL.Path {
 				case "PUT /latest/api/token":
+					if tt.v1only {
+						http.Error(w, "not here", http.StatusForbidden)
+						return
+					}
 					w.Header().Set("X-Aws-Ec2-Metadata-Token-Ttl-Seconds", "21600")
 					w.Write([]byte("imds-token"))
 				case "GET /latest/meta-data/iam/security-credentials/":

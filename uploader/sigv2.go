@@ -145,8 +145,8 @@ var subresourcesV2 = map[string]bool{
 // canonicalResourceV2 is "/" + vhostBucket (for virtual-hosted requests)
 // + the request path as sent + the sorted sub-resources. For path-style
 // requests vhostBucket is empty and the path already starts with the
-// bucket; an endpoint path such as /services/objectstorage is part of it,
-// as boto and euca2ools sign it for Eucalyptus OSG.
+// bucket; an endpoint path such as /services/objectstorage is part of it
+// (Eucalyptus OSG checks that form first, then the form without it).
 func canonicalResourceV2(vhostBucket string, u *url.URL) string {
 	var b strings.Builder
 	if vhostBucket != "" {
