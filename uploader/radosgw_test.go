@@ -143,11 +143,11 @@ func TestRadosgwProvisionAndGrants(t *testing.T) {
 				t.Errorf("lbowner's listing: got %v, want %v", keys, want)
 			}
 			for key, body := range objects {
-				if got := getObject(t, ctx, owner, bucket, key); got != body {
+				if got := rawGet(t, ctx, owner, bucket, key); got != body {
 					t.Errorf("lbowner GET %s: got %q, want %q", key, got, body)
 				}
 			}
-			if got := getObject(t, ctx, owner, bucket, testFile); !strings.HasPrefix(got, "Enable AccessLog for ELB: my-lb") {
+			if got := rawGet(t, ctx, owner, bucket, testFile); !strings.HasPrefix(got, "Enable AccessLog for ELB: my-lb") {
 				t.Errorf("lbowner GET the test file: got %q", got)
 			}
 
@@ -214,7 +214,7 @@ func TestRadosgwProvisionAndGrants(t *testing.T) {
 	}
 }
 
-func getObject(t *testing.T, ctx context.Context, c *s3.Client, bucket, key string) string {
+func rawGet(t *testing.T, ctx context.Context, c *s3.Client, bucket, key string) string {
 	t.Helper()
 	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
@@ -262,57 +262,11 @@ func lifecycleRules(t *testing.T, ctx context.Context, c *s3.Client, bucket stri
 	return strings.Join(rules, ",")
 }
 
-func TestRadosgwLifecycleChanges(t *testing.T) {
+func TestRadosgwConformance(t *testing.T) {
 	env := testbed.Require(t)
-	ctx := testbed.Context(t, time.Minute)
-	bucket := bedBucket(t, env)
-	up := bedClient(t, env, SignatureV4)
-	logger := env.S3(env.Logger)
-	provision := func(days int) {
-		t.Helper()
-		if err := up.Provision(ctx, Bucket{Name: bucket, OwnerAccount: env.LBOwner.Name, LifecycleDays: days}); err != nil {
-			t.Fatalf("Provision with %d days: %v", days, err)
-		}
-	}
-	provision(5)
-	if got := lifecycleRules(t, ctx, logger, bucket); got != LifecycleRuleID+":5" {
-		t.Fatalf("lifecycle after 5: got %s", got)
-	}
-	// Someone adds a rule of their own; the agent must keep it.
-	_, err := logger.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{
-		Bucket: aws.String(bucket),
-		LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: []types.LifecycleRule{
-			expiryRule(5),
-			{ID: aws.String("keep-me"), Status: types.ExpirationStatusEnabled, Filter: &types.LifecycleRuleFilter{Prefix: aws.String("tmp/")}, Expiration: &types.LifecycleExpiration{Days: aws.Int32(100)}},
-		}},
+	runConformance(t, func(t *testing.T) storeUnderTest {
+		return storeUnderTest{up: bedClient(t, env, SignatureV4), raw: env.S3(env.Logger), bucket: bedBucket(t, env), owner: env.LBOwner.Name}
 	})
-	if err != nil {
-		t.Fatalf("add another rule: %v", err)
-	}
-	steps := []struct {
-		days int
-		want string
-	}{
-		{7, LifecycleRuleID + ":7,keep-me:100"},
-		{7, LifecycleRuleID + ":7,keep-me:100"},
-		{0, "keep-me:100"},
-		{0, "keep-me:100"},
-		{3, LifecycleRuleID + ":3,keep-me:100"},
-	}
-	for _, s := range steps {
-		provision(s.days)
-		if got := lifecycleRules(t, ctx, logger, bucket); got != s.want {
-			t.Errorf("lifecycle after %d days: got %s, want %s", s.days, got, s.want)
-		}
-	}
-	if _, err := logger.DeleteBucketLifecycle(ctx, &s3.DeleteBucketLifecycleInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
-	provision(2)
-	provision(0)
-	if got := lifecycleRules(t, ctx, logger, bucket); got != "" {
-		t.Errorf("lifecycle after 0 with no other rule: got %s, want none", got)
-	}
 }
 
 // The bed sets "rgw lc debug interval = 10": a lifecycle day is 10 s, and
