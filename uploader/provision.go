@@ -130,11 +130,31 @@ func (c *Client) ensureLifecycle(ctx context.Context, bucket string, days int) e
 	return c.putLifecycle(ctx, bucket, append(others, expiryRule(days)))
 }
 
+// putLifecycle writes rules. A store that predates the <Filter> element
+// (the 2016 schema) and refuses it as malformed gets the agent's rule again
+// in the older form, with <Prefix> directly in the rule.
 func (c *Client) putLifecycle(ctx context.Context, bucket string, rules []types.LifecycleRule) error {
-	_, err := c.s3.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{
-		Bucket:                 aws.String(bucket),
-		LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: rules},
-	})
+	put := func(rules []types.LifecycleRule) error {
+		_, err := c.s3.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{
+			Bucket:                 aws.String(bucket),
+			LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: rules},
+		})
+		return err
+	}
+	err := put(rules)
+	if code := apiCode(err); code == "MalformedXML" || code == "InvalidArgument" {
+		legacy := make([]types.LifecycleRule, len(rules))
+		copy(legacy, rules)
+		changed := false
+		for i, r := range legacy {
+			if aws.ToString(r.ID) == LifecycleRuleID && r.Filter != nil {
+				legacy[i].Prefix, legacy[i].Filter, changed = aws.String(""), nil, true
+			}
+		}
+		if changed {
+			err = put(legacy)
+		}
+	}
 	return wrap("put bucket lifecycle", bucket, "", err)
 }
 

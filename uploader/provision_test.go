@@ -157,3 +157,38 @@ func TestProvisionErrors(t *testing.T) {
 		})
 	}
 }
+
+// An object store that predates the <Filter> element gets the rule with
+// <Prefix> in the rule itself.
+func TestLifecycleLegacySchema(t *testing.T) {
+	f := newFakeS3("AKID")
+	f.buckets["bkt"] = true
+	f.answers["PUT /bkt?lifecycle"] = func(w http.ResponseWriter, r *http.Request) {
+		body := f.requests[len(f.requests)-1].Body // the handler runs with f.mu held
+		if strings.Contains(body, "<Filter>") {
+			s3Error(400, "MalformedXML")(w, r)
+			return
+		}
+		f.lifecycle["bkt"] = body
+	}
+	c := newTestClient(t, f, nil)
+	if err := c.ensureLifecycle(context.Background(), "bkt", 9); err != nil {
+		t.Fatalf("ensureLifecycle: %v", err)
+	}
+	want := []string{"GET /bkt?lifecycle", "PUT /bkt?lifecycle", "PUT /bkt?lifecycle"}
+	if got := f.sent(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("requests: got %v, want %v", got, want)
+	}
+	body := f.lifecycle["bkt"]
+	if !strings.Contains(body, "<Prefix></Prefix>") || strings.Contains(body, "<Filter>") || !strings.Contains(body, "<Days>9</Days>") {
+		t.Errorf("legacy lifecycle XML: %s", body)
+	}
+	// The legacy rule is recognised as ours: the next round writes nothing.
+	f.requests = nil
+	if err := c.ensureLifecycle(context.Background(), "bkt", 9); err != nil {
+		t.Fatalf("ensureLifecycle again: %v", err)
+	}
+	if got := f.sent(); strings.Join(got, ",") != "GET /bkt?lifecycle" {
+		t.Errorf("requests the second time: got %v", got)
+	}
+}
