@@ -65,7 +65,11 @@ func (c *Client) EnsureBucket(ctx context.Context, bucket string) error {
 	if code := httpStatus(err); code != http.StatusNotFound && code != http.StatusForbidden {
 		return wrap("head bucket", bucket, "", err)
 	}
-	_, err = c.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+	in := &s3.CreateBucketInput{Bucket: aws.String(bucket)}
+	if c.location != "" {
+		in.CreateBucketConfiguration = &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(c.location)}
+	}
+	_, err = c.s3.CreateBucket(ctx, in)
 	var owned *types.BucketAlreadyOwnedByYou
 	var exists *types.BucketAlreadyExists
 	switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -190,5 +191,53 @@ func TestLifecycleLegacySchema(t *testing.T) {
 	}
 	if got := f.sent(); strings.Join(got, ",") != "GET /bkt?lifecycle" {
 		t.Errorf("requests the second time: got %v", got)
+	}
+}
+
+// redirect sends every request to the fake, whatever host it names.
+type redirect struct{ to *url.URL }
+
+func (r redirect) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.URL.Scheme, req.URL.Host = r.to.Scheme, r.to.Host
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// AWS S3 outside us-east-1 needs a LocationConstraint to create a bucket;
+// custom endpoints (radosgw, OSG) get none.
+func TestCreateBucketLocation(t *testing.T) {
+	tests := []struct {
+		name, region string
+		custom       bool
+		want         string
+	}{
+		{"aws eu-west-1", "eu-west-1", false, "<LocationConstraint>eu-west-1</LocationConstraint>"},
+		{"aws us-east-1", "us-east-1", false, ""},
+		{"custom endpoint", "eu-west-1", true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeS3("AKID")
+			u, _ := url.Parse(f.start(t))
+			opts := Options{Region: tt.region, AccessKeyID: "AKID", SecretAccessKey: "s", PathStyle: true, RetryMaxAttempts: 1,
+				HTTPClient: &http.Client{Transport: redirect{u}}}
+			if tt.custom {
+				opts.Endpoint = u.String()
+			}
+			c, err := New(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.EnsureBucket(context.Background(), "bkt"); err != nil {
+				t.Fatalf("EnsureBucket: %v", err)
+			}
+			create := f.last("PUT /bkt")
+			if create == nil {
+				t.Fatalf("no PUT /bkt: %v", f.sent())
+			}
+			if (tt.want == "") != (create.Body == "") || !strings.Contains(create.Body, tt.want) {
+				t.Errorf("create body: got %q, want %q", create.Body, tt.want)
+			}
+		})
 	}
 }

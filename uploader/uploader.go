@@ -112,8 +112,9 @@ func (o Options) naming() string {
 // Client uploads objects to one S3-compatible store. It is safe for
 // concurrent use.
 type Client struct {
-	s3     *s3.Client
-	naming string
+	s3       *s3.Client
+	naming   string
+	location string // LocationConstraint of CreateBucket; AWS S3 outside us-east-1 only
 
 	mu         sync.Mutex
 	uploaderID string // canonical id of the uploading account, once known
@@ -172,7 +173,12 @@ func New(opts Options) (*Client, error) {
 	default:
 		return nil, fmt.Errorf("uploader: signature %q is not %s or %s", opts.Signature, SignatureV4, SignatureV2)
 	}
-	return &Client{s3: s3.New(o), naming: opts.naming(), uploaderID: opts.UploaderID}, nil
+	c := &Client{s3: s3.New(o), naming: opts.naming(), uploaderID: opts.UploaderID}
+	if opts.Endpoint == "" && opts.Region != "us-east-1" {
+		// AWS S3 creates buckets outside us-east-1 only when told where.
+		c.location = opts.Region
+	}
+	return c, nil
 }
 
 // newHTTPClient returns a client that verifies TLS against the system's
