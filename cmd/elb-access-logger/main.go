@@ -83,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	up, err := newUploader(cfg)
+	up, err := newUploader(cfg, log)
 	if err != nil {
 		return usageError{err}
 	}

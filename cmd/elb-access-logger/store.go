@@ -1,6 +1,8 @@
 package main
 
 import (
+	"log/slog"
+
 	"github.com/elb-access-logger/elb-access-logger/agent"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
@@ -24,7 +26,17 @@ func uploaderOptions(cfg *agent.Config) uploader.Options {
 
 // newUploader returns the object-store client the configuration names. Its
 // errors are configuration errors (bad endpoint, unreadable CA bundle,
-// credentials file with a loose mode).
-func newUploader(cfg *agent.Config) (*uploader.Client, error) {
-	return uploader.New(uploaderOptions(cfg))
+// credentials file with a loose mode). The options are logged without
+// secrets.
+func newUploader(cfg *agent.Config, log *slog.Logger) (*uploader.Client, error) {
+	opts := uploaderOptions(cfg)
+	up, err := uploader.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	log.Debug("object store", "options", opts)
+	if opts.InsecureSkipVerify {
+		log.Warn("TLS certificates of the object store are not verified (objectstorage.insecure_skip_verify = true)")
+	}
+	return up, nil
 }

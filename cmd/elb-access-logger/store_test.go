@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/elb-access-logger/elb-access-logger/agent"
 )
 
 func TestCheckConfigObjectStore(t *testing.T) {
@@ -58,4 +61,25 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+func TestNewUploaderLogsNoSecret(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "access-log.properties")
+	props := "objectstorage.access_key_id = AKIDSHOWN\nobjectstorage.secret_access_key = SUPERSECRET\nobjectstorage.insecure_skip_verify = true\n"
+	if err := os.WriteFile(p, []byte(props), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := agent.LoadConfig(p, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if _, err := newUploader(cfg, log); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if strings.Contains(out, "SUPERSECRET") || !strings.Contains(out, "AKIDSHOWN") || !strings.Contains(out, "not verified") {
+		t.Errorf("log: want the key id, the TLS warning and no secret:\n%s", out)
+	}
 }
