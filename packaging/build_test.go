@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,11 +115,23 @@ func binary(t testing.TB) string {
 // such as 1.0.0), built once per test run.
 func buildRPM(t testing.TB, version string) string {
 	t.Helper()
-	v, _ := rpmOnces.LoadOrStore(version, &once{})
+	return buildRPMIn(t, version, "")
+}
+
+// buildRPMIn is buildRPM into a directory of its own, named by tag.
+func buildRPMIn(t testing.TB, version, tag string) string {
+	t.Helper()
+	return buildRPMFrom(t, repoRoot(t), version, tag)
+}
+
+// buildRPMFrom runs `make rpm` in the source tree src.
+func buildRPMFrom(t testing.TB, src, version, tag string) string {
+	t.Helper()
+	v, _ := rpmOnces.LoadOrStore(version+"/"+tag, &once{})
 	o := v.(*once)
 	o.Do(func() {
-		dist := filepath.Join(workDir, "dist-"+version)
-		_, stderr, err := runErr(repoRoot(t), "make", "-s", "rpm",
+		dist := filepath.Join(workDir, "dist-"+version+tag)
+		_, stderr, err := runErr(src, "make", "-s", "rpm",
 			"DIST="+dist, "BIN="+filepath.Join(dist, "elb-access-logger"),
 			"VERSION=v"+version, "COMMIT="+testCommit, "DATE="+testDate)
 		if err != nil {
@@ -134,6 +147,46 @@ func buildRPM(t testing.TB, version string) string {
 		t.Fatal(o.err)
 	}
 	return o.path
+}
+
+// copyTree copies the source tree at src to a new directory, without
+// .git and build output, so a test can change a packaged file.
+func copyTree(t testing.TB, src string) string {
+	t.Helper()
+	dst := filepath.Join(workDir, fmt.Sprintf("src-%d", time.Now().UnixNano()))
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		switch rel {
+		case ".git", "bin", "dist", ".testbed": // .git is a file in a worktree
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, fi.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatalf("copy source tree: %v", err)
+	}
+	return dst
 }
 
 // TestBinaryIsStatic checks that `make build` makes a static binary: no
