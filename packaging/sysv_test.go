@@ -29,17 +29,6 @@ func TestSysVInitScriptSyntax(t *testing.T) {
 	}
 }
 
-// freeUDPPort returns a loopback UDP port that was free a moment ago.
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
 // sysvEnv is one run of the init script against a temporary tree.
 type sysvEnv struct {
 	dir, sysconfig, pidfile, logfile, spool string
@@ -58,7 +47,7 @@ func newSysVEnv(t *testing.T, daemonUser string) sysvEnv {
 		pidfile:   filepath.Join(dir, "run", "elb-access-logger.pid"),
 		logfile:   filepath.Join(dir, "agent.log"),
 		spool:     filepath.Join(dir, "spool"),
-		port:      freeUDPPort(t),
+		port:      testbed.FreeUDPPort(t),
 	}
 	if err := os.Mkdir(e.spool, 0o750); err != nil {
 		t.Fatal(err)
