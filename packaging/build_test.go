@@ -241,10 +241,8 @@ func TestDefaultPropertiesCheckConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := run(t, workDir, binary(t), "--check-config", "--config", path)
-	if !strings.Contains(out, "ok") {
-		t.Errorf("--check-config: got %q, want ok", out)
-	}
+	// run fails the test unless the exit code is 0 (valid).
+	run(t, workDir, binary(t), "--check-config", "--config", path)
 	// And a broken copy is refused with exit code 2.
 	bad := filepath.Join(t.TempDir(), "bad.properties")
 	if err := os.WriteFile(bad, []byte("access_log.emit_interval = 7\n"), 0o600); err != nil {
