@@ -45,6 +45,9 @@ func agentBinary(t *testing.T) string {
 	return bin
 }
 
+// freeUDPPort returns a loopback UDP port that was free a moment ago.
+func freeUDPPort(t *testing.T) int { return testbed.FreeUDPPort(t) }
+
 func randomSuffix(t *testing.T) string {
 	b := make([]byte, 4)
 	if _, err := rand.Read(b); err != nil {
@@ -167,7 +170,7 @@ func bucketLines(t *testing.T, c *s3.Client, bucket string) (lines, keys []strin
 // each exactly once, in seed-layout objects.
 func TestEndToEnd(t *testing.T) {
 	bed := testbed.Require(t)
-	port := testbed.FreeUDPPort(t)
+	port := freeUDPPort(t)
 	lb := "e2e-" + randomSuffix(t)
 	bucket := "access_logs-" + lb + "_127.0.0.1_5eed0001"
 	a := startAgent(t, fmt.Sprintf(`
