@@ -43,7 +43,9 @@ packaging-deps:
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
 	if [ -n "$$missing" ]; then \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y --no-install-recommends $$missing || \
+			{ apt-get update && apt-get install -y --no-install-recommends $$missing; }; \
 	fi
 
 # Static checks that every commit keeps clean.
