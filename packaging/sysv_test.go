@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elb-access-logger/elb-access-logger/agent"
 	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
 )
 
@@ -304,4 +305,31 @@ func processUser(t *testing.T, pid int) string {
 		t.Fatal(err)
 	}
 	return u.Username
+}
+
+// TestSysVInitScriptDefaults: the script's defaults are where the RPM
+// puts things and what the agent and the unit use.
+func TestSysVInitScriptDefaults(t *testing.T) {
+	data, err := os.ReadFile(initScript)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && k != "" && strings.ToUpper(k) == k && !strings.ContainsAny(k, " \t$") {
+			got[k] = v
+		}
+	}
+	unit := unitDirectives(t, unitFile)
+	tests := []struct{ key, want string }{
+		{"DAEMON", "/usr/bin/elb-access-logger"},
+		{"CONFIG", agent.DefaultConfigPath},
+		{"DAEMON_USER", unit["Service.User"][0]},
+		{"STOP_TIMEOUT", unit["Service.TimeoutStopSec"][0]},
+	}
+	for _, tt := range tests {
+		if got[tt.key] != tt.want {
+			t.Errorf("%s: %s: got %q, want %q", initScript, tt.key, got[tt.key], tt.want)
+		}
+	}
 }
