@@ -76,11 +76,11 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	bucket, key, _ := strings.Cut(strings.TrimPrefix(rec.Path, "/"), "/")
 	switch {
-	case rec.String() == "GET /":
-		w.Header().Set("Content-Type", "application/xml")
-		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>logger</ID><DisplayName>logger</DisplayName></Owner><Buckets></Buckets></ListAllMyBucketsResult>`)
 	case bucket != "" && !f.buckets[bucket] && rec.String() != "PUT /"+bucket:
 		s3Error(http.StatusNotFound, "NoSuchBucket")(w, r)
+	case key == "" && rec.Sub == "acl" && r.Method == http.MethodGet:
+		w.Header().Set("Content-Type", "application/xml")
+		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>logger</ID><DisplayName>logger</DisplayName></Owner><AccessControlList></AccessControlList></AccessControlPolicy>`)
 	case key == "" && rec.Sub == "" && r.Method == http.MethodHead:
 	case key == "" && rec.Sub == "" && r.Method == http.MethodPut:
 		if f.buckets[bucket] {

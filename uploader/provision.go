@@ -69,6 +69,11 @@ func (c *Client) EnsureBucket(ctx context.Context, bucket string) error {
 	if c.location != "" {
 		in.CreateBucketConfiguration = &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(c.location)}
 	}
+	if c.onAWS {
+		// New AWS buckets default to BucketOwnerEnforced, which refuses
+		// the ACL grants the owner's access depends on.
+		in.ObjectOwnership = types.ObjectOwnershipObjectWriter
+	}
 	_, err = c.s3.CreateBucket(ctx, in)
 	var owned *types.BucketAlreadyOwnedByYou
 	var exists *types.BucketAlreadyExists
@@ -84,7 +89,7 @@ func (c *Client) EnsureBucket(ctx context.Context, bucket string) error {
 // putBucketACL replaces the bucket ACL with FULL_CONTROL for the uploading
 // account and READ (list) for owner. Replacing it drops any public grant.
 func (c *Client) putBucketACL(ctx context.Context, bucket, owner string) error {
-	self, err := c.selfID(ctx)
+	self, err := c.selfID(ctx, bucket)
 	if err != nil {
 		return wrap("put bucket acl", bucket, "", err)
 	}

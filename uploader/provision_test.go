@@ -18,7 +18,7 @@ func TestProvisionNewBucket(t *testing.T) {
 	}
 	bk := "/" + b.Name
 	test := bk + "/AWSLogs/lbowner/ELBAccessLogTestFile"
-	want := []string{"HEAD " + bk, "PUT " + bk, "GET /", "PUT " + bk + "?acl", "GET " + bk + "?lifecycle", "PUT " + bk + "?lifecycle", "PUT " + test, "GET " + test}
+	want := []string{"HEAD " + bk, "PUT " + bk, "GET " + bk + "?acl", "PUT " + bk + "?acl", "GET " + bk + "?lifecycle", "PUT " + bk + "?lifecycle", "PUT " + test, "GET " + test}
 	if got := f.sent(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("requests:\n got %v\nwant %v", got, want)
 	}
@@ -203,8 +203,9 @@ func (r redirect) RoundTrip(req *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(req)
 }
 
-// AWS S3 outside us-east-1 needs a LocationConstraint to create a bucket;
-// custom endpoints (radosgw, OSG) get none.
+// AWS S3 outside us-east-1 needs a LocationConstraint to create a bucket,
+// and ACLs enabled (Object Ownership ObjectWriter); custom endpoints
+// (radosgw, OSG) get neither.
 func TestCreateBucketLocation(t *testing.T) {
 	tests := []struct {
 		name, region string
@@ -237,6 +238,10 @@ func TestCreateBucketLocation(t *testing.T) {
 			}
 			if (tt.want == "") != (create.Body == "") || !strings.Contains(create.Body, tt.want) {
 				t.Errorf("create body: got %q, want %q", create.Body, tt.want)
+			}
+			wantOwnership := map[bool]string{false: "ObjectWriter", true: ""}[tt.custom]
+			if got := create.Header.Get("X-Amz-Object-Ownership"); got != wantOwnership {
+				t.Errorf("x-amz-object-ownership: got %q, want %q", got, wantOwnership)
 			}
 		})
 	}

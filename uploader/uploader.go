@@ -54,7 +54,7 @@ type Options struct {
 
 	// UploaderID is the canonical id of the uploading account, granted
 	// FULL_CONTROL on the bucket and every object. Empty means it is
-	// discovered from the store (the Owner of ListBuckets) and cached.
+	// discovered from the store (the Owner of the bucket's ACL) and cached.
 	UploaderID string
 
 	// CABundle is a PEM file of CA certificates trusted for the endpoint,
@@ -114,6 +114,7 @@ func (o Options) naming() string {
 type Client struct {
 	s3       *s3.Client
 	naming   string
+	onAWS    bool   // no custom endpoint: AWS S3 itself
 	location string // LocationConstraint of CreateBucket; AWS S3 outside us-east-1 only
 
 	mu         sync.Mutex
@@ -174,9 +175,12 @@ func New(opts Options) (*Client, error) {
 		return nil, fmt.Errorf("uploader: signature %q is not %s or %s", opts.Signature, SignatureV4, SignatureV2)
 	}
 	c := &Client{s3: s3.New(o), naming: opts.naming(), uploaderID: opts.UploaderID}
-	if opts.Endpoint == "" && opts.Region != "us-east-1" {
-		// AWS S3 creates buckets outside us-east-1 only when told where.
-		c.location = opts.Region
+	if opts.Endpoint == "" {
+		c.onAWS = true
+		if opts.Region != "us-east-1" {
+			// AWS S3 creates buckets outside us-east-1 only when told where.
+			c.location = opts.Region
+		}
 	}
 	return c, nil
 }
@@ -247,7 +251,7 @@ func (c *Client) Put(ctx context.Context, o Object) error {
 	if err != nil {
 		return &Error{Op: "put object", Bucket: o.Bucket, Key: o.Key, Err: fmt.Errorf("read body: %w", err)}
 	}
-	self, err := c.selfID(ctx)
+	self, err := c.selfID(ctx, o.Bucket)
 	if err != nil {
 		return wrap("put object", o.Bucket, o.Key, err)
 	}
@@ -285,19 +289,22 @@ func md5Of(r io.ReadSeeker) (string, error) {
 }
 
 // selfID returns the canonical id of the uploading account: configured, or
-// the Owner of ListBuckets, fetched once.
-func (c *Client) selfID(ctx context.Context) (string, error) {
+// the Owner of bucket's ACL (the agent's own bucket: Provision created it
+// or found it owned by this account), fetched once. Reading the bucket ACL
+// needs no permission beyond those provisioning uses (s3:GetBucketAcl), unlike
+// ListBuckets.
+func (c *Client) selfID(ctx context.Context, bucket string) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.uploaderID != "" {
 		return c.uploaderID, nil
 	}
-	out, err := c.s3.ListBuckets(ctx, &s3.ListBucketsInput{MaxBuckets: aws.Int32(1)})
+	out, err := c.s3.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(bucket)})
 	if err != nil {
-		return "", fmt.Errorf("list buckets for the uploader's own id: %w", err)
+		return "", fmt.Errorf("get bucket acl for the uploader's own id: %w", err)
 	}
 	if out.Owner == nil || aws.ToString(out.Owner.ID) == "" {
-		return "", errors.New("list buckets for the uploader's own id: the store named no owner")
+		return "", errors.New("get bucket acl for the uploader's own id: the store named no owner")
 	}
 	c.uploaderID = aws.ToString(out.Owner.ID)
 	return c.uploaderID, nil
