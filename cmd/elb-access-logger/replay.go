@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/elb-access-logger/elb-access-logger/agent"
+	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
 // replayOptions are the flags of a replay run.
@@ -47,6 +48,12 @@ func runReplay(cfg *agent.Config, opts replayOptions, stdin io.Reader, stdout, s
 	}
 	fmt.Fprintf(stderr, "dry run: nothing uploaded\n")
 	fmt.Fprintf(stderr, "bucket: %s (create if missing; bucket ACL: FULL_CONTROL for the uploader, READ for %s)\n", bucket, owner)
+	if cfg.LifecycleDays > 0 {
+		fmt.Fprintf(stderr, "lifecycle: rule %s expires every object after %d days\n", uploader.LifecycleRuleID, cfg.LifecycleDays)
+	} else {
+		fmt.Fprintf(stderr, "lifecycle: remove rule %s\n", uploader.LifecycleRuleID)
+	}
+	fmt.Fprintf(stderr, "preflight: write and read back %s\n", uploader.TestFileKey("", plan.Owner))
 	fmt.Fprintf(stderr, "object: %s (window ending %s; grants: READ id=%s, FULL_CONTROL for the uploader)\n", plan.Key, plan.WindowEnd.Format(time.RFC3339), owner)
 	fmt.Fprintf(stderr, "format: %s; lines: %d; bytes: %d; unparsed (kept raw): %d; truncated: %d\n", cfg.Format, plan.Lines, plan.Bytes, plan.Unparsed, plan.Truncated)
 	names := make([]string, 0, len(plan.Formats))

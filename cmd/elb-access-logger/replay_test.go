@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/elb-access-logger/elb-access-logger/agent"
 )
 
 func writeProps(t *testing.T, body string) string {
@@ -27,7 +29,7 @@ func TestReplayDryRun(t *testing.T) {
 		capture, format, golden string
 		stderr                  []string
 	}{
-		{"stock-httplog.log", "elb", "stock-httplog.elb", []string{"bucket: access_logs-my-loadbalancer_10.0.0.5_315dd646 ", "READ for 123456789012", "lines: 7;", "unparsed (kept raw): 0;", "httplog: 7"}},
+		{"stock-httplog.log", "elb", "stock-httplog.elb", []string{"bucket: access_logs-my-loadbalancer_10.0.0.5_315dd646 ", "READ for 123456789012", "lifecycle: rule elb-access-logger-expiration expires every object after 30 days", "preflight: write and read back AWSLogs/123456789012/ELBAccessLogTestFile", "lines: 7;", "unparsed (kept raw): 0;", "httplog: 7"}},
 		{"handmade.log", "raw", "handmade.raw", []string{"lines: 9;", "unparsed (kept raw): 3;"}},
 		{"elb-http-truncated-request.log", "json", "elb-http-truncated-request.json", []string{"unparsed (kept raw): 0; truncated: 6"}},
 	}
@@ -82,4 +84,27 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestReplayStdin: "-" reads the capture from stdin; bare HAProxy bodies
+// (no syslog header) are accepted, blank lines skipped.
+func TestReplayStdin(t *testing.T) {
+	cfg, err := agent.LoadConfig(writeProps(t, "access_log.lb_name = lb\nmetadata.endpoint =\n"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := "elb-tcp 25/Nov/2026:17:16:40.626 10.0.0.1:34856 10.0.0.2:443 10.0.0.3:9000 ssl~ be/s1 1/1/3 6 7 -- AES TLSv1.2\n\n" +
+		"127.0.0.1:43126 [25/Nov/2026:17:16:40.616] fe be/s1 0/0/0/1/1 200 123 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"\n"
+	want := "2026-11-25T17:16:40.626000Z lb 10.0.0.1:34856 10.0.0.3:9000 0.001000 0.001000 0.001000 - - 6 7 \"- - - \" \"-\" AES TLSv1.2\n" +
+		"2026-11-25T17:16:40.616000Z lb 127.0.0.1:43126 - 0.000000 0.001000 0.000000 200 200 - 123 \"GET / HTTP/1.1\" \"-\" - -\n"
+	var stdout, stderr bytes.Buffer
+	if err := runReplay(cfg, replayOptions{File: "-", DryRun: true}, strings.NewReader(in), &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if stdout.String() != want {
+		t.Errorf("stdout:\n got %q\nwant %q", stdout.String(), want)
+	}
+	if !strings.Contains(stderr.String(), "bucket: (unknown: access_log.bucket: ") {
+		t.Errorf("stderr: want the bucket reported unknown without an identity, got\n%s", stderr.String())
+	}
 }
