@@ -13,8 +13,9 @@ import (
 
 // ReplayPlan is what a replay would store and upload: one window.
 type ReplayPlan struct {
-	Bucket    string // empty when the identity cannot name it
-	BucketErr error  // why Bucket is empty
+	Bucket    string          // empty when the identity cannot name it
+	BucketErr error           // why Bucket is empty
+	Spec      uploader.Bucket // what provisioning would make of the bucket
 	Key       string
 	Owner     string // the LB owner's account, grantee of READ
 	WindowEnd time.Time
@@ -45,6 +46,7 @@ func Replay(cfg *Config, in io.Reader, out io.Writer, now time.Time) (*ReplayPla
 	if plan.Bucket, err = expandTemplate(cfg.Bucket, id); err != nil {
 		plan.BucketErr = fmt.Errorf("access_log.bucket: %w", err)
 	}
+	plan.Spec = uploader.Bucket{Name: plan.Bucket, OwnerAccount: id.Account, LifecycleDays: cfg.LifecycleDays, LBName: id.LBName}
 
 	br := bufio.NewReaderSize(in, 64*1024)
 	bw := bufio.NewWriter(out)

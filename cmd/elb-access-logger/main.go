@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	checkConfig := fs.Bool("check-config", false, "validate the configuration and exit 0 (valid) or 2 (invalid)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	var replay replayOptions
-	fs.StringVar(&replay.File, "replay", "", "feed a captured log (`FILE`, - for stdin) through parse and encode, then exit")
+	fs.StringVar(&replay.File, "replay", "", "feed a captured log (`FILE`, - for stdin) through parse, encode and upload as one window, then exit")
 	fs.BoolVar(&replay.DryRun, "dry-run", false, "with --replay: write the encoded lines to stdout and the plan to stderr; upload nothing")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	if replay.File != "" {
-		return runReplay(cfg, replay, os.Stdin, stdout, stderr)
+		return runReplay(ctx, cfg, replay, os.Stdin, stdout, stderr)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	up, err := newUploader(cfg, log)

@@ -1,9 +1,10 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"time"
@@ -18,13 +19,12 @@ type replayOptions struct {
 	DryRun bool
 }
 
-// runReplay feeds a captured log through parse and encode. With DryRun it
-// writes the encoded lines to stdout exactly as they would be stored and
-// the plan to stderr, and uploads nothing.
-func runReplay(cfg *agent.Config, opts replayOptions, stdin io.Reader, stdout, stderr io.Writer) error {
-	if !opts.DryRun {
-		return usageError{errors.New("--replay uploads only with the running agent's spool for now: add --dry-run")}
-	}
+// runReplay feeds a captured log through parse and encode as one window.
+// With DryRun it writes the encoded lines to stdout exactly as they would
+// be stored and the plan to stderr, and uploads nothing. Without it the
+// window is provisioned and uploaded like a sealed segment, and the plan
+// goes to stderr.
+func runReplay(ctx context.Context, cfg *agent.Config, opts replayOptions, stdin io.Reader, stdout, stderr io.Writer) error {
 	in := stdin
 	if opts.File != "-" {
 		f, err := os.Open(opts.File)
@@ -34,10 +34,59 @@ func runReplay(cfg *agent.Config, opts replayOptions, stdin io.Reader, stdout, s
 		defer f.Close()
 		in = f
 	}
+	if !opts.DryRun {
+		return replayUpload(ctx, cfg, in, stderr)
+	}
 	plan, err := agent.Replay(cfg, in, stdout, time.Now())
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stderr, "dry run: nothing uploaded\n")
+	printPlan(stderr, cfg, plan)
+	return nil
+}
+
+// replayUpload encodes the replay into a temporary file of the spool
+// directory (never /tmp: a big replay must not fill a RAM disk) and uploads
+// it as one window's object.
+func replayUpload(ctx context.Context, cfg *agent.Config, in io.Reader, stderr io.Writer) error {
+	if err := os.MkdirAll(cfg.SpoolDir, 0o750); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	f, err := os.CreateTemp(cfg.SpoolDir, ".replay-*.tmp")
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	plan, err := agent.Replay(cfg, in, f, time.Now())
+	if err != nil {
+		return err
+	}
+	if plan.BucketErr != nil {
+		return usageError{plan.BucketErr}
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	up, err := newUploader(cfg, slog.New(slog.NewTextHandler(stderr, nil)))
+	if err != nil {
+		return usageError{err}
+	}
+	if err := up.Provision(ctx, plan.Spec); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	obj := uploader.Object{Bucket: plan.Bucket, Key: plan.Key, Body: f, Size: plan.Bytes, OwnerAccount: plan.Owner}
+	if err := up.Put(ctx, obj); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	fmt.Fprintf(stderr, "uploaded\n")
+	printPlan(stderr, cfg, plan)
+	return nil
+}
+
+// printPlan writes what a replay stores and where.
+func printPlan(stderr io.Writer, cfg *agent.Config, plan *agent.ReplayPlan) {
 	bucket := plan.Bucket
 	if plan.BucketErr != nil {
 		bucket = "(unknown: " + plan.BucketErr.Error() + ")"
@@ -46,7 +95,6 @@ func runReplay(cfg *agent.Config, opts replayOptions, stdin io.Reader, stdout, s
 	if owner == "" {
 		owner = "(unknown: set access_log.owner_account)"
 	}
-	fmt.Fprintf(stderr, "dry run: nothing uploaded\n")
 	fmt.Fprintf(stderr, "bucket: %s (create if missing; bucket ACL: FULL_CONTROL for the uploader, READ for %s)\n", bucket, owner)
 	if cfg.LifecycleDays > 0 {
 		fmt.Fprintf(stderr, "lifecycle: rule %s expires every object after %d days\n", uploader.LifecycleRuleID, cfg.LifecycleDays)
@@ -64,5 +112,4 @@ func runReplay(cfg *agent.Config, opts replayOptions, stdin io.Reader, stdout, s
 	for _, n := range names {
 		fmt.Fprintf(stderr, "  %s: %d\n", n, plan.Formats[n])
 	}
-	return nil
 }

@@ -3,10 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
 
 	"github.com/elb-access-logger/elb-access-logger/agent"
 )
@@ -58,12 +65,12 @@ func TestReplayDryRun(t *testing.T) {
 }
 
 func TestReplayUsage(t *testing.T) {
-	props := writeProps(t, "metadata.endpoint =\n")
+	props := writeProps(t, "metadata.endpoint =\nspool.dir = "+t.TempDir()+"\n")
 	tests := []struct {
 		name string
 		args []string
 	}{
-		{"without --dry-run", []string{"--config", props, "--replay", "../../testdata/haproxy/stock-tcplog.log"}},
+		{"upload without an identity", []string{"--config", props, "--replay", "../../testdata/haproxy/stock-tcplog.log"}},
 		{"missing file", []string{"--config", props, "--replay", "/nonexistent/capture.log", "--dry-run"}},
 	}
 	for _, tt := range tests {
@@ -98,7 +105,7 @@ func TestReplayStdin(t *testing.T) {
 	want := "2026-11-25T17:16:40.626000Z lb 10.0.0.1:34856 10.0.0.3:9000 0.001000 0.001000 0.001000 - - 6 7 \"- - - \" \"-\" AES TLSv1.2\n" +
 		"2026-11-25T17:16:40.616000Z lb 127.0.0.1:43126 - 0.000000 0.001000 0.000000 200 200 - 123 \"GET / HTTP/1.1\" \"-\" - -\n"
 	var stdout, stderr bytes.Buffer
-	if err := runReplay(cfg, replayOptions{File: "-", DryRun: true}, strings.NewReader(in), &stdout, &stderr); err != nil {
+	if err := runReplay(context.Background(), cfg, replayOptions{File: "-", DryRun: true}, strings.NewReader(in), &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
 	if stdout.String() != want {
@@ -106,5 +113,68 @@ func TestReplayStdin(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "bucket: (unknown: access_log.bucket: ") {
 		t.Errorf("stderr: want the bucket reported unknown without an identity, got\n%s", stderr.String())
+	}
+}
+
+// TestReplayUpload replays a stock HAProxy capture into the test bed's
+// radosgw; the load balancer's owner then reads back exactly the ELB lines
+// a dry run prints.
+func TestReplayUpload(t *testing.T) {
+	env := testbed.Require(t)
+	suffix := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	props := writeProps(t, "access_log.lb_name = my-loadbalancer\naccess_log.owner_account = "+env.LBOwner.Name+"\n"+
+		"access_log.node_ip = 10.0.0.5\naccess_log.instance_id = i-315dd646\nmetadata.endpoint =\n"+
+		"access_log.bucket = replay-test-"+suffix+"-{lb_name}\nspool.dir = "+t.TempDir()+"\n"+
+		"objectstorage.endpoint = "+env.S3Endpoint+"\nobjectstorage.access_key_id = "+env.Logger.AccessKey+"\n"+
+		"objectstorage.secret_access_key = "+env.Logger.SecretKey+"\n")
+	bucket := "replay-test-" + suffix + "-my-loadbalancer"
+	ctx := testbed.Context(t, time.Minute)
+	logger := env.S3(env.Logger)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		list, err := logger.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+		if err == nil {
+			for _, o := range list.Contents {
+				logger.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: o.Key})
+			}
+		}
+		logger.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)})
+	})
+
+	capture := "../../testdata/haproxy/stock-httplog.log"
+	var dry, dryErr bytes.Buffer
+	if err := run(ctx, []string{"--config", props, "--replay", capture, "--dry-run"}, &dry, &dryErr); err != nil {
+		t.Fatalf("dry run: %v\n%s", err, dryErr.String())
+	}
+	var stdout, stderr bytes.Buffer
+	if err := run(ctx, []string{"--config", props, "--replay", capture}, &stdout, &stderr); err != nil {
+		t.Fatalf("replay: %v\n%s", err, stderr.String())
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout of an upload: got %q, want nothing", stdout.String())
+	}
+	var key string
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if rest, ok := strings.CutPrefix(line, "object: "); ok {
+			key, _, _ = strings.Cut(rest, " ")
+		}
+	}
+	if !strings.HasPrefix(key, "elb-access-") {
+		t.Fatalf("no object key in the plan:\n%s", stderr.String())
+	}
+	obj, err := env.S3(env.LBOwner).GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatalf("lbowner GetObject %s/%s: %v", bucket, key, err)
+	}
+	defer obj.Body.Close()
+	got, err := io.ReadAll(obj.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != dry.String() {
+		t.Errorf("object:\n got %s\nwant (dry run) %s", got, dry.String())
+	}
+	if want := mustRead(t, "../../testdata/golden/stock-httplog.elb"); string(got) != want {
+		t.Errorf("object:\n got %s\nwant (golden) %s", got, want)
 	}
 }
