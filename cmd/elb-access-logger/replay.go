@@ -34,6 +34,8 @@ func runReplay(ctx context.Context, cfg *agent.Config, opts replayOptions, stdin
 		defer f.Close()
 		in = f
 	}
+	in, done := withProgress(in, stderr)
+	defer done()
 	if !opts.DryRun {
 		return replayUpload(ctx, cfg, in, stderr)
 	}

@@ -178,3 +178,20 @@ func TestReplayUpload(t *testing.T) {
 		t.Errorf("object:\n got %s\nwant (golden) %s", got, want)
 	}
 }
+
+func TestProgressReader(t *testing.T) {
+	var out bytes.Buffer
+	clock := time.Unix(0, 0)
+	p := &progressReader{r: strings.NewReader(strings.Repeat("x", 100)), out: &out, total: 100, interval: time.Second,
+		now: func() time.Time { clock = clock.Add(600 * time.Millisecond); return clock }}
+	p.last = clock
+	buf := make([]byte, 25)
+	for {
+		if _, err := p.Read(buf); err != nil {
+			break
+		}
+	}
+	if got, want := out.String(), "\rreplay:  50% (50 of 100 bytes)\rreplay: 100% (100 of 100 bytes)"; got != want {
+		t.Errorf("progress:\n got %q\nwant %q", got, want)
+	}
+}
