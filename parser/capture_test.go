@@ -95,6 +95,7 @@ func captureFrontends(rec, recTCP string) []captureFrontend {
 		{name: "stock-httplog", mode: "http", format: parser.FormatHTTPLog, conf: "option httplog"},
 		{name: "stock-httplog-captures", mode: "http", format: parser.FormatHTTPLog, conf: "option httplog\n    " + captureHeaders + "\n    capture response header Content-Type len 64"},
 		{name: "stock-httplog-rfc5424", mode: "http", format: parser.FormatHTTPLog, conf: "option httplog", logOpts: "len 65535 format rfc5424"},
+		{name: "stock-httpslog", mode: "http", ssl: true, format: parser.FormatHTTPLog, conf: "option httpslog\n    " + captureHeaders},
 		{name: "stock-tcplog", mode: "tcp", format: parser.FormatTCPLog, conf: "option tcplog"},
 		{name: "recipe-http", mode: "http", format: parser.FormatRecipe, conf: recipeHTTP},
 		{name: "recipe-tcp", mode: "tcp", format: parser.FormatRecipe, conf: recipeTCP},

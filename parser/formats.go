@@ -86,9 +86,10 @@ func (r *Record) parseELB(b []byte, http bool) bool {
 	return true
 }
 
-// parseStock reads HAProxy's "option httplog" and "option tcplog" lines:
+// parseStock reads HAProxy's "option httplog", "option httpslog" and
+// "option tcplog" lines:
 //
-//	%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq [{%hrl}] [{%hsl}] %{+Q}r
+//	%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq [{%hrl}] [{%hsl}] %{+Q}r [httpslog's SSL errors and %[ssl_fc_sni]/%sslv/%sslc]
 //	%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
 func (r *Record) parseStock(b []byte) bool {
 	s := scanner{b: b}
@@ -176,7 +177,19 @@ func (r *Record) parseStock(b []byte) bool {
 	}
 	r.Request = req
 	r.splitRequest()
-	return len(s.rest()) == 0 || r.fail(nil, ReasonBadField)
+	if len(s.rest()) == 0 {
+		return true
+	}
+	// option httpslog: %[fc_err]/%[ssl_fc_err,hex]/%[ssl_c_err]/%[ssl_c_ca_err]/%[ssl_fc_is_resumed] %[ssl_fc_sni]/%sslv/%sslc
+	errs, ssl := s.next(), s.next()
+	if bytes.Count(errs, []byte("/")) != 4 || bytes.Count(ssl, []byte("/")) != 2 || len(s.rest()) != 0 {
+		return r.fail(&s, ReasonBadField)
+	}
+	_, ssl, _ = bytes.Cut(ssl, []byte("/"))
+	version, cipher, _ := bytes.Cut(ssl, []byte("/"))
+	r.SSLVersion, r.SSLCipher = dash(version), dash(cipher)
+	r.SSL = r.SSL || len(r.SSLCipher) > 0
+	return true
 }
 
 // requestCaptures picks Host and User-Agent out of captured request

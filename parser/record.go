@@ -86,7 +86,8 @@ const (
 	// FormatELB: the project's recommended log-format, "elb1 ..."
 	// (packaging/haproxy/elb-access-logger.cfg).
 	FormatELB
-	// FormatHTTPLog: HAProxy's stock "option httplog".
+	// FormatHTTPLog: HAProxy's stock "option httplog" and "option
+	// httpslog" (which adds the SSL fields).
 	FormatHTTPLog
 	// FormatTCPLog: HAProxy's stock "option tcplog".
 	FormatTCPLog
