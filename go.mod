@@ -8,7 +8,6 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/s3 v1.114.10
 	github.com/aws/smithy-go v1.28.9
 	github.com/leodido/go-syslog/v4 v4.6.0
-	github.com/magiconair/properties v1.8.10
 	github.com/robfig/cron/v3 v3.0.1
 )
 
