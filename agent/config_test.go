@@ -107,3 +107,40 @@ func TestWindowSchedule(t *testing.T) {
 		}
 	}
 }
+
+// TestBadConfigCorpus loads every file of testdata/config/bad; each names
+// the exact errors it must produce in "# want:" lines, {file} standing for
+// its path.
+func TestBadConfigCorpus(t *testing.T) {
+	files, err := filepath.Glob("../testdata/config/bad/*.properties")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 20 {
+		t.Fatalf("corpus has %d files, want at least 20", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, line := range strings.Split(string(data), "\n") {
+				if w, ok := strings.CutPrefix(line, "# want: "); ok {
+					want = append(want, strings.ReplaceAll(w, "{file}", f))
+				}
+			}
+			if len(want) == 0 {
+				t.Fatal("no # want: line")
+			}
+			_, err = LoadConfig(f, true)
+			if err == nil {
+				t.Fatalf("got no error, want %q", want)
+			}
+			if got := err.Error(); got != strings.Join(want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", got, strings.Join(want, "\n"))
+			}
+		})
+	}
+}
