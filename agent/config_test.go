@@ -144,3 +144,48 @@ func TestBadConfigCorpus(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigurationDocMatchesKeys keeps docs/configuration.md's table of
+// keys in step with the key table of the code.
+func TestConfigurationDocMatchesKeys(t *testing.T) {
+	data, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]string{} // key -> default
+	for i, line := range strings.Split(string(data), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
+			continue
+		}
+		name := strings.Trim(strings.TrimSpace(cells[1]), "`")
+		if !strings.Contains(name, ".") {
+			continue // another table (servo.conf)
+		}
+		def := strings.TrimSpace(cells[2])
+		if def == "empty" {
+			def = ""
+		}
+		if _, dup := documented[name]; dup {
+			t.Errorf("docs/configuration.md:%d: %s documented twice", i+1, name)
+		}
+		documented[name] = strings.Trim(def, "`")
+	}
+	for _, k := range Keys() {
+		def, ok := documented[k.Name]
+		shown := "`" + k.Default + "`"
+		if k.Default == "" {
+			shown = "empty"
+		}
+		switch {
+		case !ok:
+			t.Errorf("%s is not in docs/configuration.md; add the row | `%s` | %s | %s |", k.Name, k.Name, shown, k.Help)
+		case def != k.Default:
+			t.Errorf("%s: docs/configuration.md says default %q, code says %q", k.Name, def, k.Default)
+		}
+		delete(documented, k.Name)
+	}
+	for name := range documented {
+		t.Errorf("docs/configuration.md documents %s, which the code does not know", name)
+	}
+}
