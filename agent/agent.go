@@ -128,7 +128,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.spawn(func() { a.resolveIdentity(ctx) })
 	if a.watch != nil {
-		a.spawn(func() { a.watchConfig(ctx) })
+		watch := a.startWatch()
+		a.spawn(func() { watch(ctx) })
 	}
 
 	// Segments left sealed by an earlier run go out first.

@@ -17,6 +17,7 @@ import (
 type fakeIMDS struct {
 	values      map[string]string
 	tokenStatus int
+	down        bool // every request answers 500
 
 	mu       sync.Mutex
 	puts     int
@@ -26,9 +27,19 @@ type fakeIMDS struct {
 
 const fakeToken = "tok-123"
 
+func (f *fakeIMDS) setDown(down bool) {
+	f.mu.Lock()
+	f.down = down
+	f.mu.Unlock()
+}
+
 func (f *fakeIMDS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.down {
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
 	if r.URL.Path == "/latest/api/token" {
 		f.puts++
 		if r.Method != http.MethodPut {

@@ -59,6 +59,7 @@ type watchSpec struct {
 	path     string
 	explicit bool
 	hup      <-chan os.Signal
+	loaded   []byte // watchedContent when the running config was loaded
 }
 
 // reloadDebounce lets an editor finish writing before the file is read.
@@ -66,9 +67,11 @@ const reloadDebounce = 200 * time.Millisecond
 
 // WatchConfig makes Run reload the property file at path (as LoadConfig
 // reads it) whenever it or servo.conf changes, and whenever a value
-// arrives on hup (SIGHUP). Call it before Run.
+// arrives on hup (SIGHUP). Call it right after loading the configuration
+// from path, before Run: a change after that call is not missed.
 func (a *Agent) WatchConfig(path string, explicit bool, hup <-chan os.Signal) {
 	a.watch = &watchSpec{path: path, explicit: explicit, hup: hup}
+	a.watch.loaded = a.watchedContent()
 }
 
 // restartKeys are read once at start; a reload that changes them is
@@ -88,18 +91,27 @@ var provisionKeys = []string{
 	"access_log.prefix", "objectstorage.bucket_naming",
 }
 
+// startWatch sets up the file-system watch and returns the loop that
+// reloads; Run calls it before spawning the loop, so the watch is in place
+// when Run is running.
+func (a *Agent) startWatch() func(ctx context.Context) {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		a.log.Error("cannot watch the property file; SIGHUP still reloads", "err", err)
+		w = nil
+	}
+	return func(ctx context.Context) { a.watchConfig(ctx, w) }
+}
+
 // watchConfig reloads on file-system events in the directories of the
 // property file (and of its symlink target, and of servo.conf), debounced,
 // when the content changed; and on SIGHUP, always. Watching the directory,
 // not the file, survives editors that write a new file and rename it over
 // the old one, and symlink swaps.
-func (a *Agent) watchConfig(ctx context.Context) {
-	w, err := fsnotify.NewWatcher()
+func (a *Agent) watchConfig(ctx context.Context, w *fsnotify.Watcher) {
 	var events <-chan fsnotify.Event
 	var errs <-chan error
-	if err != nil {
-		a.log.Error("cannot watch the property file; SIGHUP still reloads", "err", err)
-	} else {
+	if w != nil {
 		defer w.Close()
 		events, errs = w.Events, w.Errors
 	}
@@ -122,9 +134,8 @@ func (a *Agent) watchConfig(ctx context.Context) {
 		}
 	}
 	addWatches()
-	last := a.watchedContent()
-	debounce := time.NewTimer(time.Hour)
-	debounce.Stop()
+	last := a.watch.loaded
+	debounce := time.NewTimer(0) // compare once: the file may have changed since it was loaded
 	for {
 		select {
 		case <-ctx.Done():
