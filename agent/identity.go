@@ -205,3 +205,7 @@ func (a *Agent) resetProvisioning() {
 	a.ids.reprovision = true
 	a.ids.mu.Unlock()
 }
+
+// Identity returns the identity values the configuration sets itself (the
+// property file's overrides and servo.conf); metadata fills in the rest.
+func (c *Config) Identity() Identity { return identityFromConfig(c) }
