@@ -10,11 +10,7 @@ import (
 
 func writeConfig(t *testing.T, content string) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "access-log.properties")
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return writeFile(t, t.TempDir(), "access-log.properties", content)
 }
 
 func TestDefaults(t *testing.T) {

@@ -85,6 +85,16 @@ func startFromFile(t *testing.T, path string, up *memUploader) *runningAgent {
 	return r
 }
 
+// startReloadable runs an agent from a fresh property file in its own
+// directory, listening on port, spooling to spool.
+func startReloadable(t *testing.T) (r *runningAgent, path, spool string, port int) {
+	t.Helper()
+	spool, port = t.TempDir(), freeUDPPort(t)
+	path = filepath.Join(t.TempDir(), "access-log.properties")
+	replaceFile(t, path, reloadProps(spool, port, ""))
+	return startFromFile(t, path, newMem()), path, spool, port
+}
+
 func send(t *testing.T, port int, body string) {
 	t.Helper()
 	c, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))
@@ -144,11 +154,7 @@ func TestReloadRebindsListener(t *testing.T) {
 }
 
 func TestReloadRejectsBadFile(t *testing.T) {
-	dir, spool := t.TempDir(), t.TempDir()
-	port := freeUDPPort(t)
-	path := filepath.Join(dir, "access-log.properties")
-	replaceFile(t, path, reloadProps(spool, port, ""))
-	r := startFromFile(t, path, newMem())
+	r, path, spool, port := startReloadable(t)
 
 	// A typo is rejected.
 	replaceFile(t, path, reloadProps(spool, port, "access_log.formatt = raw\n"))
@@ -171,11 +177,7 @@ func TestReloadRejectsBadFile(t *testing.T) {
 }
 
 func TestReloadBucketChangeProvisionsAgain(t *testing.T) {
-	dir, spool := t.TempDir(), t.TempDir()
-	port := freeUDPPort(t)
-	path := filepath.Join(dir, "access-log.properties")
-	replaceFile(t, path, reloadProps(spool, port, ""))
-	r := startFromFile(t, path, newMem())
+	r, path, spool, port := startReloadable(t)
 	send(t, port, "to-first")
 	waitFor(t, "first bucket", func() bool { return r.hasLine("logs-lb1", "to-first") })
 
