@@ -138,7 +138,7 @@ func (a *Agent) resolveIdentity(ctx context.Context) {
 				"node_ip", id.PublicIPv4, "instance_id", id.InstanceID, "region", id.Region, "attempts", attempt)
 			break
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || a.staleIdentity(gen) {
 			return
 		}
 		if msg := err.Error(); msg != lastErr {
@@ -156,6 +156,13 @@ func (a *Agent) resolveIdentity(ctx context.Context) {
 		return
 	}
 	a.uploadRound(ctx)
+}
+
+// staleIdentity reports whether a newer resolution than gen started.
+func (a *Agent) staleIdentity(gen int) bool {
+	a.ids.mu.Lock()
+	defer a.ids.mu.Unlock()
+	return gen != a.ids.gen
 }
 
 // setIdentity publishes id unless a newer resolution started meanwhile. It
