@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
+	"time"
 )
 
 // listenAddr splits a syslog.listen entry such as udp://127.0.0.1:514.
@@ -48,12 +50,22 @@ func listenUDP(addr string, maxLen, rcvbuf int, log *slog.Logger) (*udpListener,
 // Addr is the bound address (useful with port 0).
 func (l *udpListener) Addr() net.Addr { return l.conn.LocalAddr() }
 
-// serve reads datagrams until ctx is done or the socket is closed, calling
-// handle for each. handle must not retain the slice.
+// drainTime is how long a stopping listener keeps reading what the kernel
+// had already queued, so a shutdown does not drop accepted datagrams.
+const drainTime = 200 * time.Millisecond
+
+// serve reads datagrams until ctx is done, calling handle for each; then it
+// drains the socket's queue for up to drainTime and returns. handle must not
+// retain the slice.
 func (l *udpListener) serve(ctx context.Context, handle func([]byte)) {
+	stop := make(chan struct{})
+	defer close(stop)
 	go func() {
-		<-ctx.Done()
-		l.conn.Close()
+		select {
+		case <-ctx.Done():
+			l.conn.SetReadDeadline(time.Now().Add(drainTime))
+		case <-stop:
+		}
 	}()
 	// One byte more than the limit tells a datagram at the limit from a
 	// longer one the kernel truncated.
@@ -61,7 +73,7 @@ func (l *udpListener) serve(ctx context.Context, handle func([]byte)) {
 	for {
 		n, _, err := l.conn.ReadFromUDP(buf)
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
 				return
 			}
 			l.log.Warn("udp read", "err", err)
