@@ -162,8 +162,8 @@ var together = [][2]string{
 	{"objectstorage.secret_access_key", "objectstorage.access_key_id"},
 }
 
-// identityKeys are the keys metadata fills in; with metadata disabled they
-// are required.
+// identityKeys are the keys metadata fills in; with metadata disabled those
+// the uploads need are required (needsIdentityKey).
 var identityKeys = []string{"access_log.owner_account", "access_log.lb_name", "access_log.node_ip", "access_log.instance_id", "access_log.region"}
 
 // crossCheck finds contradictory and missing values once every key is set.
@@ -188,12 +188,26 @@ func (c *Config) crossCheck(path string) []error {
 	if c.MetadataEndpoint == "" {
 		o := c.origins["metadata.endpoint"]
 		for _, name := range identityKeys {
-			if c.values[name] == "" {
+			if c.values[name] == "" && c.needsIdentityKey(name) {
 				errs = append(errs, &ConfigError{path, o.Line, name, errors.New("required because metadata.endpoint is empty")})
 			}
 		}
 	}
 	return errs
+}
+
+// needsIdentityKey reports whether uploads need the identity key name: the
+// owner account always (grantee of READ), the others when the bucket
+// template uses their placeholder.
+func (c *Config) needsIdentityKey(name string) bool {
+	placeholder := map[string]string{
+		"access_log.owner_account": "{account}",
+		"access_log.lb_name":       "{lb_name}",
+		"access_log.node_ip":       "{public_ipv4}",
+		"access_log.instance_id":   "{instance_num}",
+		"access_log.region":        "{region}",
+	}[name]
+	return name == "access_log.owner_account" || strings.Contains(c.Bucket, placeholder)
 }
 
 // unknownKeyError says a key is unknown and suggests the nearest known key.
