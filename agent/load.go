@@ -115,6 +115,9 @@ func LoadConfig(path string, explicit bool) (*Config, error) {
 		}
 		v := strings.TrimSpace(p.value)
 		if err := k.set(c, v); err != nil {
+			if strings.Contains(v, " #") || strings.Contains(v, " !") {
+				err = fmt.Errorf("%w (a comment starts only at the beginning of a line)", err)
+			}
 			errs = append(errs, &ConfigError{path, p.line, p.key, err})
 			continue
 		}
