@@ -52,7 +52,9 @@ type Agent struct {
 	metadata IdentitySource
 	ids      identityState
 	reloads  reloadCounters
-	listenMu sync.Mutex // guards listeners against a rebind while Addrs reads them
+	listenMu sync.Mutex // guards listeners and stopListen against a rebind
+	// stopListen stops one listener: it drains its queue, then closes.
+	stopListen map[*udpListener]context.CancelFunc
 }
 
 // New checks cfg and prepares an agent. It binds nothing until Start.
@@ -124,7 +126,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	a.run = runState{ctx: ctx, wg: &wg}
 	for _, l := range a.listeners {
-		a.spawn(func() { a.serveListener(ctx, l) })
+		a.startServing(l)
 	}
 	a.spawn(func() { a.resolveIdentity(ctx) })
 	if a.watch != nil {

@@ -332,12 +332,34 @@ func (a *Agent) rebind(addrs []string) error {
 	}
 	for _, l := range fresh {
 		a.log.Info("listening", "addr", "udp://"+l.Addr().String())
-		a.spawn(func() { a.serveListener(a.run.ctx, l) })
+		a.startServingLocked(l)
 	}
 	for s, l := range byAddr {
-		a.log.Info("listener closed", "addr", s)
-		l.close()
+		a.log.Info("listener stopped", "addr", s)
+		a.stopListen[l]()
+		delete(a.stopListen, l)
 	}
 	a.listeners = kept
 	return nil
+}
+
+// startServing serves l until Run's context is done or a rebind stops it;
+// either way l drains what the kernel already queued, then is closed.
+func (a *Agent) startServing(l *udpListener) {
+	a.listenMu.Lock()
+	defer a.listenMu.Unlock()
+	a.startServingLocked(l)
+}
+
+func (a *Agent) startServingLocked(l *udpListener) {
+	ctx, cancel := context.WithCancel(a.run.ctx)
+	if a.stopListen == nil {
+		a.stopListen = map[*udpListener]context.CancelFunc{}
+	}
+	a.stopListen[l] = cancel
+	a.spawn(func() {
+		defer cancel()
+		a.serveListener(ctx, l)
+		l.close()
+	})
 }

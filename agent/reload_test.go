@@ -141,12 +141,14 @@ func TestReloadRebindsListener(t *testing.T) {
 	if got := r.a.Addrs(); len(got) != 1 || got[0].(*net.UDPAddr).Port != p2 {
 		t.Fatalf("listeners after reload: got %v, want port %d", got, p2)
 	}
-	// The old port is free again: it can be bound.
-	if c, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p1)); err != nil {
-		t.Errorf("old port %d still bound: %v", p1, err)
-	} else {
-		c.Close()
-	}
+	// The old port is released once its queue is drained.
+	waitFor(t, fmt.Sprintf("old port %d released", p1), func() bool {
+		c, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p1))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
 	send(t, p2, "after-rebind")
 	waitFor(t, "both lines uploaded", func() bool {
 		return r.hasLine("logs-lb1", "before-rebind") && r.hasLine("logs-lb1", "after-rebind")
