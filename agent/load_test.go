@@ -167,3 +167,46 @@ func TestSettingsOrigins(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReadProperties: no input makes the reader panic, and every entry it
+// returns has a line within the input.
+func FuzzReadProperties(f *testing.F) {
+	for _, s := range []string{"a=1\n", "k \\\n  v", "x = \\u00e9\\", "#c\n!d\n e : f", "\\", "a\\=b c", "\\u12"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		props, err := readProperties(in)
+		if err != nil {
+			return
+		}
+		lines := strings.Count(in, "\n") + 1
+		for _, p := range props {
+			if p.line < 1 || p.line > lines {
+				t.Errorf("entry %q on line %d of %d", p.key, p.line, lines)
+			}
+		}
+	})
+}
+
+func TestServoConfReload(t *testing.T) {
+	r, path, spool, port := startReloadable(t)
+	servo := filepath.Join(filepath.Dir(path), "servo.conf")
+	replaceFile(t, servo, "loadbalancer_owner_account=999999999999\n")
+	replaceFile(t, path, strings.Replace(reloadProps(spool, port, ""), "objectstorage.servo_conf =", "objectstorage.servo_conf = "+servo, 1))
+	r.waitReloads(t, 1, 0)
+	// A change of servo.conf alone reloads too.
+	replaceFile(t, servo, "loadbalancer_owner_account=123456789012\n")
+	r.waitReloads(t, 2, 0)
+	// The property file sets owner_account, so servo.conf does not win...
+	if got := r.a.Config().OwnerAccount; got != "lbowner" {
+		t.Errorf("owner: got %q, want the property file's lbowner", got)
+	}
+	// ...until the property file leaves it out.
+	replaceFile(t, path, strings.Replace(strings.Replace(reloadProps(spool, port, ""), "objectstorage.servo_conf =", "objectstorage.servo_conf = "+servo, 1),
+		"access_log.owner_account = lbowner\n", "", 1))
+	r.waitReloads(t, 3, 0)
+	c := r.a.Config()
+	if c.OwnerAccount != "123456789012" || c.origins["access_log.owner_account"] != (Origin{SourceServo, servo, 1}) {
+		t.Errorf("owner: got %q from %v, want 123456789012 from servo.conf", c.OwnerAccount, c.origins["access_log.owner_account"])
+	}
+}
