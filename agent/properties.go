@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -53,6 +54,9 @@ func readProperties(data string) ([]property, error) {
 		}
 		value, err := unescapeProperty(rawValue)
 		if err != nil {
+			if secretKeys[key] {
+				err = errors.New("malformed \\u escape (value not shown: it is a secret)")
+			}
 			return nil, &syntaxError{start, fmt.Sprintf("%s: %v", key, err)}
 		}
 		out = append(out, property{key: key, value: value, line: start})
