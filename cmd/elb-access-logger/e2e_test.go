@@ -46,15 +46,7 @@ func agentBinary(t *testing.T) string {
 }
 
 // freeUDPPort returns a loopback UDP port that was free a moment ago.
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
+func freeUDPPort(t *testing.T) int { return testbed.FreeUDPPort(t) }
 
 func randomSuffix(t *testing.T) string {
 	b := make([]byte, 4)
