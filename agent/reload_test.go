@@ -13,18 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// freeUDPPort returns a loopback UDP port that was free a moment ago.
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
+	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
+)
 
 // replaceFile writes content the way editors do: a new file renamed over
 // the old one.
@@ -89,7 +80,7 @@ func startFromFile(t *testing.T, path string, up *memUploader) *runningAgent {
 // directory, listening on port, spooling to spool.
 func startReloadable(t *testing.T) (r *runningAgent, path, spool string, port int) {
 	t.Helper()
-	spool, port = t.TempDir(), freeUDPPort(t)
+	spool, port = t.TempDir(), testbed.FreeUDPPort(t)
 	path = filepath.Join(t.TempDir(), "access-log.properties")
 	replaceFile(t, path, reloadProps(spool, port, ""))
 	return startFromFile(t, path, newMem()), path, spool, port
@@ -130,7 +121,7 @@ func newMem() *memUploader {
 
 func TestReloadRebindsListener(t *testing.T) {
 	dir, spool := t.TempDir(), t.TempDir()
-	p1, p2 := freeUDPPort(t), freeUDPPort(t)
+	p1, p2 := testbed.FreeUDPPort(t), testbed.FreeUDPPort(t)
 	path := filepath.Join(dir, "access-log.properties")
 	replaceFile(t, path, reloadProps(spool, p1, ""))
 	r := startFromFile(t, path, newMem())
@@ -196,7 +187,7 @@ func TestReloadBucketChangeProvisionsAgain(t *testing.T) {
 
 func TestReloadSymlinkSwapAndSIGHUP(t *testing.T) {
 	dir, spool := t.TempDir(), t.TempDir()
-	port := freeUDPPort(t)
+	port := testbed.FreeUDPPort(t)
 	for _, d := range []string{"v1", "v2"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil {
 			t.Fatal(err)
