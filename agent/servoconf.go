@@ -48,9 +48,9 @@ func readServoConf(path string) (servoConf, error) {
 	return out, nil
 }
 
-// applyServoConf fills objectstorage.endpoint and access_log.owner_account
-// from servo.conf where the property file left them out. A missing
-// servo.conf is fine unless the property file named it (required).
+// applyServoConf fills the keys of servoKeys from servo.conf where the
+// property file left them out. A missing servo.conf is fine unless the
+// property file named it (required).
 func (c *Config) applyServoConf(required bool) []error {
 	path := c.ServoConf
 	if path == "" {
@@ -69,25 +69,36 @@ func (c *Config) applyServoConf(required bool) []error {
 		return []error{&ConfigError{o.File, o.Line, "objectstorage.servo_conf", err}}
 	}
 	var errs []error
-	if c.origins["objectstorage.endpoint"].Source == SourceDefault {
-		if sv, ok := sc["objectstorage_service_url"]; ok && sv.value != "" {
-			ep, err := servoEndpoint(sv.value, sc["webservice_port"].value)
-			if err == nil {
-				err = c.setFrom("objectstorage.endpoint", ep, Origin{SourceServo, path, sv.line})
-			}
-			if err != nil {
-				errs = append(errs, &ConfigError{path, sv.line, "objectstorage_service_url", err})
-			}
+	for _, m := range servoKeys {
+		sv, ok := sc[m.servo]
+		if !ok || sv.value == "" || c.origins[m.key].Source != SourceDefault {
+			continue
 		}
-	}
-	if c.origins["access_log.owner_account"].Source == SourceDefault {
-		if sv, ok := sc["loadbalancer_owner_account"]; ok && sv.value != "" {
-			if err := c.setFrom("access_log.owner_account", sv.value, Origin{SourceServo, path, sv.line}); err != nil {
-				errs = append(errs, &ConfigError{path, sv.line, "loadbalancer_owner_account", err})
-			}
+		v, err := sv.value, error(nil)
+		if m.convert != nil {
+			v, err = m.convert(v, sc)
+		}
+		if err == nil {
+			err = c.setFrom(m.key, v, Origin{SourceServo, path, sv.line})
+		}
+		if err != nil {
+			errs = append(errs, &ConfigError{path, sv.line, m.servo, err})
 		}
 	}
 	return errs
+}
+
+// servoKeys map servo.conf keys to the property they fill in when the
+// property file leaves it out; convert, when set, turns the servo value
+// into the property's.
+var servoKeys = []struct {
+	servo, key string
+	convert    func(v string, sc servoConf) (string, error)
+}{
+	{"objectstorage_service_url", "objectstorage.endpoint", func(v string, sc servoConf) (string, error) {
+		return servoEndpoint(v, sc["webservice_port"].value)
+	}},
+	{"loadbalancer_owner_account", "access_log.owner_account", nil},
 }
 
 // servoEndpoint turns servo.conf's objectstorage_service_url into a store
