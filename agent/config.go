@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
 // DefaultConfigPath is where the agent looks for its property file.
@@ -19,6 +21,8 @@ type Config struct {
 	Format       string
 	Bucket       string // template
 	KeyLayout    string
+
+	LifecycleDays int // 0 removes the agent's rule
 
 	OwnerAccount string
 	LBName       string
@@ -38,6 +42,11 @@ type Config struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	PathStyle       bool
+	Signature       string // v4 or v2
+	BucketNaming    string // relaxed or dns
+	CABundle        string
+	InsecureSkipTLS bool
+	CredentialsFile string
 
 	ServoConf string
 
@@ -87,6 +96,7 @@ var keys = []key{
 		return nil
 	}},
 	{"access_log.key_layout", "seed", "object key layout: seed", oneOf(func(c *Config) *string { return &c.KeyLayout }, "seed")},
+	{"access_log.lifecycle_days", "30", "expire every object of the bucket after this many days; 0 removes the agent's rule", intKey(func(c *Config) *int { return &c.LifecycleDays }, 0, 36500)},
 	{"access_log.owner_account", "", "load balancer owner's account, grantee of READ (metadata when empty)", matching(func(c *Config) *string { return &c.OwnerAccount }, accountRE, "an account id such as 123456789012")},
 	{"access_log.lb_name", "", "load balancer name (metadata when empty)", matching(func(c *Config) *string { return &c.LBName }, lbNameRE, "a load balancer name: letters, digits and '-'")},
 	{"access_log.node_ip", "", "public IPv4 of this node (metadata when empty)", ipv4Key(func(c *Config) *string { return &c.NodeIP })},
@@ -122,6 +132,11 @@ var keys = []key{
 	{"objectstorage.access_key_id", "", "static access key id", str(func(c *Config) *string { return &c.AccessKeyID })},
 	{"objectstorage.secret_access_key", "", "static secret access key", str(func(c *Config) *string { return &c.SecretAccessKey })},
 	{"objectstorage.path_style", "true", "path-style bucket addressing", boolKey(func(c *Config) *bool { return &c.PathStyle })},
+	{"objectstorage.signature", "v4", "request signing: v4, or v2 for object storage that predates SigV4 (Eucalyptus OSG before 4.4)", oneOf(func(c *Config) *string { return &c.Signature }, uploader.SignatureV4, uploader.SignatureV2)},
+	{"objectstorage.bucket_naming", "relaxed", "bucket name rule: relaxed (letters, digits, '.', '-', '_'; 3-255, as Eucalyptus OSG and radosgw with relaxed names) or dns (AWS S3)", oneOf(func(c *Config) *string { return &c.BucketNaming }, uploader.NamingRelaxed, uploader.NamingDNS)},
+	{"objectstorage.ca_bundle", "", "PEM file of CA certificates trusted for the endpoint, besides the system's", str(func(c *Config) *string { return &c.CABundle })},
+	{"objectstorage.insecure_skip_verify", "false", "do not verify the endpoint's TLS certificate", boolKey(func(c *Config) *bool { return &c.InsecureSkipTLS })},
+	{"objectstorage.credentials_file", "", "AWS shared-credentials file ([default] profile), used when no access key is set; refused unless mode 0600 or stricter", str(func(c *Config) *string { return &c.CredentialsFile })},
 	{"objectstorage.servo_conf", "/etc/load-balancer-servo/servo.conf", "servo-style k=v file whose objectstorage_service_url, webservice_port and loadbalancer_owner_account fill in keys this file leaves out; read if present", str(func(c *Config) *string { return &c.ServoConf })},
 	{"metadata.endpoint", "http://169.254.169.254", "instance metadata service; empty disables it (the identity keys uploads need are then required)", urlKey(func(c *Config) *string { return &c.MetadataEndpoint })},
 	{"metadata.timeout", "30s", "per metadata attempt; attempts are retried with backoff", durationKey(func(c *Config) *time.Duration { return &c.MetadataTimeout })},

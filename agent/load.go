@@ -188,6 +188,13 @@ func (c *Config) crossCheck(path string) []error {
 			errs = append(errs, &ConfigError{o.File, o.Line, t[0], fmt.Errorf("set without %s", t[1])})
 		}
 	}
+	if err := c.checkBucketTemplate(); err != nil {
+		o := c.origins["access_log.bucket"]
+		if o.Source != SourceFile {
+			o = c.origins["objectstorage.bucket_naming"]
+		}
+		errs = append(errs, &ConfigError{path, o.Line, "access_log.bucket", err})
+	}
 	if c.MetadataEndpoint == "" {
 		o := c.origins["metadata.endpoint"]
 		for _, name := range identityKeys {

@@ -150,6 +150,9 @@ func bucketLines(t *testing.T, c *s3.Client, bucket string) (lines, keys []strin
 		return nil, nil // bucket not there yet
 	}
 	for _, o := range out.Contents {
+		if !strings.HasPrefix(*o.Key, "elb-access-") {
+			continue // the provisioning test file, AWSLogs/{account}/ELBAccessLogTestFile
+		}
 		keys = append(keys, *o.Key)
 		obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
 		if err != nil {
@@ -204,11 +207,12 @@ metadata.endpoint =
 		}
 	}
 
-	// Wait for at least one window to close and upload everything.
-	logger := bed.S3(bed.Logger)
+	// Wait for at least one window to close and upload everything. The
+	// load balancer owner reads the bucket: the grants must let it.
+	owner := bed.S3(bed.LBOwner)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		lines, _ := bucketLines(t, logger, bucket)
+		lines, _ := bucketLines(t, owner, bucket)
 		if len(lines) >= n {
 			break
 		}
@@ -219,7 +223,7 @@ metadata.endpoint =
 	}
 	a.stop(t)
 
-	lines, keys := bucketLines(t, logger, bucket)
+	lines, keys := bucketLines(t, owner, bucket)
 	sort.Strings(lines)
 	sort.Strings(want)
 	if len(lines) != n {

@@ -14,7 +14,6 @@ import (
 	"syscall"
 
 	"github.com/elb-access-logger/elb-access-logger/agent"
-	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
 // Set by the linker: -X main.version=... -X main.commit=... -X main.date=...
@@ -105,13 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // newAgent builds the uploader and the agent cfg describes.
 func newAgent(cfg *agent.Config, log *slog.Logger) (*agent.Agent, error) {
-	up, err := uploader.New(uploader.Options{
-		Endpoint:        cfg.StoreEndpoint,
-		Region:          cfg.SigningRegion(),
-		AccessKeyID:     cfg.AccessKeyID,
-		SecretAccessKey: cfg.SecretAccessKey,
-		PathStyle:       cfg.PathStyle,
-	})
+	up, err := newUploader(cfg, log)
 	if err != nil {
 		return nil, err
 	}
