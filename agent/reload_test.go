@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
+	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
 // replaceFile writes content the way editors do: a new file renamed over
@@ -50,8 +51,9 @@ type runningAgent struct {
 	done   chan error
 }
 
-// startFromFile runs an agent configured and watched from path.
-func startFromFile(t *testing.T, path string, up *memUploader) *runningAgent {
+// startFromFile runs an agent configured and watched from path, uploading
+// to up, which stores in mem.
+func startFromFile(t *testing.T, path string, up Uploader, mem *memUploader) *runningAgent {
 	t.Helper()
 	cfg, err := LoadConfig(path, true)
 	if err != nil {
@@ -61,7 +63,7 @@ func startFromFile(t *testing.T, path string, up *memUploader) *runningAgent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &runningAgent{a: a, up: up, hup: make(chan os.Signal, 1), done: make(chan error, 1)}
+	r := &runningAgent{a: a, up: mem, hup: make(chan os.Signal, 1), done: make(chan error, 1)}
 	a.WatchConfig(path, true, r.hup)
 	if err := a.Start(); err != nil {
 		t.Fatal(err)
@@ -83,7 +85,8 @@ func startReloadable(t *testing.T) (r *runningAgent, path, spool string, port in
 	spool, port = t.TempDir(), testbed.FreeUDPPort(t)
 	path = filepath.Join(t.TempDir(), "access-log.properties")
 	replaceFile(t, path, reloadProps(spool, port, ""))
-	return startFromFile(t, path, newMem()), path, spool, port
+	mem := newMem()
+	return startFromFile(t, path, mem, mem), path, spool, port
 }
 
 func send(t *testing.T, port int, body string) {
@@ -124,7 +127,8 @@ func TestReloadRebindsListener(t *testing.T) {
 	p1, p2 := testbed.FreeUDPPort(t), testbed.FreeUDPPort(t)
 	path := filepath.Join(dir, "access-log.properties")
 	replaceFile(t, path, reloadProps(spool, p1, ""))
-	r := startFromFile(t, path, newMem())
+	mem := newMem()
+	r := startFromFile(t, path, mem, mem)
 	send(t, p1, "before-rebind")
 
 	replaceFile(t, path, reloadProps(spool, p2, ""))
@@ -199,7 +203,8 @@ func TestReloadSymlinkSwapAndSIGHUP(t *testing.T) {
 	if err := os.Symlink("v1/a.properties", path); err != nil {
 		t.Fatal(err)
 	}
-	r := startFromFile(t, path, newMem())
+	mem := newMem()
+	r := startFromFile(t, path, mem, mem)
 	if !r.a.Config().Enabled {
 		t.Fatal("v1 should be enabled")
 	}
@@ -244,5 +249,38 @@ func TestUploadsWaitForIdentity(t *testing.T) {
 		if !strings.HasPrefix(k, "logs-my-web-lb/") {
 			t.Errorf("object %s: want bucket logs-my-web-lb from the security group", k)
 		}
+	}
+}
+
+// lifecycleUploader records the lifecycle of each Provision.
+type lifecycleUploader struct {
+	*memUploader
+	lifecycles []int
+}
+
+func (u *lifecycleUploader) Provision(ctx context.Context, b uploader.Bucket) error {
+	u.mu.Lock()
+	u.lifecycles = append(u.lifecycles, b.LifecycleDays)
+	u.mu.Unlock()
+	return u.memUploader.Provision(ctx, b)
+}
+
+func TestReloadLifecycleProvisionsAgain(t *testing.T) {
+	spool, port := t.TempDir(), testbed.FreeUDPPort(t)
+	path := filepath.Join(t.TempDir(), "access-log.properties")
+	replaceFile(t, path, reloadProps(spool, port, "access_log.lifecycle_days = 7\n"))
+	up := &lifecycleUploader{memUploader: newMem()}
+	r := startFromFile(t, path, up, up.memUploader)
+
+	send(t, port, "first")
+	waitFor(t, "first upload", func() bool { return r.hasLine("logs-lb1", "first") })
+	replaceFile(t, path, reloadProps(spool, port, "access_log.lifecycle_days = 0\n"))
+	r.waitReloads(t, 1, 0)
+	send(t, port, "second")
+	waitFor(t, "second upload", func() bool { return r.hasLine("logs-lb1", "second") })
+	up.mu.Lock()
+	defer up.mu.Unlock()
+	if len(up.lifecycles) != 2 || up.lifecycles[0] != 7 || up.lifecycles[1] != 0 {
+		t.Errorf("provisioned with lifecycle days %v, want [7 0]", up.lifecycles)
 	}
 }
