@@ -70,7 +70,7 @@ func TestReplayUsage(t *testing.T) {
 		name string
 		args []string
 	}{
-		{"upload without an identity", []string{"--config", props, "--replay", "../../testdata/haproxy/stock-tcplog.log"}},
+		{"no identity and no metadata", []string{"--config", props, "--replay", "../../testdata/haproxy/stock-tcplog.log"}},
 		{"missing file", []string{"--config", props, "--replay", "/nonexistent/capture.log", "--dry-run"}},
 	}
 	for _, tt := range tests {
@@ -96,7 +96,8 @@ func mustRead(t *testing.T, path string) string {
 // TestReplayStdin: "-" reads the capture from stdin; bare HAProxy bodies
 // (no syslog header) are accepted, blank lines skipped.
 func TestReplayStdin(t *testing.T) {
-	cfg, err := agent.LoadConfig(writeProps(t, "access_log.lb_name = lb\nmetadata.endpoint =\n"), true)
+	cfg, err := agent.LoadConfig(writeProps(t, "access_log.lb_name = lb\naccess_log.owner_account = 123456789012\n"+
+		"access_log.node_ip = 10.0.0.5\naccess_log.instance_id = i-315dd646\nmetadata.endpoint =\n"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,8 +112,8 @@ func TestReplayStdin(t *testing.T) {
 	if stdout.String() != want {
 		t.Errorf("stdout:\n got %q\nwant %q", stdout.String(), want)
 	}
-	if !strings.Contains(stderr.String(), "bucket: (unknown: access_log.bucket: ") {
-		t.Errorf("stderr: want the bucket reported unknown without an identity, got\n%s", stderr.String())
+	if !strings.Contains(stderr.String(), "bucket: access_logs-lb_10.0.0.5_315dd646 ") {
+		t.Errorf("stderr: want the bucket of the identity, got\n%s", stderr.String())
 	}
 }
 
