@@ -83,17 +83,17 @@ func Replay(cfg *Config, in io.Reader, out io.Writer, now time.Time) (*ReplayPla
 	return plan, nil
 }
 
-// readLine returns the next line without its newline; a line longer than
-// max bytes is cut to max, as the listener cuts a datagram. It returns
+// readLine returns the next line, newline included; a line longer than
+// limit bytes is cut to limit, as the listener cuts a datagram. It returns
 // io.EOF with the last line.
-func readLine(br *bufio.Reader, max int) ([]byte, error) {
+func readLine(br *bufio.Reader, limit int) ([]byte, error) {
 	var out []byte
 	for {
 		chunk, err := br.ReadSlice('\n')
-		if len(out)+len(chunk) <= max {
+		if len(out)+len(chunk) <= limit {
 			out = append(out, chunk...)
-		} else if len(out) < max {
-			out = append(out, chunk[:max-len(out)]...)
+		} else if len(out) < limit {
+			out = append(out, chunk[:limit-len(out)]...)
 		}
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
