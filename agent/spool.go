@@ -82,6 +82,10 @@ type Spool struct {
 	next      func(after time.Time) time.Time
 	maxBuffer int
 
+	// fsyncMu serialises fsyncs and seals; mu guards the rest. Sync holds
+	// only fsyncMu while the disk works, so Append (and with it the UDP
+	// reader) never waits for an fsync. Lock order: fsyncMu, then mu.
+	fsyncMu    sync.Mutex
 	mu         sync.Mutex
 	end        time.Time // scheduled end of the active window
 	through    time.Time // every key end sealed so far is <= through
@@ -228,16 +232,31 @@ func (s *Spool) Append(line []byte) error {
 	return nil
 }
 
-// Sync writes buffered lines to the active file and fsyncs it.
+// Sync writes buffered lines to the active file and fsyncs it. Appends
+// go on while the fsync runs.
 func (s *Spool) Sync() error {
+	s.fsyncMu.Lock()
+	defer s.fsyncMu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sync()
+	err := s.flush()
+	f := s.f
+	s.mu.Unlock()
+	if err != nil || f == nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.count(fmt.Errorf("spool: fsync %s: %w", f.Name(), err))
+	}
+	return nil
 }
 
 // Rotate seals the active window, if it holds any line, under its scheduled
 // end, and starts the window that contains now (or the next one).
 func (s *Spool) Rotate(now time.Time) error {
+	s.fsyncMu.Lock()
+	defer s.fsyncMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.closeWindow(s.keyEnd(s.end), now)
@@ -249,6 +268,8 @@ func (s *Spool) Rotate(now time.Time) error {
 // restart within the same window starts a new segment under a later key
 // and no object is ever overwritten with different bytes.
 func (s *Spool) SealEarly(now time.Time) error {
+	s.fsyncMu.Lock()
+	defer s.fsyncMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := now.UTC().Truncate(time.Second)
@@ -311,6 +332,8 @@ func (s *Spool) sealLeftovers() error {
 // Close writes and fsyncs buffered lines and closes the active file without
 // sealing it.
 func (s *Spool) Close() error {
+	s.fsyncMu.Lock()
+	defer s.fsyncMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	err := s.sync()

@@ -296,6 +296,10 @@ metadata.endpoint =
 			// While a PUT is in flight: the store has the object, the
 			// agent never hears so.
 			r.kind = "kill-upload"
+			if n%2 == 0 {
+				// A fresh window rather than the backlog of earlier runs.
+				time.Sleep(between(durWindow/2, 3*durWindow/2))
+			}
 			select {
 			case <-proxy.held:
 			default:
