@@ -47,6 +47,9 @@ type Agent struct {
 	uploadErr   errOnce
 	spoolErr    errOnce
 
+	fsyncing atomic.Bool    // a background fsync is running
+	bg       sync.WaitGroup // background fsyncs
+
 	uploadsOK, uploadsFailed atomic.Int64
 }
 
@@ -152,9 +155,19 @@ func (a *Agent) Run(ctx context.Context) error {
 			wg.Wait() // the listeners drain the socket queues
 			upCancel()
 			<-upDone
+			a.bg.Wait()
 			return a.shutdown()
 		case <-fsync.C:
-			a.spoolResult(a.spool.Sync())
+			// Into the kernel now, to the disk in the background: a
+			// slow disk must not hold lines in memory, where a kill
+			// would lose them.
+			a.spoolResult(a.spool.Flush())
+			if a.fsyncing.CompareAndSwap(false, true) {
+				a.bg.Go(func() {
+					defer a.fsyncing.Store(false)
+					a.spoolResult(a.spool.Sync())
+				})
+			}
 			a.evict()
 		case <-window.C:
 			a.rotate()

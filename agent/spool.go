@@ -67,9 +67,10 @@ type SpoolStats struct {
 // Spool holds the active window file and the sealed segments in one
 // directory.
 //
-// Append buffers whole lines in memory; Sync (called every
-// spool.fsync_interval) writes them to the active file and fsyncs it, so a
-// crash loses at most the lines of one fsync interval. Rotate and SealEarly
+// Append buffers whole lines in memory; Flush and Sync (called every
+// spool.fsync_interval) write them to the active file and fsync it, so a
+// crash loses at most the lines of one fsync interval (a power loss: plus
+// the time an fsync takes). Rotate and SealEarly
 // seal the active file: flush, fsync, rename to a sealed segment name,
 // fsync the directory. A sealed segment is removed only by Remove, which
 // the caller calls after the store acknowledged its upload, or by Evict.
@@ -232,17 +233,27 @@ func (s *Spool) Append(line []byte) error {
 	return nil
 }
 
-// Sync writes buffered lines to the active file and fsyncs it. Appends
-// go on while the fsync runs.
+// Flush writes buffered lines to the active file (the kernel's page cache:
+// from then on they survive the process being killed, not a power loss).
+func (s *Spool) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flush()
+}
+
+// Sync flushes and fsyncs the active file (from then on its lines survive
+// a power loss). Appends and Flushes go on while the fsync runs.
 func (s *Spool) Sync() error {
+	if err := s.Flush(); err != nil {
+		return err
+	}
 	s.fsyncMu.Lock()
 	defer s.fsyncMu.Unlock()
 	s.mu.Lock()
-	err := s.flush()
 	f := s.f
 	s.mu.Unlock()
-	if err != nil || f == nil {
-		return err
+	if f == nil {
+		return nil
 	}
 	if err := f.Sync(); err != nil {
 		s.mu.Lock()
@@ -519,7 +530,7 @@ func (s *Spool) trimTorn(path string) (int64, error) {
 }
 
 // seal turns the active file at path into a sealed segment named by key:
-// trim a torn tail, fsync, advance the sealed-through marker, rename,
+// trim a torn tail, fsync, rename, advance the sealed-through marker,
 // fsync the directory. An empty file is removed instead.
 func (s *Spool) seal(path string, key time.Time) error {
 	size, err := s.trimTorn(path)
@@ -533,18 +544,20 @@ func (s *Spool) seal(path string, key time.Time) error {
 		return syncDir(s.fs, s.dir)
 	}
 	key = key.UTC()
-	if err := s.advanceThrough(key); err != nil {
-		return err
-	}
 	sealed := filepath.Join(s.dir, namePrefix+key.Format(endLayout)+"-"+randomSuffix()+sealedSuffix)
 	if err := s.fs.Rename(path, sealed); err != nil {
 		return s.count(fmt.Errorf("spool: seal %s: %w", path, err))
 	}
-	if err := syncDir(s.fs, s.dir); err != nil {
-		return s.count(err)
-	}
+	// The segment is sealed: from here on its own name holds key up as the
+	// latest key end (OpenSpool reads both), so a crash before the marker
+	// moves changes nothing. The marker takes over once the segment is
+	// uploaded and removed.
 	s.stats.Sealed++
-	return nil
+	err = s.advanceThrough(key)
+	if serr := syncDir(s.fs, s.dir); err == nil && serr != nil {
+		err = s.count(serr)
+	}
+	return err
 }
 
 // advanceThrough records key as the latest key end sealed. Renaming the
@@ -562,13 +575,19 @@ func (s *Spool) advanceThrough(key time.Time) error {
 		}
 		f.Close()
 	} else if err := s.fs.Rename(s.marker, name); err != nil {
+		s.through = maxTime(s.through, key) // the sealed segment holds it meanwhile
 		return s.count(fmt.Errorf("spool: rename %s: %w", s.marker, err))
 	}
 	s.marker = name
-	if key.After(s.through) {
-		s.through = key
-	}
+	s.through = maxTime(s.through, key)
 	return nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func parseActive(name string) (time.Time, bool) {
