@@ -50,7 +50,7 @@ make -s build
 bin=$REPO/bin/elb-access-logger
 
 lb=demo-lb
-instance=i-0de30001
+instance=i-$(od -An -N4 -tx1 /dev/urandom | tr -d " \n")  # a fresh bucket each run
 bucket="access_logs-${lb}_127.0.0.1_${instance#i-}"
 cat >"$work/access-log.properties" <<PROPS
 # The agent on loopback with ten-second windows instead of the 60 minutes
@@ -94,6 +94,7 @@ frontend fe_http
 backend be_http
     server s1 127.0.0.1:$BACKEND_PORT
 listen backend_app
+    no log
     bind 127.0.0.1:$BACKEND_PORT
     http-request return status 200 content-type text/plain string "hello from the backend\n"
 CFG
@@ -113,8 +114,8 @@ s3() { # s3() ACCESS SECRET ARGS...: s3cmd against the bed, path style
 	s3cmd --access_key="$ak" --secret_key="$sk" --host="${TESTBED_S3_ENDPOINT#http://}" \
 		--host-bucket="${TESTBED_S3_ENDPOINT#http://}" --no-ssl --region=us-east-1 "$@"
 }
-as_reader=(s3 "$TESTBED_LOGGER_ACCESS_KEY" "$TESTBED_LOGGER_SECRET_KEY")
-reader=logger
+as_reader=(s3 "$TESTBED_LBOWNER_ACCESS_KEY" "$TESTBED_LBOWNER_SECRET_KEY")
+reader=lbowner  # the load balancer owner, through the READ grants
 
 say "waiting for the window to close and the upload (at most 60 s)"
 for _ in $(seq 60); do

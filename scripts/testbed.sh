@@ -7,8 +7,11 @@
 # See "Test bed" in DESIGN.md and section 6 of REFERENCE.md.
 #
 # Everything the bed creates (config, data, logs, pid files, admin sockets) lives in
-# the state directory, $REPO/.testbed by default. `stop` kills only the processes
-# whose ids `start` recorded there, then removes the directory.
+# the state directory, $REPO/.testbed by default. `stop` kills only the bed's own
+# daemons (pids recorded there, each checked to run with the bed's ceph.conf), then
+# removes the directory. To simulate a store outage, kill only radosgw (pid in
+# $TESTBED_DIR/run/client.rgw.a.pid; mon and OSD keep the data) and bring it back
+# with `radosgw -c $TESTBED_DIR/ceph.conf -n client.rgw.a`.
 #
 # Progress and errors go to stderr; stdout carries only the `export` lines, so
 #   eval "$(scripts/testbed.sh start)"
@@ -84,8 +87,30 @@ die() {
 conf() { printf '%s/ceph.conf' "$STATE_DIR"; }
 
 # ceph / radosgw-admin against the bed only, never hanging for long.
-bed_ceph() { timeout 30 ceph -c "$(conf)" --connect-timeout 20 "$@"; }
+ceph_once() { timeout 30 ceph -c "$(conf)" --connect-timeout 20 "$@"; }
 bed_rgw_admin() { timeout 60 radosgw-admin -c "$(conf)" "$@"; }
+
+# bed_ceph runs a ceph command, retrying a few times. With auth off, a freshly
+# connected ceph CLI can ask the monitor for its command list before it has
+# the monmap; the monitor logs "handle_command on fsid 0000... != <fsid>" and
+# the CLI fails with "Error EPERM: problem getting command descriptions from
+# mon." without sending the command (seen in about 1 start in 10). Every
+# command this script sends is idempotent, so it is safe to repeat.
+bed_ceph() {
+	local try out=$STATE_DIR/log/ceph-cli.out err=$STATE_DIR/log/ceph-cli.err
+	for try in 1 2 3 4 5; do
+		if ceph_once "$@" >"$out" 2>"$err"; then
+			cat "$out"
+			cat "$err" >&2
+			return 0
+		fi
+		printf '%s try %s failed: ceph %s: %s\n' "$(date +%T.%N)" "$try" "$*" \
+			"$(tr '\n' ' ' <"$err")" >>"$STATE_DIR/log/ceph-cli-retries.log"
+		sleep 0.5
+	done
+	cat "$err" >&2
+	return 1
+}
 
 # Print the last lines of a daemon's log (or of any file) to stderr.
 show_log() {
@@ -99,17 +124,24 @@ show_log() {
 	fi
 }
 
-# pid_of NAME prints the recorded pid of daemon NAME if that process is alive and is
-# really ours (its command line names this bed's ceph.conf), so a recycled pid is
-# never mistaken for, or killed as, one of our daemons.
+# pid_of NAME prints the pid of daemon NAME if that process is alive and is really
+# ours (its command line names this bed's ceph.conf), so a recycled pid is never
+# mistaken for, or killed as, one of our daemons. It looks at the pid recorded by
+# start, then at the daemon's own pid file: a test that kills radosgw to simulate
+# a store outage and restarts it with `radosgw -c $TESTBED_DIR/ceph.conf -n
+# client.rgw.a` leaves a running bed that stop still tears down.
 pid_of() {
-	local name=$1 pid
-	[[ -r $STATE_DIR/pids/$name ]] || return 1
-	pid=$(<"$STATE_DIR/pids/$name")
-	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	[[ -r /proc/$pid/cmdline ]] || return 1
-	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$(conf)" || return 1
-	printf '%s\n' "$pid"
+	local name=$1 f pid
+	for f in "$STATE_DIR/pids/$name" "$STATE_DIR/run/$name.pid"; do
+		[[ -r $f ]] || continue
+		pid=$(<"$f")
+		[[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || continue
+		if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$(conf)"; then
+			printf '%s\n' "$pid"
+			return 0
+		fi
+	done
+	return 1
 }
 
 http_up() {
@@ -280,12 +312,17 @@ start_daemon() {
 	die "$name did not write its pid file $pidfile within ${WAIT_SECS}s"
 }
 
-# wait_for WHAT LOG CMD...: retry CMD every half second for up to WAIT_SECS.
+# wait_for WHAT DAEMON CMD...: retry CMD every half second for up to WAIT_SECS,
+# giving up at once if DAEMON (whose log is shown on failure) has exited.
 wait_for() {
-	local what=$1 logf=$2
+	local what=$1 daemon=$2
 	shift 2
-	local deadline=$((SECONDS + WAIT_SECS))
+	local deadline=$((SECONDS + WAIT_SECS)) logf=$STATE_DIR/log/$daemon.log
 	until "$@" >/dev/null 2>&1; do
+		if ! pid_of "$daemon" >/dev/null; then
+			show_log "$logf"
+			die "$daemon exited while waiting for $what"
+		fi
 		if ((SECONDS >= deadline)); then
 			show_log "$logf"
 			die "timed out after ${WAIT_SECS}s waiting for $what"
@@ -294,7 +331,7 @@ wait_for() {
 	done
 }
 
-osd0_up() { bed_ceph osd dump 2>/dev/null | grep -Eq '^osd\.0 up +in '; }
+osd0_up() { ceph_once osd dump 2>/dev/null | grep -Eq '^osd\.0 up +in '; }
 
 write_env() {
 	local haproxy mock
@@ -312,6 +349,28 @@ write_env() {
 		printf 'export TESTBED_METADATA_MOCK=%q\n' "$mock"
 		printf 'export TESTBED_DIR=%q\n' "$STATE_DIR"
 	} >"$STATE_DIR/env"
+}
+
+# create_user UID: make the S3 user UID with its fixed keys. Retried a few times
+# like bed_ceph; a try that failed after creating the user counts as done once
+# "user info" shows the user with the expected access key.
+create_user() {
+	local u=$1 try
+	local out=$STATE_DIR/log/user-$u.json err=$STATE_DIR/log/user-$u.err
+	for try in 1 2 3; do
+		if bed_rgw_admin user create --uid="$u" --display-name="$u" \
+			--access-key="${ACCESS_KEY[$u]}" --secret-key="${SECRET_KEY[$u]}" \
+			>"$out" 2>>"$err"; then
+			return 0
+		fi
+		if bed_rgw_admin user info --uid="$u" >"$out" 2>>"$err" &&
+			grep -qF "\"${ACCESS_KEY[$u]}\"" "$out"; then
+			return 0
+		fi
+		sleep 1
+	done
+	show_log "$err"
+	die "radosgw-admin user create --uid=$u failed"
 }
 
 # On a failed start: stop whatever this run had started, keep the logs for reading.
@@ -369,7 +428,7 @@ cmd_start() {
 		>"$STATE_DIR/log/mon.a.mkfs" 2>&1 ||
 		{ show_log "$STATE_DIR/log/mon.a.mkfs"; die "ceph-mon --mkfs failed"; }
 	start_daemon mon.a "$STATE_DIR/log/mon.a.log" ceph-mon -c "$(conf)" -i a
-	wait_for "the monitor to answer" "$STATE_DIR/log/mon.a.log" bed_ceph mon stat
+	wait_for "the monitor to answer" mon.a ceph_once mon stat
 
 	# OSD: register it, put it in the CRUSH map by hand (see the [osd] section), make
 	# its memstore and start it.
@@ -385,7 +444,7 @@ cmd_start() {
 		>"$STATE_DIR/log/osd.0.mkfs" 2>&1 ||
 		{ show_log "$STATE_DIR/log/osd.0.mkfs"; show_log "$STATE_DIR/log/osd.0.log"; die "ceph-osd --mkfs failed"; }
 	start_daemon osd.0 "$STATE_DIR/log/osd.0.log" ceph-osd -c "$(conf)" -i 0
-	wait_for "osd.0 to be up and in" "$STATE_DIR/log/osd.0.log" osd0_up
+	wait_for "osd.0 to be up and in" osd.0 osd0_up
 
 	# radosgw creates its pools itself, but the bucket pools only on the first bucket
 	# or object, which then takes about 2 s; make them now so tests do not see that.
@@ -400,15 +459,11 @@ cmd_start() {
 	log "starting radosgw on 127.0.0.1:$RGW_PORT"
 	start_daemon client.rgw.a "$STATE_DIR/log/client.rgw.a.log" \
 		radosgw -c "$(conf)" -n client.rgw.a
-	wait_for "radosgw to answer HTTP on 127.0.0.1:$RGW_PORT" \
-		"$STATE_DIR/log/client.rgw.a.log" http_up "$RGW_PORT"
+	wait_for "radosgw to answer HTTP on 127.0.0.1:$RGW_PORT" client.rgw.a http_up "$RGW_PORT"
 
 	local u
 	for u in "${USERS[@]}"; do
-		bed_rgw_admin user create --uid="$u" --display-name="$u" \
-			--access-key="${ACCESS_KEY[$u]}" --secret-key="${SECRET_KEY[$u]}" \
-			>"$STATE_DIR/log/user-$u.json" 2>"$STATE_DIR/log/user-$u.err" ||
-			{ show_log "$STATE_DIR/log/user-$u.err"; die "radosgw-admin user create --uid=$u failed"; }
+		create_user "$u"
 	done
 
 	write_env
