@@ -42,7 +42,7 @@ type Agent struct {
 	kick      chan struct{} // a segment was sealed: upload it
 
 	uploadMu    sync.Mutex // one upload round at a time
-	bucketReady bool
+	bucketReady atomic.Bool
 	inflight    sync.Map // segment path -> struct{}: being uploaded
 	uploadErr   errOnce
 	spoolErr    errOnce

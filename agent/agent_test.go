@@ -81,7 +81,7 @@ func (m *memUploader) Put(ctx context.Context, o uploader.Object) error {
 		}
 	}
 	if !m.buckets[bucket] {
-		return errors.New("NoSuchBucket")
+		return &uploader.Error{Op: "put object", Bucket: bucket, Key: key, Kind: uploader.ErrNoSuchBucket, Err: errors.New("404 NoSuchBucket")}
 	}
 	if old, ok := m.objects[bucket+"/"+key]; ok && old != string(b) {
 		m.overwrites = append(m.overwrites, key)
@@ -400,4 +400,18 @@ func TestAgentAWSKeyLayout(t *testing.T) {
 	if !re.MatchString(p[0]) {
 		t.Fatalf("key: got %q, want %s", p[0], re)
 	}
+}
+
+func TestAgentProvisionsAgainWhenTheBucketVanishes(t *testing.T) {
+	up := newMemUploader()
+	conn, cancel, done := startAgent(t, testConfig(t), up)
+	fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: first\n")
+	waitFor(t, "the first line uploaded", func() bool { return len(up.lines()) == 1 })
+	up.mu.Lock()
+	up.buckets = map[string]bool{} // an operator deleted the bucket
+	up.mu.Unlock()
+	fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: second\n")
+	waitFor(t, "the second line uploaded to the re-created bucket", func() bool { return len(up.lines()) == 2 })
+	cancel()
+	<-done
 }

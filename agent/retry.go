@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
 // Backoff is capped exponential backoff with jitter.
@@ -34,16 +36,22 @@ func (b Backoff) Delay(n int) time.Duration {
 	return half + rand.N(d-half)
 }
 
-// permanent is how an error says it will not go away by retrying (an
-// uploader error for a 403 or a bad bucket name, say). The agent still keeps
-// the data spooled and tries again in a later round; it just does not
-// hammer the store.
+// permanent is how an error that is not the uploader's says whether it will
+// go away by retrying.
 type permanent interface{ Retryable() bool }
 
-// retryable reports whether err may succeed if tried again soon.
+// retryable reports whether err may succeed if tried again soon. The
+// uploader classifies its own errors (a 403 or a bad bucket name is
+// permanent). The agent still keeps the data spooled after a permanent
+// error and tries again in a later round; it just does not hammer the
+// store.
 func retryable(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
+	}
+	var ue *uploader.Error
+	if errors.As(err, &ue) {
+		return uploader.Retryable(err)
 	}
 	var p permanent
 	if errors.As(err, &p) {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
 func TestBackoffDelay(t *testing.T) {
@@ -30,6 +32,8 @@ func TestBackoffDelay(t *testing.T) {
 
 func TestRetry(t *testing.T) {
 	transient := errors.New("503")
+	denied := &uploader.Error{Op: "put object", Kind: uploader.ErrAccessDenied, Err: errors.New("403 AccessDenied")}
+	throttled := &uploader.Error{Op: "put object", Kind: uploader.ErrServer, Err: errors.New("503 SlowDown")}
 	tests := []struct {
 		name      string
 		errs      []error // returned by successive calls; nil after the end
@@ -41,6 +45,8 @@ func TestRetry(t *testing.T) {
 		{"success after transient errors", []error{transient, transient}, 3, 3, nil},
 		{"gives up after attempts", []error{transient, transient, transient, transient}, 3, 3, transient},
 		{"stops on a permanent error", []error{notRetryable{transient}}, 3, 1, transient},
+		{"stops on the uploader's access denied", []error{denied}, 3, 1, uploader.ErrAccessDenied},
+		{"retries the uploader's server error", []error{throttled, throttled}, 3, 3, nil},
 	}
 	b := Backoff{Base: time.Millisecond, Max: 2 * time.Millisecond}
 	for _, tt := range tests {

@@ -120,7 +120,7 @@ func (a *Agent) prepareBucket(ctx context.Context) error {
 		}
 		a.bucket = b
 	}
-	if a.bucketReady {
+	if a.bucketReady.Load() {
 		return nil
 	}
 	if err := retry(ctx, a.backoff, putAttempts, func(ctx context.Context) error {
@@ -128,7 +128,7 @@ func (a *Agent) prepareBucket(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	a.bucketReady = true
+	a.bucketReady.Store(true)
 	return nil
 }
 
@@ -147,6 +147,9 @@ func (a *Agent) upload(ctx context.Context, seg Segment) error {
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil // evicted meanwhile
+		}
+		if errors.Is(err, uploader.ErrNoSuchBucket) {
+			a.bucketReady.Store(false) // deleted under us: provision again
 		}
 		a.uploadsFailed.Add(1)
 		a.reportUploadErr(key, err)
