@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -46,8 +47,8 @@ type permanent interface{ Retryable() bool }
 // error and tries again in a later round; it just does not hammer the
 // store.
 func retryable(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, fs.ErrNotExist) {
+		return false // a segment file gone (evicted) will not come back
 	}
 	var ue *uploader.Error
 	if errors.As(err, &ue) {
