@@ -86,16 +86,17 @@ type Spool struct {
 	// fsyncMu serialises fsyncs and seals; mu guards the rest. Sync holds
 	// only fsyncMu while the disk works, so Append (and with it the UDP
 	// reader) never waits for an fsync. Lock order: fsyncMu, then mu.
-	fsyncMu    sync.Mutex
-	mu         sync.Mutex
-	end        time.Time // scheduled end of the active window
-	through    time.Time // every key end sealed so far is <= through
-	marker     string    // path of the sealed-through marker, "" if none
-	f          File      // nil until the window's first write
-	buf        []byte    // whole lines not yet written to f
-	activeSize int64     // bytes written to f
-	stats      SpoolStats
-	recoverErr error
+	fsyncMu     sync.Mutex
+	mu          sync.Mutex
+	end         time.Time // scheduled end of the active window
+	through     time.Time // every key end sealed so far is <= through
+	marker      string    // path of the sealed-through marker, "" if none
+	f           File      // nil until the window's first write
+	buf         []byte    // whole lines not yet written to f
+	activeSize  int64     // bytes written to f
+	sealedBytes int64     // bytes in sealed segments
+	stats       SpoolStats
+	recoverErr  error
 }
 
 // OpenSpool opens (creating it if needed) the spool directory dir; it fails
@@ -139,8 +140,13 @@ func OpenSpool(dir string, next func(time.Time) time.Time, now time.Time, fsys F
 				s.marker, s.through = filepath.Join(dir, name), t.UTC()
 			}
 		case strings.HasSuffix(name, sealedSuffix):
-			if end, _, ok := parseSealed(name); ok && end.After(s.through) {
-				s.through = end
+			end, _, ok := parseSealed(name)
+			if !ok {
+				continue
+			}
+			s.through = maxTime(s.through, end)
+			if info, err := e.Info(); err == nil {
+				s.sealedBytes += info.Size()
 			}
 		case strings.HasSuffix(name, activeSuffix):
 			if end, ok := parseActive(name); ok {
@@ -387,9 +393,16 @@ func (s *Spool) Sealed() ([]Segment, error) {
 // Remove deletes an uploaded segment. A segment already gone is not an
 // error.
 func (s *Spool) Remove(seg Segment) error {
-	if err := s.fs.Remove(seg.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	err := s.fs.Remove(seg.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // evicted meanwhile
+	}
+	if err != nil {
 		return fmt.Errorf("spool: remove %s: %w", seg.Path, err)
 	}
+	s.mu.Lock()
+	s.sealedBytes -= seg.Size
+	s.mu.Unlock()
 	return syncDir(s.fs, s.dir)
 }
 
@@ -397,16 +410,24 @@ func (s *Spool) Remove(seg Segment) error {
 // being uploaded, until the spool (sealed segments plus the active file)
 // holds at most maxBytes. It returns what it evicted.
 func (s *Spool) Evict(maxBytes int64, busy func(Segment) bool) ([]Segment, error) {
+	s.mu.Lock()
+	under := s.sealedBytes+s.activeSize+int64(len(s.buf)) <= maxBytes
+	s.mu.Unlock()
+	if under {
+		return nil, nil // the common case, without listing the directory
+	}
 	segs, err := s.Sealed()
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	total := s.activeSize + int64(len(s.buf))
+	var sealedBytes int64
 	for _, seg := range segs {
-		total += seg.Size
+		sealedBytes += seg.Size
 	}
+	s.sealedBytes = sealedBytes // the directory is the truth
+	total := sealedBytes + s.activeSize + int64(len(s.buf))
 	var evicted []Segment
 	for _, seg := range segs {
 		if total <= maxBytes {
@@ -415,10 +436,14 @@ func (s *Spool) Evict(maxBytes int64, busy func(Segment) bool) ([]Segment, error
 		if busy != nil && busy(seg) {
 			continue
 		}
-		if err := s.fs.Remove(seg.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := s.fs.Remove(seg.Path); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // uploaded meanwhile
+			}
 			return evicted, s.count(fmt.Errorf("spool: evict %s: %w", seg.Path, err))
 		}
 		total -= seg.Size
+		s.sealedBytes -= seg.Size
 		s.stats.Evicted++
 		s.stats.EvictedBytes += seg.Size
 		evicted = append(evicted, seg)
@@ -553,6 +578,7 @@ func (s *Spool) seal(path string, key time.Time) error {
 	// moves changes nothing. The marker takes over once the segment is
 	// uploaded and removed.
 	s.stats.Sealed++
+	s.sealedBytes += size
 	err = s.advanceThrough(key)
 	if serr := syncDir(s.fs, s.dir); err == nil && serr != nil {
 		err = s.count(serr)

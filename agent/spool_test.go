@@ -431,3 +431,24 @@ func TestParseSealedRejectsForeignNames(t *testing.T) {
 		}
 	}
 }
+
+func TestSpoolEvictCountsSegmentsOfEarlierRuns(t *testing.T) {
+	dir := t.TempDir()
+	s := openSpool(t, dir, t0.Add(time.Minute), nil)
+	for i := 1; i <= 3; i++ {
+		appendLines(t, s, strings.Repeat("x", 9)) // 10 bytes
+		s.Rotate(t0.Add(time.Duration(i*5) * time.Minute))
+	}
+	s.Close()
+	s = openSpool(t, dir, t0.Add(16*time.Minute), nil)
+	ev, err := s.Evict(15, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev) != 2 || !ev[0].End.Equal(t0.Add(5*time.Minute)) {
+		t.Fatalf("evicted after a restart: got %+v, want the two oldest", ev)
+	}
+	if ev, _ := s.Evict(15, nil); len(ev) != 0 {
+		t.Fatalf("evicted again under the bound: %+v", ev)
+	}
+}
