@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,46 +12,15 @@ import (
 	"time"
 )
 
-// Spool file names. Every sealed segment's name holds the time that names
-// its object and the random suffix chosen when it was sealed, so its object
-// key is fixed by the name alone:
-//
-//	window-20261125T061000Z.active              the active window (its scheduled end)
-//	window-20261125T061000Z-k3v9x0qa.log         a sealed segment
-//	sealed-through-20261125T061000Z              the latest key end ever sealed
-//
-// The sealed-through marker keeps key ends strictly increasing across
-// restarts: a segment is never sealed under an end that an earlier segment,
-// uploaded and deleted since, already used.
-const (
-	namePrefix    = "window-"
-	activeSuffix  = ".active"
-	sealedSuffix  = ".log"
-	throughPrefix = "sealed-through-"
-	endLayout     = "20060102T150405Z"
-	randLen       = 8
-)
-
 // Buffer sizes of the active window.
 const (
-	flushAt           = 64 << 10 // write to the file once this much is buffered
-	defaultMaxBuffer  = 4 << 20  // refuse lines beyond this while the disk fails
-	randSuffixLetters = "abcdefghijklmnopqrstuvwxyz0123456789"
+	flushAt          = 64 << 10 // write to the file once this much is buffered
+	defaultMaxBuffer = 4 << 20  // refuse lines beyond this while the disk fails
 )
 
 // ErrBufferFull means a line was refused because the spool could not write
 // to disk for so long that its memory buffer filled up.
 var ErrBufferFull = errors.New("spool: buffer full while the disk refuses writes; line dropped")
-
-// Segment is a sealed window waiting for upload.
-type Segment struct {
-	Path string
-	// End names the object: the window's scheduled end, or the moment an
-	// early seal (shutdown) closed the window.
-	End  time.Time
-	Rand string // random suffix chosen once, at seal time
-	Size int64
-}
 
 // SpoolStats counts what the spool did and what went wrong.
 type SpoolStats struct {
@@ -614,39 +582,4 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-func parseActive(name string) (time.Time, bool) {
-	if !strings.HasPrefix(name, namePrefix) || !strings.HasSuffix(name, activeSuffix) {
-		return time.Time{}, false
-	}
-	t, err := time.Parse(endLayout, strings.TrimSuffix(strings.TrimPrefix(name, namePrefix), activeSuffix))
-	return t.UTC(), err == nil
-}
-
-// parseSealed reads window-END-RAND.log.
-func parseSealed(name string) (end time.Time, rnd string, ok bool) {
-	if !strings.HasPrefix(name, namePrefix) || !strings.HasSuffix(name, sealedSuffix) {
-		return time.Time{}, "", false
-	}
-	mid := strings.TrimSuffix(strings.TrimPrefix(name, namePrefix), sealedSuffix)
-	i := strings.LastIndexByte(mid, '-')
-	if i < 0 || len(mid)-i-1 != randLen {
-		return time.Time{}, "", false
-	}
-	t, err := time.Parse(endLayout, mid[:i])
-	if err != nil {
-		return time.Time{}, "", false
-	}
-	return t.UTC(), mid[i+1:], true
-}
-
-// randomSuffix returns randLen random lowercase letters and digits.
-func randomSuffix() string {
-	b := make([]byte, randLen)
-	rand.Read(b) // never fails (crypto/rand)
-	for i := range b {
-		b[i] = randSuffixLetters[int(b[i])%len(randSuffixLetters)]
-	}
-	return string(b)
 }
