@@ -41,8 +41,8 @@ type Agent struct {
 	backoff   Backoff
 	kick      chan struct{} // a segment was sealed: upload it
 
-	uploadMu    sync.Mutex // one upload round at a time
-	bucketReady atomic.Bool
+	uploadMu    sync.Mutex // one upload round at a time; guards bucket, bucketReady, id
+	bucketReady bool
 	inflight    sync.Map // segment path -> struct{}: being uploaded
 	uploadErr   errOnce
 	spoolErr    errOnce
@@ -51,6 +51,17 @@ type Agent struct {
 	bg       sync.WaitGroup // background fsyncs
 
 	uploadsOK, uploadsFailed atomic.Int64
+
+	// Hot reload and identity (reload.go, identity.go).
+	live     atomic.Pointer[liveConfig] // what reloads may change
+	run      runState                   // set by Run before its goroutines start
+	watch    *watchSpec
+	metadata IdentitySource
+	ids      identityState
+	reloads  reloadCounters
+	listenMu sync.Mutex // guards listeners and stopListen against a rebind
+	// stopListen stops one listener: it drains its queue, then closes.
+	stopListen map[*udpListener]context.CancelFunc
 }
 
 // New checks cfg and prepares an agent. It binds nothing until Start.
@@ -63,14 +74,21 @@ func New(cfg *Config, up Uploader, log *slog.Logger) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Agent{cfg: cfg, id: identityFromConfig(cfg), sched: sched, enc: enc, uploader: up, log: log, now: time.Now,
-		backoff: defaultBackoff, kick: make(chan struct{}, 1)}, nil
+	a := &Agent{cfg: cfg, id: identityFromConfig(cfg), sched: sched, enc: enc, uploader: up, log: log, now: time.Now,
+		backoff: defaultBackoff, kick: make(chan struct{}, 1)}
+	a.live.Store(&liveConfig{cfg: cfg, sched: sched, enc: enc})
+	if cfg.MetadataEndpoint != "" {
+		a.metadata = NewMetadataClient(cfg.MetadataEndpoint, cfg.MetadataTimeout)
+	}
+	return a, nil
 }
 
 // Start opens the spool and binds the listeners. Addrs then reports the
 // bound addresses.
 func (a *Agent) Start() error {
-	sp, err := OpenSpool(a.cfg.SpoolDir, func(t time.Time) time.Time { return nextWindowEnd(a.sched, t) }, a.now(), a.fs)
+	// A reloaded schedule takes effect from the next window.
+	next := func(t time.Time) time.Time { return nextWindowEnd(a.live.Load().sched, t) }
+	sp, err := OpenSpool(a.cfg.SpoolDir, next, a.now(), a.fs)
 	if err != nil {
 		return err
 	}
@@ -97,6 +115,8 @@ func (a *Agent) Start() error {
 
 // Addrs returns the addresses the listeners are bound to.
 func (a *Agent) Addrs() []net.Addr {
+	a.listenMu.Lock()
+	defer a.listenMu.Unlock()
 	var out []net.Addr
 	for _, l := range a.listeners {
 		out = append(out, l.Addr())
@@ -117,24 +137,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("agent running", "window_end", a.spool.End().Format(time.RFC3339), "spool", a.cfg.SpoolDir)
 
 	var wg sync.WaitGroup
+	a.run = runState{ctx: ctx, wg: &wg}
 	for _, l := range a.listeners {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p := parser.NewParser()
-			var rec parser.Record
-			var line []byte
-			l.serve(ctx, func(dgram []byte) {
-				if !a.cfg.Enabled {
-					return
-				}
-				if err := p.Parse(dgram, &rec); err != nil {
-					return // empty datagram
-				}
-				line = a.enc.Encode(line[:0], &rec)
-				a.spoolResult(a.spool.Append(line))
-			})
-		}()
+		a.startServing(l)
+	}
+	a.spawn(func() { a.resolveIdentity(ctx) })
+	if a.watch != nil {
+		watch := a.startWatch()
+		a.spawn(func() { watch(ctx) })
 	}
 
 	// Segments left sealed by an earlier run go out first.
@@ -174,6 +184,25 @@ func (a *Agent) Run(ctx context.Context) error {
 			window.Reset(time.Until(a.spool.End()))
 		}
 	}
+}
+
+// serveListener spools the lines one listener receives until it is
+// closed or ctx is done.
+func (a *Agent) serveListener(ctx context.Context, l *udpListener) {
+	p := parser.NewParser()
+	var rec parser.Record
+	var line []byte
+	l.serve(ctx, func(dgram []byte) {
+		live := a.live.Load()
+		if !live.cfg.Enabled {
+			return
+		}
+		if err := p.Parse(dgram, &rec); err != nil {
+			return // empty datagram
+		}
+		line = live.enc.Encode(line[:0], &rec)
+		a.spoolResult(a.spool.Append(line))
+	})
 }
 
 // rotate seals the active window and starts the next one.
@@ -237,13 +266,14 @@ func (a *Agent) spoolResult(err error) {
 
 // evict enforces spool.max_bytes, oldest sealed segments first.
 func (a *Agent) evict() {
-	evicted, err := a.spool.Evict(a.cfg.SpoolMaxBytes, func(s Segment) bool {
+	maxBytes := a.live.Load().cfg.SpoolMaxBytes
+	evicted, err := a.spool.Evict(maxBytes, func(s Segment) bool {
 		_, busy := a.inflight.Load(s.Path)
 		return busy
 	})
 	for _, seg := range evicted {
 		a.log.Warn("spool over spool.max_bytes: segment evicted, its lines are lost",
-			"window_end", seg.End.Format(time.RFC3339), "bytes", seg.Size, "max_bytes", a.cfg.SpoolMaxBytes)
+			"window_end", seg.End.Format(time.RFC3339), "bytes", seg.Size, "max_bytes", maxBytes)
 	}
 	if err != nil {
 		a.spoolResult(err)

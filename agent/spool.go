@@ -297,7 +297,7 @@ func (s *Spool) closeWindow(key, now time.Time) error {
 
 // sealLeftovers seals active files of earlier windows whose seal failed.
 func (s *Spool) sealLeftovers() error {
-	entries, err := s.fs.ReadDir(s.dir)
+	entries, err := s.filesys().ReadDir(s.dir)
 	if err != nil {
 		return s.count(fmt.Errorf("spool: read %s: %w", s.dir, err))
 	}
@@ -333,7 +333,7 @@ func (s *Spool) Close() error {
 
 // Sealed lists the sealed segments, oldest first.
 func (s *Spool) Sealed() ([]Segment, error) {
-	entries, err := s.fs.ReadDir(s.dir)
+	entries, err := s.filesys().ReadDir(s.dir)
 	if err != nil {
 		return nil, fmt.Errorf("spool: read %s: %w", s.dir, err)
 	}
@@ -361,7 +361,7 @@ func (s *Spool) Sealed() ([]Segment, error) {
 // Remove deletes an uploaded segment. A segment already gone is not an
 // error.
 func (s *Spool) Remove(seg Segment) error {
-	err := s.fs.Remove(seg.Path)
+	err := s.filesys().Remove(seg.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // evicted meanwhile
 	}
@@ -371,7 +371,7 @@ func (s *Spool) Remove(seg Segment) error {
 	s.mu.Lock()
 	s.sealedBytes -= seg.Size
 	s.mu.Unlock()
-	return syncDir(s.fs, s.dir)
+	return syncDir(s.filesys(), s.dir)
 }
 
 // Evict removes the oldest sealed segments, skipping those busy reports as
@@ -404,7 +404,7 @@ func (s *Spool) Evict(maxBytes int64, busy func(Segment) bool) ([]Segment, error
 		if busy != nil && busy(seg) {
 			continue
 		}
-		if err := s.fs.Remove(seg.Path); err != nil {
+		if err := s.filesys().Remove(seg.Path); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue // uploaded meanwhile
 			}
@@ -417,7 +417,7 @@ func (s *Spool) Evict(maxBytes int64, busy func(Segment) bool) ([]Segment, error
 		evicted = append(evicted, seg)
 	}
 	if len(evicted) > 0 {
-		return evicted, syncDir(s.fs, s.dir)
+		return evicted, syncDir(s.filesys(), s.dir)
 	}
 	return nil, nil
 }
@@ -434,11 +434,11 @@ func (s *Spool) activePath(end time.Time) string {
 
 func (s *Spool) openActive() error {
 	path := s.activePath(s.end)
-	f, err := s.fs.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	f, err := s.filesys().OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 	if err != nil {
 		return s.count(fmt.Errorf("spool: open %s: %w", path, err))
 	}
-	if err := syncDir(s.fs, s.dir); err != nil {
+	if err := syncDir(s.filesys(), s.dir); err != nil {
 		f.Close()
 		return s.count(err)
 	}
@@ -452,7 +452,7 @@ func (s *Spool) continueActive(path string) error {
 	if err != nil {
 		return err
 	}
-	f, err := s.fs.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	f, err := s.filesys().OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return s.count(fmt.Errorf("spool: reopen %s: %w", path, err))
 	}
@@ -496,7 +496,7 @@ func (s *Spool) sync() error {
 // trimTorn cuts a partial last line (left by a crash mid-write) from the
 // file at path and fsyncs it. It returns the file's size afterwards.
 func (s *Spool) trimTorn(path string) (int64, error) {
-	f, err := s.fs.OpenFile(path, os.O_RDONLY, 0)
+	f, err := s.filesys().OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return 0, s.count(fmt.Errorf("spool: open %s: %w", path, err))
 	}
@@ -511,7 +511,7 @@ func (s *Spool) trimTorn(path string) (int64, error) {
 		return 0, s.count(fmt.Errorf("spool: read %s: %w", path, err))
 	}
 	if keep < size {
-		if err := s.fs.Truncate(path, keep); err != nil {
+		if err := s.filesys().Truncate(path, keep); err != nil {
 			return 0, s.count(fmt.Errorf("spool: trim torn line of %s: %w", path, err))
 		}
 		s.stats.TrimmedBytes += size - keep
@@ -531,14 +531,14 @@ func (s *Spool) seal(path string, key time.Time) error {
 		return err
 	}
 	if size == 0 {
-		if err := s.fs.Remove(path); err != nil {
+		if err := s.filesys().Remove(path); err != nil {
 			return s.count(fmt.Errorf("spool: remove empty %s: %w", path, err))
 		}
-		return syncDir(s.fs, s.dir)
+		return syncDir(s.filesys(), s.dir)
 	}
 	key = key.UTC()
 	sealed := filepath.Join(s.dir, namePrefix+key.Format(endLayout)+"-"+randomSuffix()+sealedSuffix)
-	if err := s.fs.Rename(path, sealed); err != nil {
+	if err := s.filesys().Rename(path, sealed); err != nil {
 		return s.count(fmt.Errorf("spool: seal %s: %w", path, err))
 	}
 	// The segment is sealed: from here on its own name holds key up as the
@@ -548,7 +548,7 @@ func (s *Spool) seal(path string, key time.Time) error {
 	s.stats.Sealed++
 	s.sealedBytes += size
 	err = s.advanceThrough(key)
-	if serr := syncDir(s.fs, s.dir); err == nil && serr != nil {
+	if serr := syncDir(s.filesys(), s.dir); err == nil && serr != nil {
 		err = s.count(serr)
 	}
 	return err
@@ -563,12 +563,12 @@ func (s *Spool) advanceThrough(key time.Time) error {
 	}
 	name := filepath.Join(s.dir, throughPrefix+key.UTC().Format(endLayout))
 	if s.marker == "" {
-		f, err := s.fs.OpenFile(name, os.O_WRONLY|os.O_CREATE, 0o640)
+		f, err := s.filesys().OpenFile(name, os.O_WRONLY|os.O_CREATE, 0o640)
 		if err != nil {
 			return s.count(fmt.Errorf("spool: create %s: %w", name, err))
 		}
 		f.Close()
-	} else if err := s.fs.Rename(s.marker, name); err != nil {
+	} else if err := s.filesys().Rename(s.marker, name); err != nil {
 		s.through = maxTime(s.through, key) // the sealed segment holds it meanwhile
 		return s.count(fmt.Errorf("spool: rename %s: %w", s.marker, err))
 	}
@@ -582,4 +582,13 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// filesys returns the filesystem seam; a Spool built without OpenSpool
+// (to list another spool's segments, say) uses the real one.
+func (s *Spool) filesys() FS {
+	if s.fs == nil {
+		return osFS{}
+	}
+	return s.fs
 }

@@ -53,7 +53,8 @@ func (a *Agent) uploadLoop(ctx context.Context) {
 func (a *Agent) uploadRound(ctx context.Context) error {
 	a.uploadMu.Lock()
 	defer a.uploadMu.Unlock()
-	if !a.cfg.Enabled {
+	cfg := a.live.Load().cfg
+	if !cfg.Enabled {
 		return nil
 	}
 	segs, err := a.spool.Sealed()
@@ -61,10 +62,10 @@ func (a *Agent) uploadRound(ctx context.Context) error {
 		a.reportUploadErr("spool", err)
 		return err
 	}
-	if len(segs) == 0 {
-		return nil
+	if len(segs) == 0 || !a.takeIdentity() {
+		return nil // without an identity, uploads wait for it (resolveIdentity runs a round)
 	}
-	if err := a.prepareBucket(ctx); err != nil {
+	if err := a.prepareBucket(ctx, cfg); err != nil {
 		a.reportUploadErr("bucket", err)
 		return err
 	}
@@ -76,10 +77,10 @@ func (a *Agent) uploadRound(ctx context.Context) error {
 		wg       sync.WaitGroup
 		work     = make(chan Segment)
 	)
-	for range max(a.cfg.MaxConcurrency, 1) {
+	for range max(cfg.MaxConcurrency, 1) {
 		wg.Go(func() {
 			for seg := range work {
-				if err := a.upload(ctx, seg); err != nil {
+				if err := a.upload(ctx, cfg, seg); err != nil {
 					failed.Add(1)
 					errMu.Lock()
 					if firstErr == nil {
@@ -110,17 +111,15 @@ feed:
 }
 
 // prepareBucket names the bucket and provisions it once.
-func (a *Agent) prepareBucket(ctx context.Context) error {
+func (a *Agent) prepareBucket(ctx context.Context, cfg *Config) error {
 	if a.bucket == "" {
-		// Lines are spooled while the identity is incomplete; uploads
-		// wait for it.
-		b, err := expandTemplate(a.cfg.Bucket, a.id)
+		b, err := expandTemplate(cfg.Bucket, a.id)
 		if err != nil {
 			return fmt.Errorf("access_log.bucket: %w", err)
 		}
 		a.bucket = b
 	}
-	if a.bucketReady.Load() {
+	if a.bucketReady {
 		return nil
 	}
 	if err := retry(ctx, a.backoff, putAttempts, func(ctx context.Context) error {
@@ -128,13 +127,13 @@ func (a *Agent) prepareBucket(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	a.bucketReady.Store(true)
+	a.bucketReady = true
 	return nil
 }
 
 // upload puts one segment under its key and removes it once acknowledged.
-func (a *Agent) upload(ctx context.Context, seg Segment) error {
-	key, err := a.objectKey(seg)
+func (a *Agent) upload(ctx context.Context, cfg *Config, seg Segment) error {
+	key, err := a.objectKey(cfg, seg)
 	if err != nil {
 		a.reportUploadErr(seg.Path, err)
 		return err
@@ -149,7 +148,7 @@ func (a *Agent) upload(ctx context.Context, seg Segment) error {
 			return nil // evicted meanwhile
 		}
 		if errors.Is(err, uploader.ErrNoSuchBucket) {
-			a.bucketReady.Store(false) // deleted under us: provision again
+			a.resetProvisioning() // deleted under us: provision again
 		}
 		a.uploadsFailed.Add(1)
 		a.reportUploadErr(key, err)
@@ -186,14 +185,14 @@ func (a *Agent) put(ctx context.Context, seg Segment, key string) error {
 
 // bucketSpec is what the agent wants of its bucket.
 func (a *Agent) bucketSpec() uploader.Bucket {
-	return uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: a.cfg.LifecycleDays, LBName: a.id.LBName}
+	return uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: a.live.Load().cfg.LifecycleDays, LBName: a.id.LBName}
 }
 
 // objectKey is the key a sealed segment is uploaded under. It depends only
 // on the segment's name and the node's identity, so a re-upload after a
 // crash uses the same key.
-func (a *Agent) objectKey(seg Segment) (string, error) {
-	if a.cfg.KeyLayout != "aws" {
+func (a *Agent) objectKey(cfg *Config, seg Segment) (string, error) {
+	if cfg.KeyLayout != "aws" {
 		return uploader.SeedKey(seg.End), nil
 	}
 	id := a.id
@@ -205,7 +204,7 @@ func (a *Agent) objectKey(seg Segment) (string, error) {
 		}
 	}
 	return uploader.AWSKey(uploader.AWSKeyParams{
-		Prefix:  a.cfg.KeyPrefix,
+		Prefix:  cfg.KeyPrefix,
 		Account: id.Account,
 		Region:  id.Region,
 		LBName:  id.LBName,
