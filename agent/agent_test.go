@@ -23,12 +23,13 @@ import (
 // the order of puts, the most puts in flight at once, and every overwrite
 // of an object with different bytes.
 type memUploader struct {
-	mu      sync.Mutex
-	objects map[string]string // bucket/key -> body
-	buckets map[string]bool
-	fail    error
-	failKey func(key string) error // per-key failure, nil: none
-	delay   time.Duration          // each Put takes this long
+	mu       sync.Mutex
+	objects  map[string]string // bucket/key -> body
+	buckets  map[string]bool
+	fail     error
+	failKey  func(key string) error // per-key failure, nil: none
+	delay    time.Duration          // each Put takes this long
+	loseAcks int                    // this many stored puts answer with an error
 
 	puts                  []string // keys, in the order puts completed
 	inflight, maxInflight int
@@ -88,6 +89,10 @@ func (m *memUploader) Put(ctx context.Context, o uploader.Object) error {
 	}
 	m.objects[bucket+"/"+key] = string(b)
 	m.puts = append(m.puts, key)
+	if m.loseAcks > 0 {
+		m.loseAcks-- // stored, but the 200 never reaches the agent
+		return &uploader.Error{Op: "put object", Kind: uploader.ErrNetwork, Err: errors.New("connection reset")}
+	}
 	return nil
 }
 
@@ -415,4 +420,30 @@ func TestAgentProvisionsAgainWhenTheBucketVanishes(t *testing.T) {
 	waitFor(t, "the second line uploaded to the re-created bucket", func() bool { return len(up.lines()) == 2 })
 	cancel()
 	<-done
+}
+
+// A PUT whose answer is lost is repeated under the same key, random suffix
+// included, with the same bytes: never a second object.
+func TestAgentLostAckReuploadsSameKey(t *testing.T) {
+	c := testConfig(t)
+	c.KeyLayout = "aws"
+	c.OwnerAccount, c.Region, c.NodeIP = "123456789012", "eu-west-1", "10.0.0.7"
+	sealSegments(t, c.SpoolDir, 1)
+	up := newMemUploader()
+	up.loseAcks = 2
+	var a *Agent
+	_, cancel, done := startAgent(t, c, up, func(ag *Agent) { a = ag })
+	waitFor(t, "the segment acknowledged", func() bool { ok, _ := a.UploadStats(); return ok == 1 })
+	cancel()
+	<-done
+	puts, overwrites, _ := up.snapshot()
+	if len(puts) != 3 || puts[0] != puts[1] || puts[1] != puts[2] {
+		t.Fatalf("puts: got %q, want the same key three times", puts)
+	}
+	if len(overwrites) != 0 || len(up.objects) != 1 {
+		t.Fatalf("objects: got %d (overwritten with other bytes: %v), want 1", len(up.objects), overwrites)
+	}
+	if st := a.SpoolStats(); st.Sealed != 0 {
+		t.Errorf("SpoolStats().Sealed: got %d, want 0 (sealed by an earlier run)", st.Sealed)
+	}
 }

@@ -223,3 +223,18 @@ func (a *Agent) reportUploadErr(what string, err error) {
 		a.log.Error("upload failed; segment kept for the next round", "bucket", a.bucket, "object", what, "err", err)
 	}
 }
+
+// UploadStats returns how many segment uploads the store acknowledged and
+// how many failed (after their retries), for metrics.
+func (a *Agent) UploadStats() (ok, failed int64) {
+	return a.uploadsOK.Load(), a.uploadsFailed.Load()
+}
+
+// SpoolStats returns the spool's counters (write errors, dropped lines,
+// windows sealed, segments evicted), for metrics. Zero before Start.
+func (a *Agent) SpoolStats() SpoolStats {
+	if a.spool == nil {
+		return SpoolStats{}
+	}
+	return a.spool.Stats()
+}
