@@ -25,6 +25,9 @@ type Config struct {
 
 	LifecycleDays int // 0 removes the agent's rule
 
+	UploadSpread           time.Duration // 0: upload as soon as a window is sealed
+	ProvisionCheckInterval time.Duration // how long a verified bucket is trusted
+
 	OwnerAccount string
 	LBName       string
 	NodeIP       string
@@ -112,6 +115,15 @@ var keys = []key{
 		return nil
 	}},
 	{"access_log.lifecycle_days", "30", "expire every object of the bucket after this many days; 0 removes the agent's rule", intKey(func(c *Config) *int { return &c.LifecycleDays }, 0, 36500)},
+	{"access_log.upload_spread", "60s", "each node delays its uploads by a fixed offset in [0, spread) derived from its identity, so a fleet's PUTs are spread out; 0 disables", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 24*time.Hour {
+			return fmt.Errorf("%q is not a duration from 0 to 24h such as 60s", v)
+		}
+		c.UploadSpread = d
+		return nil
+	}},
+	{"access_log.provision_check_interval", "24h", "how often verified bucket settings are read again; a restart with unchanged settings makes no provisioning calls", durationKey(func(c *Config) *time.Duration { return &c.ProvisionCheckInterval })},
 	{"access_log.owner_account", "", "load balancer owner's account, grantee of READ (metadata when empty)", matching(func(c *Config) *string { return &c.OwnerAccount }, accountRE, "an account id such as 123456789012")},
 	{"access_log.lb_name", "", "load balancer name (metadata when empty)", matching(func(c *Config) *string { return &c.LBName }, lbNameRE, "a load balancer name: letters, digits and '-'")},
 	{"access_log.node_ip", "", "public IPv4 of this node (metadata when empty)", ipv4Key(func(c *Config) *string { return &c.NodeIP })},

@@ -26,6 +26,7 @@ type fakeS3 struct {
 	buckets   map[string]bool
 	objects   map[string][]byte
 	lifecycle map[string]string
+	acls      map[string]string // bucket -> <Grant> elements of its ACL
 	answers   map[string]http.HandlerFunc
 }
 
@@ -44,7 +45,7 @@ func (r *recorded) String() string {
 }
 
 func newFakeS3(akid string) *fakeS3 {
-	return &fakeS3{akid: akid, buckets: map[string]bool{}, objects: map[string][]byte{}, lifecycle: map[string]string{}, answers: map[string]http.HandlerFunc{}}
+	return &fakeS3{akid: akid, buckets: map[string]bool{}, objects: map[string][]byte{}, lifecycle: map[string]string{}, acls: map[string]string{}, answers: map[string]http.HandlerFunc{}}
 }
 
 // start serves f over plain HTTP and returns its URL (with f.prefix).
@@ -80,7 +81,7 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s3Error(http.StatusNotFound, "NoSuchBucket")(w, r)
 	case key == "" && rec.Sub == "acl" && r.Method == http.MethodGet:
 		w.Header().Set("Content-Type", "application/xml")
-		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>logger</ID><DisplayName>logger</DisplayName></Owner><AccessControlList></AccessControlList></AccessControlPolicy>`)
+		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>logger</ID><DisplayName>logger</DisplayName></Owner><AccessControlList>`+f.acls[bucket]+`</AccessControlList></AccessControlPolicy>`)
 	case key == "" && rec.Sub == "" && r.Method == http.MethodHead:
 	case key == "" && rec.Sub == "" && r.Method == http.MethodPut:
 		if f.buckets[bucket] {
@@ -89,6 +90,12 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.buckets[bucket] = true
 	case key == "" && rec.Sub == "acl" && r.Method == http.MethodPut:
+		f.acls[bucket] = ""
+		for h, perm := range map[string]string{"X-Amz-Grant-Full-Control": "FULL_CONTROL", "X-Amz-Grant-Read": "READ"} {
+			if id, ok := strings.CutPrefix(r.Header.Get(h), "id="); ok {
+				f.acls[bucket] += `<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>` + id + `</ID></Grantee><Permission>` + perm + `</Permission></Grant>`
+			}
+		}
 	case key == "" && rec.Sub == "lifecycle":
 		switch r.Method {
 		case http.MethodGet:

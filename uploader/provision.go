@@ -20,13 +20,18 @@ import (
 // bucket. Rules with other IDs are never changed.
 const LifecycleRuleID = "elb-access-logger-expiration"
 
-// Provision makes the bucket ready for uploads, in order: the name is
+// Provision makes the bucket ready for uploads, reading before it writes
+// (a fleet re-checks its buckets often, and a store shared by a whole
+// cloud should see reads, not rewrites), in order: the name is
 // checked against the naming rule; the bucket is created if missing
 // (already owned by this account is success, owned by another is
 // ErrBucketOwnedByOther); the bucket ACL is set to FULL_CONTROL for the
-// uploading account and READ for b.OwnerAccount (nothing public); the
-// agent's lifecycle rule is set, updated or removed; and the test file
-// AWSLogs/{account}/ELBAccessLogTestFile is written and read back.
+// uploading account and READ for b.OwnerAccount (nothing public) unless it
+// is exactly that already; the agent's lifecycle rule is set, updated or
+// removed unless it matches; and the test file
+// AWSLogs/{account}/ELBAccessLogTestFile is written and read back unless
+// it is there already. On a bucket that matches, Provision makes four
+// reads (HEAD bucket, GET acl, GET lifecycle, GET test file) and no write.
 //
 // It is idempotent and safe to call again whenever the wanted settings
 // change. Errors are *Error, classified by the sentinels.
@@ -40,7 +45,7 @@ func (c *Client) Provision(ctx context.Context, b Bucket) error {
 	if err := c.EnsureBucket(ctx, b.Name); err != nil {
 		return err
 	}
-	if err := c.putBucketACL(ctx, b.Name, b.OwnerAccount); err != nil {
+	if err := c.ensureBucketACL(ctx, b.Name, b.OwnerAccount); err != nil {
 		return err
 	}
 	if err := c.ensureLifecycle(ctx, b.Name, b.LifecycleDays); err != nil {
@@ -86,19 +91,51 @@ func (c *Client) EnsureBucket(ctx context.Context, bucket string) error {
 	return wrap("create bucket", bucket, "", err)
 }
 
-// putBucketACL replaces the bucket ACL with FULL_CONTROL for the uploading
-// account and READ (list) for owner. Replacing it drops any public grant.
-func (c *Client) putBucketACL(ctx context.Context, bucket, owner string) error {
-	self, err := c.selfID(ctx, bucket)
+// ensureBucketACL makes the bucket ACL FULL_CONTROL for the uploading
+// account and READ (list) for owner, and nothing else. It reads the ACL
+// first and writes only when it differs; writing replaces it whole, which
+// drops any public grant. The read also tells the uploader its own id.
+func (c *Client) ensureBucketACL(ctx context.Context, bucket, owner string) error {
+	out, err := c.s3.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(bucket)})
 	if err != nil {
-		return wrap("put bucket acl", bucket, "", err)
+		return wrap("get bucket acl", bucket, "", err)
 	}
+	self, err := c.rememberSelf(out.Owner)
+	if err != nil {
+		return wrap("get bucket acl", bucket, "", err)
+	}
+	want := map[string]types.Permission{self: types.PermissionFullControl}
 	in := &s3.PutBucketAclInput{Bucket: aws.String(bucket), GrantFullControl: aws.String("id=" + self)}
 	if owner != "" && owner != self {
+		want[owner] = types.PermissionRead
 		in.GrantRead = aws.String("id=" + owner)
+	}
+	if grantsAre(out.Grants, want) {
+		return nil
 	}
 	_, err = c.s3.PutBucketAcl(ctx, in)
 	return wrap("put bucket acl", bucket, "", err)
+}
+
+// grantsAre reports whether grants are exactly want: one grant per
+// canonical user id with that permission, and no group (public) or email
+// grantee.
+func grantsAre(grants []types.Grant, want map[string]types.Permission) bool {
+	if len(grants) != len(want) {
+		return false
+	}
+	seen := map[string]bool{}
+	for _, g := range grants {
+		if g.Grantee == nil || g.Grantee.Type != types.TypeCanonicalUser {
+			return false
+		}
+		id := aws.ToString(g.Grantee.ID)
+		if p, ok := want[id]; !ok || p != g.Permission || seen[id] {
+			return false
+		}
+		seen[id] = true
+	}
+	return true
 }
 
 // ensureLifecycle makes the agent's rule expire every object after days,
@@ -194,7 +231,11 @@ func isExpiryRule(r types.LifecycleRule, days int) bool {
 // reads it back.
 func (c *Client) preflight(ctx context.Context, b Bucket) error {
 	key := TestFileKey(b.Prefix, b.OwnerAccount)
-	body := fmt.Sprintf("Enable AccessLog for ELB: %s at %s\n", b.LBName, time.Now().UTC().Format(time.RFC3339))
+	head := fmt.Sprintf("Enable AccessLog for ELB: %s at ", b.LBName)
+	if ok, err := c.hasTestFile(ctx, b.Name, key, head); err != nil || ok {
+		return err
+	}
+	body := head + time.Now().UTC().Format(time.RFC3339) + "\n"
 	if err := c.Put(ctx, Object{Bucket: b.Name, Key: key, Body: strings.NewReader(body), Size: int64(len(body)), OwnerAccount: b.OwnerAccount}); err != nil {
 		return err
 	}
@@ -212,6 +253,25 @@ func (c *Client) preflight(ctx context.Context, b Bucket) error {
 			Err: fmt.Errorf("%w: got %d bytes, want %d", ErrPreflight, len(got), len(body))}
 	}
 	return nil
+}
+
+// hasTestFile reports whether the test file at key exists and begins with
+// head (the agent wrote it for this load balancer).
+func (c *Client) hasTestFile(ctx context.Context, bucket, key, head string) (bool, error) {
+	out, err := c.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		var nsk *types.NoSuchKey
+		if errors.As(err, &nsk) || httpStatus(err) == http.StatusNotFound {
+			return false, nil
+		}
+		return false, wrap("read test file", bucket, key, err)
+	}
+	defer out.Body.Close()
+	got, err := io.ReadAll(io.LimitReader(out.Body, 4096))
+	if err != nil {
+		return false, wrap("read test file", bucket, key, err)
+	}
+	return bytes.HasPrefix(got, []byte(head)), nil
 }
 
 // apiCode returns the S3 error code of err, or "".

@@ -18,7 +18,7 @@ func TestProvisionNewBucket(t *testing.T) {
 	}
 	bk := "/" + b.Name
 	test := bk + "/AWSLogs/lbowner/ELBAccessLogTestFile"
-	want := []string{"HEAD " + bk, "PUT " + bk, "GET " + bk + "?acl", "PUT " + bk + "?acl", "GET " + bk + "?lifecycle", "PUT " + bk + "?lifecycle", "PUT " + test, "GET " + test}
+	want := []string{"HEAD " + bk, "PUT " + bk, "GET " + bk + "?acl", "PUT " + bk + "?acl", "GET " + bk + "?lifecycle", "PUT " + bk + "?lifecycle", "GET " + test, "PUT " + test, "GET " + test}
 	if got := f.sent(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("requests:\n got %v\nwant %v", got, want)
 	}
@@ -45,13 +45,12 @@ func TestProvisionNewBucket(t *testing.T) {
 		t.Errorf("test file: got %q", got)
 	}
 
-	// Again with the same settings: nothing is created and the lifecycle
-	// is left alone.
+	// Again with the same settings: reads only, nothing is written.
 	f.requests = nil
 	if err := c.Provision(context.Background(), b); err != nil {
 		t.Fatalf("Provision again: %v", err)
 	}
-	want = []string{"HEAD " + bk, "PUT " + bk + "?acl", "GET " + bk + "?lifecycle", "PUT " + test, "GET " + test}
+	want = []string{"HEAD " + bk, "GET " + bk + "?acl", "GET " + bk + "?lifecycle", "GET " + test}
 	if got := f.sent(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("requests the second time:\n got %v\nwant %v", got, want)
 	}
@@ -242,6 +241,57 @@ func TestCreateBucketLocation(t *testing.T) {
 			wantOwnership := map[bool]string{false: "ObjectWriter", true: ""}[tt.custom]
 			if got := create.Header.Get("X-Amz-Object-Ownership"); got != wantOwnership {
 				t.Errorf("x-amz-object-ownership: got %q, want %q", got, wantOwnership)
+			}
+		})
+	}
+}
+
+// TestProvisionWritesOnlyWhatDiffers provisions a bucket, lets one setting
+// drift on the store, and checks that provisioning again reads everything
+// and writes only what drifted.
+func TestProvisionWritesOnlyWhatDiffers(t *testing.T) {
+	const name = "logs-drift"
+	bk := "/" + name
+	test := bk + "/AWSLogs/lbowner/ELBAccessLogTestFile"
+	reads := []string{"HEAD " + bk, "GET " + bk + "?acl", "GET " + bk + "?lifecycle", "GET " + test}
+	tests := []struct {
+		name  string
+		drift func(f *fakeS3)
+		b     Bucket
+		want  []string // requests of the second Provision
+	}{
+		{"nothing changed", func(*fakeS3) {}, Bucket{}, reads},
+		{"public grant added", func(f *fakeS3) {
+			f.acls[name] += `<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant>`
+		}, Bucket{}, []string{"HEAD " + bk, "GET " + bk + "?acl", "PUT " + bk + "?acl", "GET " + bk + "?lifecycle", "GET " + test}},
+		{"owner grant removed", func(f *fakeS3) {
+			f.acls[name] = `<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>logger</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant>`
+		}, Bucket{}, []string{"HEAD " + bk, "GET " + bk + "?acl", "PUT " + bk + "?acl", "GET " + bk + "?lifecycle", "GET " + test}},
+		{"lifecycle days changed", func(*fakeS3) {}, Bucket{LifecycleDays: 7},
+			[]string{"HEAD " + bk, "GET " + bk + "?acl", "GET " + bk + "?lifecycle", "PUT " + bk + "?lifecycle", "GET " + test}},
+		{"test file deleted", func(f *fakeS3) { delete(f.objects, name+"/AWSLogs/lbowner/ELBAccessLogTestFile") }, Bucket{},
+			[]string{"HEAD " + bk, "GET " + bk + "?acl", "GET " + bk + "?lifecycle", "GET " + test, "PUT " + test, "GET " + test}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeS3("AKID")
+			c := newTestClient(t, f, nil)
+			b := Bucket{Name: name, OwnerAccount: "lbowner", LifecycleDays: 30, LBName: "lb"}
+			if err := c.Provision(context.Background(), b); err != nil {
+				t.Fatalf("Provision: %v", err)
+			}
+			f.mu.Lock()
+			tt.drift(f)
+			f.requests = nil
+			f.mu.Unlock()
+			if tt.b.LifecycleDays != 0 {
+				b.LifecycleDays = tt.b.LifecycleDays
+			}
+			if err := c.Provision(context.Background(), b); err != nil {
+				t.Fatalf("Provision again: %v", err)
+			}
+			if got := f.sent(); strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("requests:\n got %v\nwant %v", got, tt.want)
 			}
 		})
 	}

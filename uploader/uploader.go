@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // Options configures a Client.
@@ -295,17 +296,29 @@ func md5Of(r io.ReadSeeker) (string, error) {
 // ListBuckets.
 func (c *Client) selfID(ctx context.Context, bucket string) (string, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.uploaderID != "" {
-		return c.uploaderID, nil
+	if id := c.uploaderID; id != "" {
+		c.mu.Unlock()
+		return id, nil
 	}
+	c.mu.Unlock()
 	out, err := c.s3.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(bucket)})
 	if err != nil {
 		return "", fmt.Errorf("get bucket acl for the uploader's own id: %w", err)
 	}
-	if out.Owner == nil || aws.ToString(out.Owner.ID) == "" {
+	return c.rememberSelf(out.Owner)
+}
+
+// rememberSelf caches the uploader's own id from the Owner of its bucket's
+// ACL, unless it is known already, and returns it.
+func (c *Client) rememberSelf(owner *types.Owner) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.uploaderID != "" {
+		return c.uploaderID, nil
+	}
+	if owner == nil || aws.ToString(owner.ID) == "" {
 		return "", errors.New("get bucket acl for the uploader's own id: the store named no owner")
 	}
-	c.uploaderID = aws.ToString(out.Owner.ID)
+	c.uploaderID = aws.ToString(owner.ID)
 	return c.uploaderID, nil
 }
