@@ -37,6 +37,19 @@ func (b Backoff) Delay(n int) time.Duration {
 	return half + rand.N(d-half)
 }
 
+// After returns how long to wait after the n-th consecutive failure err:
+// Delay(n), or longer when the store asked for a pause (the Retry-After
+// header of a 503 SlowDown or a 429). The store's pause gets up to a
+// quarter more at random, so nodes told the same pause do not come back in
+// the same second.
+func (b Backoff) After(n int, err error) time.Duration {
+	d := b.Delay(n)
+	if ra := uploader.RetryAfter(err); ra > 0 {
+		d = max(d, ra+rand.N(ra/4+1))
+	}
+	return d
+}
+
 // permanent is how an error that is not the uploader's says whether it will
 // go away by retrying.
 type permanent interface{ Retryable() bool }
@@ -62,7 +75,7 @@ func retryable(err error) bool {
 }
 
 // retry calls fn until it succeeds, returns an error that is not
-// retryable, or has failed attempts times, waiting b.Delay between tries.
+// retryable, or has failed attempts times, waiting b.After between tries.
 // It returns at once when ctx is done. Every store call of the agent goes
 // through it.
 func retry(ctx context.Context, b Backoff, attempts int, fn func(context.Context) error) error {
@@ -77,7 +90,7 @@ func retry(ctx context.Context, b Backoff, attempts int, fn func(context.Context
 		if err = fn(ctx); err == nil || i >= attempts || !retryable(err) {
 			return err
 		}
-		t := time.NewTimer(b.Delay(i))
+		t := time.NewTimer(b.After(i, err))
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -78,3 +78,61 @@ func TestRetryReturnsWhenContextDone(t *testing.T) {
 		t.Fatalf("got %v after %v, want the last error soon after cancel", err, time.Since(start))
 	}
 }
+
+// TestBackoffAfterHonoursRetryAfter: the store's Retry-After wins over a
+// shorter backoff, with at most a quarter of jitter on top.
+func TestBackoffAfterHonoursRetryAfter(t *testing.T) {
+	b := Backoff{Base: 100 * time.Millisecond, Max: time.Second}
+	slow := func(ra time.Duration) error {
+		return &uploader.Error{Op: "put object", Kind: uploader.ErrServer, Err: errors.New("503 SlowDown"), RetryAfter: ra}
+	}
+	tests := []struct {
+		name     string
+		n        int
+		err      error
+		min, max time.Duration
+	}{
+		{"no header", 1, slow(0), 50 * time.Millisecond, 100 * time.Millisecond},
+		{"longer than backoff", 1, slow(4 * time.Second), 4 * time.Second, 5 * time.Second},
+		{"shorter than backoff", 5, slow(10 * time.Millisecond), 500 * time.Millisecond, time.Second},
+		{"plain error", 1, errors.New("down"), 50 * time.Millisecond, 100 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			seen := map[time.Duration]bool{}
+			for range 200 {
+				got := b.After(tt.n, tt.err)
+				if got < tt.min || got > tt.max {
+					t.Fatalf("After(%d): got %v, want in [%v, %v]", tt.n, got, tt.min, tt.max)
+				}
+				seen[got] = true
+			}
+			if len(seen) < 10 {
+				t.Errorf("After(%d): %d distinct delays in 200 calls, want jitter", tt.n, len(seen))
+			}
+		})
+	}
+}
+
+// TestRetryWaitsRetryAfter: retry waits what the store asked before the
+// next attempt.
+func TestRetryWaitsRetryAfter(t *testing.T) {
+	calls := 0
+	var gap time.Duration
+	var last time.Time
+	err := retry(context.Background(), Backoff{Base: time.Millisecond, Max: 2 * time.Millisecond}, 2, func(context.Context) error {
+		calls++
+		if calls == 2 {
+			gap = time.Since(last)
+			return nil
+		}
+		last = time.Now()
+		return &uploader.Error{Op: "put object", Kind: uploader.ErrServer, Err: errors.New("429"), RetryAfter: 300 * time.Millisecond}
+	})
+	if err != nil || calls != 2 {
+		t.Fatalf("retry: got %v after %d calls, want nil after 2", err, calls)
+	}
+	if gap < 300*time.Millisecond || gap > 2*time.Second {
+		t.Errorf("gap between attempts: got %v, want at least the 300ms the store asked for", gap)
+	}
+}

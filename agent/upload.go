@@ -33,7 +33,7 @@ func (a *Agent) uploadLoop(ctx context.Context) {
 		retryAfter.Stop()
 		if err := a.uploadRound(ctx); err != nil {
 			failures++
-			retryAfter.Reset(a.backoff.Delay(failures))
+			retryAfter.Reset(a.backoff.After(failures, err))
 		} else {
 			failures = 0
 		}

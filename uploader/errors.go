@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // Sentinels for the conditions callers branch on. Every error returned by
@@ -29,7 +33,7 @@ var (
 	ErrInvalidBucketName = errors.New("invalid bucket name")
 	// ErrTimeout: the request did not finish in time.
 	ErrTimeout = errors.New("timeout")
-	// ErrServer: the store answered 5xx or throttled.
+	// ErrServer: the store answered 5xx or throttled (503 SlowDown, 429).
 	ErrServer = errors.New("server error")
 	// ErrNetwork: the store could not be reached.
 	ErrNetwork = errors.New("network error")
@@ -67,6 +71,9 @@ type Error struct {
 	Key    string // empty for bucket operations
 	Kind   error  // one of the sentinels, or nil when unclassified
 	Err    error
+	// RetryAfter is how long the store asked the client to wait (the
+	// Retry-After header of a 503 or 429), 0 when it did not say.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -126,7 +133,46 @@ func wrap(op, bucket, key string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &Error{Op: op, Bucket: bucket, Key: key, Kind: classify(err), Err: err}
+	return &Error{Op: op, Bucket: bucket, Key: key, Kind: classify(err), Err: err, RetryAfter: retryAfterOf(err, time.Now())}
+}
+
+// MaxRetryAfter caps what a Retry-After header can make a client wait.
+const MaxRetryAfter = 10 * time.Minute
+
+// RetryAfter returns how long the store asked to wait before the next
+// request (its Retry-After header, capped at MaxRetryAfter), or 0.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}
+
+// retryAfterOf reads the Retry-After header of the response behind an SDK
+// error: delay-seconds or an HTTP date. Anything else is ignored.
+func retryAfterOf(err error, now time.Time) time.Duration {
+	var re *smithyhttp.ResponseError
+	if !errors.As(err, &re) || re.Response == nil || re.Response.Response == nil {
+		return 0
+	}
+	return parseRetryAfter(re.Response.Header.Get("Retry-After"), now)
+}
+
+// parseRetryAfter reads a Retry-After value (RFC 9110 10.2.3), capped at
+// MaxRetryAfter; 0 for empty, past or malformed values.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), MaxRetryAfter)
 }
 
 // classify returns the sentinel for an SDK, network or context error.
@@ -151,7 +197,7 @@ func classify(err error) error {
 			return ErrBucketOwnedByOther
 		case "RequestTimeout":
 			return ErrTimeout
-		case "SlowDown", "ServiceUnavailable", "InternalError", "Throttling":
+		case "SlowDown", "ServiceUnavailable", "InternalError", "Throttling", "TooManyRequests", "RequestLimitExceeded":
 			return ErrServer
 		}
 	}
@@ -160,7 +206,7 @@ func classify(err error) error {
 		return ErrNoSuchBucket
 	}
 	switch code := httpStatus(err); {
-	case code >= 500:
+	case code >= 500, code == http.StatusTooManyRequests:
 		return ErrServer
 	case code == http.StatusForbidden:
 		return ErrAccessDenied

@@ -31,6 +31,8 @@ func TestPutErrors(t *testing.T) {
 		{"500", s3Error(500, "InternalError"), "", 0, ErrServer, "server_error", true},
 		{"502 without body", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(502) }, "", 0, ErrServer, "server_error", true},
 		{"slow down", s3Error(503, "SlowDown"), "", 0, ErrServer, "server_error", true},
+		{"429 without body", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(429) }, "", 0, ErrServer, "server_error", true},
+		{"429 TooManyRequests", s3Error(429, "TooManyRequests"), "", 0, ErrServer, "server_error", true},
 		{"timeout", func(w http.ResponseWriter, r *http.Request) { time.Sleep(300 * time.Millisecond) }, "", 50 * time.Millisecond, ErrTimeout, "timeout", true},
 		{"bad digest", s3Error(400, "BadDigest"), "", 0, nil, "other", false},
 	}
@@ -181,5 +183,50 @@ func TestNewRejects(t *testing.T) {
 				t.Errorf("New: got %v, want an error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestRetryAfter checks that the Retry-After header of a throttled answer
+// reaches the caller, in both of its forms, capped, and ignored when bad.
+func TestRetryAfter(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		header string
+		want   time.Duration
+		slack  time.Duration
+	}{
+		{"503 seconds", 503, "7", 7 * time.Second, 0},
+		{"429 seconds", 429, "2", 2 * time.Second, 0},
+		{"http date", 503, time.Now().Add(30 * time.Second).UTC().Format(http.TimeFormat), 30 * time.Second, 2 * time.Second},
+		{"capped", 503, "86400", MaxRetryAfter, 0},
+		{"date in the past", 503, "Mon, 02 Jan 2006 15:04:05 GMT", 0, 0},
+		{"malformed", 503, "soon", 0, 0},
+		{"negative", 503, "-5", 0, 0},
+		{"none", 503, "", 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeS3("AKID")
+			f.buckets["bkt"] = true
+			f.answers["PUT /bkt/k"] = func(w http.ResponseWriter, r *http.Request) {
+				if tt.header != "" {
+					w.Header().Set("Retry-After", tt.header)
+				}
+				s3Error(tt.status, "SlowDown")(w, r)
+			}
+			c := newTestClient(t, f, func(o *Options) { o.UploaderID = "logger" })
+			err := c.Put(context.Background(), Object{Bucket: "bkt", Key: "k", Body: strings.NewReader("x"), Size: 1})
+			if !errors.Is(err, ErrServer) {
+				t.Fatalf("Put: got %v, want ErrServer", err)
+			}
+			got := RetryAfter(err)
+			if got < tt.want-tt.slack || got > tt.want {
+				t.Errorf("RetryAfter: got %v, want %v (-%v)", got, tt.want, tt.slack)
+			}
+		})
+	}
+	if got := RetryAfter(errors.New("plain")); got != 0 {
+		t.Errorf("RetryAfter of a plain error: got %v, want 0", got)
 	}
 }
