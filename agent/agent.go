@@ -41,16 +41,19 @@ type Agent struct {
 	backoff   Backoff
 	kick      chan struct{} // a segment was sealed: upload it
 
-	uploadMu    sync.Mutex // one upload round at a time; guards bucket, bucketReady, id
-	bucketReady bool
-	inflight    sync.Map // segment path -> struct{}: being uploaded
-	uploadErr   errOnce
-	spoolErr    errOnce
+	uploadMu       sync.Mutex // one upload round at a time; guards bucket, bucketReady, verified, forceProvision, id
+	bucketReady    bool
+	verified       provisionState // what the store was last seen to match
+	forceProvision bool           // the store changed under us: do not trust provisioned.json
+	started        time.Time      // set by Start; segments found then are due the spread after it
+	inflight       sync.Map       // segment path -> struct{}: being uploaded
+	uploadErr      errOnce
+	spoolErr       errOnce
 
 	fsyncing atomic.Bool    // a background fsync is running
 	bg       sync.WaitGroup // background fsyncs
 
-	uploadsOK, uploadsFailed atomic.Int64
+	uploadsOK, uploadsFailed, provisions atomic.Int64
 
 	// Hot reload and identity (reload.go, identity.go).
 	live     atomic.Pointer[liveConfig] // what reloads may change
@@ -89,7 +92,8 @@ func New(cfg *Config, up Uploader, log *slog.Logger) (*Agent, error) {
 func (a *Agent) Start() error {
 	// A reloaded schedule takes effect from the next window.
 	next := func(t time.Time) time.Time { return nextWindowEnd(a.live.Load().sched, t) }
-	sp, err := OpenSpool(a.cfg.SpoolDir, next, a.now(), a.fs)
+	a.started = a.now()
+	sp, err := OpenSpool(a.cfg.SpoolDir, next, a.started, a.fs)
 	if err != nil {
 		return err
 	}
@@ -237,7 +241,7 @@ func (a *Agent) shutdown() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
-	a.uploadRound(ctx)
+	a.uploadRound(ctx, true) // the spread is for a fleet in step; a stopping node does not wait
 	if segs, err := a.spool.Sealed(); err == nil && len(segs) > 0 {
 		a.log.Warn("segments kept in the spool for the next start", "segments", len(segs))
 	}

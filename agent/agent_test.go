@@ -122,6 +122,7 @@ func testConfig(t *testing.T) *Config {
 	c.Bucket = "logs-{lb_name}"
 	c.LBName = "lb1"
 	c.OwnerAccount = "lbowner"
+	c.UploadSpread = 0 // upload at once; spread_test.go covers the offset
 	return c
 }
 

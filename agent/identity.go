@@ -155,7 +155,7 @@ func (a *Agent) resolveIdentity(ctx context.Context) {
 	if !a.setIdentity(gen, id, cfg.Bucket) {
 		return
 	}
-	a.uploadRound(ctx)
+	a.kickUploads()
 }
 
 // staleIdentity reports whether a newer resolution than gen started.
@@ -204,6 +204,7 @@ func (a *Agent) takeIdentity() bool {
 		a.id = a.ids.latest
 		a.bucket = ""
 		a.bucketReady = false
+		a.forceProvision = a.forceProvision || a.ids.reprovision
 		a.ids.reprovision = false
 	}
 	return true

@@ -203,6 +203,7 @@ func TestAgentIdentityFromMetadataMock(t *testing.T) {
 	props := filepath.Join(dir, "access-log.properties")
 	content := fmt.Sprintf(`access_log.schedule = */2 * * * * *
 access_log.bucket = cfgtest-{lb_name}-{instance_num}-%s
+access_log.upload_spread = 0
 syslog.listen = udp://127.0.0.1:0
 spool.dir = %s
 spool.fsync_interval = 100ms

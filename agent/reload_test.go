@@ -36,6 +36,7 @@ func reloadProps(spool string, port int, extra string) string {
 access_log.bucket = logs-{lb_name}
 access_log.lb_name = lb1
 access_log.owner_account = lbowner
+access_log.upload_spread = 0
 syslog.listen = udp://127.0.0.1:%d
 spool.dir = %s
 spool.fsync_interval = 50ms

@@ -22,52 +22,68 @@ const (
 )
 
 // uploadLoop runs upload rounds until ctx is done: at start, whenever a
-// window is sealed, and after a failed round with capped exponential
-// backoff. Rounds never block listening or sealing: a store outage of any
-// length only makes the backlog grow (up to spool.max_bytes).
+// window is sealed, when the next sealed segment is due (uploadDue: the
+// node's access_log.upload_spread offset after its window ended), and after
+// a failed round with capped exponential backoff, or the store's
+// Retry-After. Rounds never block listening or sealing: a store outage of
+// any length only makes the backlog grow (up to spool.max_bytes).
 func (a *Agent) uploadLoop(ctx context.Context) {
 	failures := 0
-	retryAfter := time.NewTimer(0)
-	defer retryAfter.Stop()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	for {
-		retryAfter.Stop()
-		if err := a.uploadRound(ctx); err != nil {
+		timer.Stop()
+		wait, err := a.uploadRound(ctx, false)
+		switch {
+		case err != nil:
 			failures++
-			retryAfter.Reset(a.backoff.After(failures, err))
-		} else {
+			timer.Reset(a.backoff.After(failures, err))
+		case wait > 0:
+			failures = 0
+			timer.Reset(wait)
+		default:
 			failures = 0
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-a.kick:
-		case <-retryAfter.C:
+		case <-timer.C:
 		}
 	}
 }
 
-// uploadRound uploads the sealed segments, oldest first, with at most
+// uploadRound uploads the sealed segments that are due (all of them when
+// all is set, as at shutdown), oldest first, with at most
 // objectstorage.max_concurrency in flight, and removes each one the store
 // acknowledged. A segment that fails stays sealed; the round goes on with
-// younger segments unless the store looks down. It returns the first error.
-func (a *Agent) uploadRound(ctx context.Context) error {
+// younger segments unless the store looks down. It returns how long until
+// the next segment not yet due is (0: none), and the first error.
+func (a *Agent) uploadRound(ctx context.Context, all bool) (time.Duration, error) {
 	a.uploadMu.Lock()
 	defer a.uploadMu.Unlock()
 	cfg := a.live.Load().cfg
 	if !cfg.Enabled {
-		return nil
+		return 0, nil
 	}
 	segs, err := a.spool.Sealed()
 	if err != nil {
 		a.reportUploadErr("spool", err)
-		return err
+		return 0, err
 	}
 	if len(segs) == 0 || !a.takeIdentity() {
-		return nil // without an identity, uploads wait for it (resolveIdentity runs a round)
+		return 0, nil // without an identity, uploads wait for it (resolveIdentity kicks a round)
+	}
+	var wait time.Duration
+	if !all {
+		segs, wait = a.dueSegments(cfg, segs)
+		if len(segs) == 0 {
+			return wait, nil
+		}
 	}
 	if err := a.prepareBucket(ctx, cfg); err != nil {
 		a.reportUploadErr("bucket", err)
-		return err
+		return wait, err
 	}
 
 	var (
@@ -107,10 +123,32 @@ feed:
 	if firstErr == nil && a.uploadErr.ok() {
 		a.log.Info("uploads work again", "bucket", a.bucket)
 	}
-	return firstErr
+	return wait, firstErr
 }
 
-// prepareBucket names the bucket and provisions it once.
+// dueSegments keeps the segments whose upload is due now (segs is oldest
+// first, and so is the result) and returns how long until the first of
+// the others is due.
+func (a *Agent) dueSegments(cfg *Config, segs []Segment) ([]Segment, time.Duration) {
+	offset := uploadOffset(a.id, cfg.UploadSpread)
+	now := a.now()
+	var due []Segment
+	var next time.Duration
+	for _, seg := range segs {
+		d := uploadDue(seg.End, a.started, offset).Sub(now)
+		if d <= 0 {
+			due = append(due, seg)
+		} else if next == 0 || d < next {
+			next = d
+		}
+	}
+	return due, next
+}
+
+// prepareBucket names the bucket and makes sure it was provisioned with
+// the current settings less than access_log.provision_check_interval ago:
+// by this process, or by an earlier one as the spool directory's
+// provisioned.json remembers. Only then does it call the store.
 func (a *Agent) prepareBucket(ctx context.Context, cfg *Config) error {
 	if a.bucket == "" {
 		b, err := expandTemplate(cfg.Bucket, a.id)
@@ -119,16 +157,41 @@ func (a *Agent) prepareBucket(ctx context.Context, cfg *Config) error {
 		}
 		a.bucket = b
 	}
-	if a.bucketReady {
+	spec := a.bucketSpec()
+	settings := provisionSettings(spec, cfg)
+	now := a.now()
+	if a.bucketReady && a.verified.verified(settings, now, cfg.ProvisionCheckInterval) {
 		return nil
 	}
+	if !a.bucketReady && !a.forceProvision {
+		st, err := readProvisionState(a.filesys(), cfg.SpoolDir)
+		if err != nil {
+			a.log.Warn("provisioning the bucket again", "err", err)
+		} else if st.verified(settings, now, cfg.ProvisionCheckInterval) {
+			a.bucketReady, a.verified = true, st
+			return nil
+		}
+	}
 	if err := retry(ctx, a.backoff, putAttempts, func(ctx context.Context) error {
-		return a.uploader.Provision(ctx, a.bucketSpec())
+		return a.uploader.Provision(ctx, spec)
 	}); err != nil {
 		return err
 	}
-	a.bucketReady = true
+	a.provisions.Add(1)
+	a.bucketReady, a.forceProvision = true, false
+	a.verified = provisionState{Settings: settings, Bucket: spec.Name, Verified: a.now().UTC()}
+	if err := writeProvisionState(a.filesys(), cfg.SpoolDir, a.verified); err != nil {
+		a.log.Warn("bucket verified, but the spool cannot remember it; the next start verifies it again", "err", err)
+	}
 	return nil
+}
+
+// filesys is the spool's filesystem seam.
+func (a *Agent) filesys() FS {
+	if a.fs == nil {
+		return osFS{}
+	}
+	return a.fs
 }
 
 // upload puts one segment under its key and removes it once acknowledged.
@@ -185,7 +248,8 @@ func (a *Agent) put(ctx context.Context, seg Segment, key string) error {
 
 // bucketSpec is what the agent wants of its bucket.
 func (a *Agent) bucketSpec() uploader.Bucket {
-	return uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: a.live.Load().cfg.LifecycleDays, LBName: a.id.LBName}
+	cfg := a.live.Load().cfg
+	return uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: cfg.LifecycleDays, LBName: a.id.LBName}
 }
 
 // objectKey is the key a sealed segment is uploaded under. It depends only
@@ -229,6 +293,10 @@ func (a *Agent) reportUploadErr(what string, err error) {
 func (a *Agent) UploadStats() (ok, failed int64) {
 	return a.uploadsOK.Load(), a.uploadsFailed.Load()
 }
+
+// ProvisionStats returns how often this process provisioned its bucket
+// (each time a Provision call succeeded), for metrics.
+func (a *Agent) ProvisionStats() int64 { return a.provisions.Load() }
 
 // SpoolStats returns the spool's counters (write errors, dropped lines,
 // windows sealed, segments evicted), for metrics. Zero before Start.

@@ -245,6 +245,7 @@ access_log.node_ip = 127.0.0.1
 access_log.instance_id = i-d0ab1e00
 access_log.owner_account = lbowner
 access_log.lifecycle_days = 0
+access_log.upload_spread = 0
 spool.dir = %s
 spool.fsync_interval = %s
 objectstorage.endpoint = %s

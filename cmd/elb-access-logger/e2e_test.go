@@ -184,6 +184,7 @@ access_log.lb_name = %s
 access_log.node_ip = 127.0.0.1
 access_log.instance_id = i-5eed0001
 access_log.owner_account = lbowner
+access_log.upload_spread = 0
 spool.dir = %s
 objectstorage.endpoint = %s
 objectstorage.access_key_id = %s

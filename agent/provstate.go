@@ -1,0 +1,106 @@
+package agent
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/elb-access-logger/elb-access-logger/uploader"
+)
+
+// provisionStateFile, in the spool directory, remembers the bucket
+// settings the agent last verified on the store and when, so that a
+// restart with the same settings makes no provisioning call at all. It is
+// small JSON, replaced atomically; the spool ignores it.
+const provisionStateFile = "provisioned.json"
+
+// provisionState is the content of provisionStateFile.
+type provisionState struct {
+	Settings string    `json:"settings"` // provisionSettings of what was verified
+	Bucket   string    `json:"bucket"`   // for a reader; Settings decides
+	Verified time.Time `json:"verified"` // when the store last matched them
+}
+
+// provisionSettings is a hash of everything provisioning makes true of a
+// bucket, and of the store it is on: when it changes, the bucket is
+// provisioned again.
+func provisionSettings(b uploader.Bucket, cfg *Config) string {
+	j, _ := json.Marshal(struct {
+		Bucket               uploader.Bucket
+		Endpoint, Region     string
+		Naming, AccessKeyID  string
+		CredentialsFile      string
+		SchemaVersionOfState int
+	}{b, cfg.StoreEndpoint, cfg.SigningRegion(), cfg.BucketNaming, cfg.AccessKeyID, cfg.CredentialsFile, 1})
+	sum := sha256.Sum256(j)
+	return hex.EncodeToString(sum[:])
+}
+
+// verified reports whether st says the bucket with settings was verified
+// less than interval before now. A time in the future (a clock that went
+// back) does not count.
+func (st provisionState) verified(settings string, now time.Time, interval time.Duration) bool {
+	age := now.Sub(st.Verified)
+	return st.Settings == settings && age >= -time.Minute && age < interval
+}
+
+// readProvisionState reads the state file of the spool directory dir. A
+// missing file is the zero state and no error.
+func readProvisionState(fsys FS, dir string) (provisionState, error) {
+	var st provisionState
+	path := filepath.Join(dir, provisionStateFile)
+	f, err := fsys.OpenFile(path, os.O_RDONLY, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("read provisioning state: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.NewSectionReader(f, 0, 64<<10))
+	if err != nil {
+		return st, fmt.Errorf("read provisioning state %s: %w", path, err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return provisionState{}, fmt.Errorf("read provisioning state %s: %w", path, err)
+	}
+	return st, nil
+}
+
+// writeProvisionState replaces the state file of dir atomically: a temp
+// file is written and fsynced, renamed over the old one, and the directory
+// fsynced. A crash leaves the old state or the new one, never a torn one.
+// Only the upload round writes it (under uploadMu), so one temp name does.
+func writeProvisionState(fsys FS, dir string, st provisionState) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("write provisioning state: %w", err)
+	}
+	path := filepath.Join(dir, provisionStateFile)
+	tmp := path + ".tmp"
+	f, err := fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return fmt.Errorf("write provisioning state: %w", err)
+	}
+	_, err = f.Write(append(b, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = fsys.Rename(tmp, path)
+	}
+	if err != nil {
+		fsys.Remove(tmp)
+		return fmt.Errorf("write provisioning state %s: %w", path, err)
+	}
+	return syncDir(fsys, dir)
+}

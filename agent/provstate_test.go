@@ -1,0 +1,160 @@
+package agent
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/elb-access-logger/elb-access-logger/uploader"
+)
+
+// countingUploader counts Provision calls.
+type countingUploader struct {
+	*memUploader
+	provisions atomic.Int32
+}
+
+func (u *countingUploader) Provision(ctx context.Context, b uploader.Bucket) error {
+	u.provisions.Add(1)
+	return u.memUploader.Provision(ctx, b)
+}
+
+// newPrepAgent is an agent with cfg and a clock, ready for prepareBucket
+// (what an upload round calls before its first PUT).
+func newPrepAgent(t *testing.T, cfg *Config, up Uploader, now time.Time) *Agent {
+	t.Helper()
+	a, err := New(cfg, up, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.now = func() time.Time { return now }
+	a.backoff = Backoff{Base: time.Millisecond, Max: time.Millisecond}
+	return a
+}
+
+// TestProvisionStateAcrossRestarts: each step is a new process (a new
+// Agent) on the same spool directory, after the steps before it.
+func TestProvisionStateAcrossRestarts(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
+	dir := t.TempDir()
+	up := &countingUploader{memUploader: newMemUploader()}
+	tests := []struct {
+		name  string
+		edit  func(c *Config)
+		now   time.Time
+		setup func(t *testing.T)
+		want  int32 // Provision calls
+	}{
+		{"first start provisions", nil, t0, nil, 1},
+		{"restart with the same settings: no call", nil, t0.Add(time.Hour), nil, 0},
+		{"restart again: still none", nil, t0.Add(2 * time.Hour), nil, 0},
+		{"lifecycle changed", func(c *Config) { c.LifecycleDays = 7 }, t0.Add(3 * time.Hour), nil, 1},
+		{"back to the old lifecycle", nil, t0.Add(3 * time.Hour), nil, 1},
+		{"owner changed", func(c *Config) { c.OwnerAccount = "other" }, t0.Add(3 * time.Hour), nil, 1},
+		{"bucket changed", func(c *Config) { c.Bucket = "logs2-{lb_name}" }, t0.Add(3 * time.Hour), nil, 1},
+		{"same as before, within the interval", func(c *Config) { c.Bucket = "logs2-{lb_name}" }, t0.Add(4 * time.Hour), nil, 0},
+		{"interval elapsed", func(c *Config) { c.Bucket = "logs2-{lb_name}" }, t0.Add(28 * time.Hour), nil, 1},
+		{"shorter interval", func(c *Config) {
+			c.Bucket = "logs2-{lb_name}"
+			c.ProvisionCheckInterval = time.Hour
+		}, t0.Add(29*time.Hour + time.Minute), nil, 1},
+		{"clock far behind the state", func(c *Config) { c.Bucket = "logs2-{lb_name}" }, t0, nil, 1},
+		{"corrupt state file", func(c *Config) { c.Bucket = "logs2-{lb_name}" }, t0.Add(time.Minute), func(t *testing.T) {
+			if err := os.WriteFile(filepath.Join(dir, provisionStateFile), []byte("{not json"), 0o640); err != nil {
+				t.Fatal(err)
+			}
+		}, 1},
+		{"rewritten after the corrupt one", func(c *Config) { c.Bucket = "logs2-{lb_name}" }, t0.Add(2 * time.Minute), nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := testConfig(t)
+			c.SpoolDir = dir
+			if tt.edit != nil {
+				tt.edit(c)
+			}
+			if tt.setup != nil {
+				tt.setup(t)
+			}
+			a := newPrepAgent(t, c, up, tt.now)
+			before := up.provisions.Load()
+			if err := a.prepareBucket(context.Background(), c); err != nil {
+				t.Fatalf("prepareBucket: %v", err)
+			}
+			if got := up.provisions.Load() - before; got != tt.want {
+				t.Errorf("Provision calls: got %d, want %d", got, tt.want)
+			}
+			if !a.bucketReady {
+				t.Error("bucket not ready after prepareBucket")
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, provisionStateFile+".tmp")); !os.IsNotExist(err) {
+		t.Errorf("temp state file left behind: %v", err)
+	}
+}
+
+// TestProvisionRecheckWhileRunning: a running agent reads its bucket again
+// once the interval has passed, and not before.
+func TestProvisionRecheckWhileRunning(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
+	up := &countingUploader{memUploader: newMemUploader()}
+	c := testConfig(t)
+	a := newPrepAgent(t, c, up, t0)
+	steps := []struct {
+		at   time.Duration
+		want int32 // total Provision calls
+	}{{0, 1}, {time.Hour, 1}, {23 * time.Hour, 1}, {24 * time.Hour, 2}, {25 * time.Hour, 2}, {48 * time.Hour, 3}}
+	for _, s := range steps {
+		a.now = func() time.Time { return t0.Add(s.at) }
+		if err := a.prepareBucket(context.Background(), c); err != nil {
+			t.Fatalf("at +%v: %v", s.at, err)
+		}
+		if got := up.provisions.Load(); got != s.want {
+			t.Errorf("at +%v: Provision calls got %d, want %d", s.at, got, s.want)
+		}
+	}
+}
+
+// TestProvisionForcedWhenTheBucketVanished: after a PUT found no bucket,
+// the state file is not trusted, even by the same process.
+func TestProvisionForcedWhenTheBucketVanished(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
+	up := &countingUploader{memUploader: newMemUploader()}
+	c := testConfig(t)
+	a := newPrepAgent(t, c, up, t0)
+	if err := a.prepareBucket(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	a.resetProvisioning() // what upload does on ErrNoSuchBucket
+	a.ids.ready, a.ids.latest = true, a.id
+	if !a.takeIdentity() {
+		t.Fatal("takeIdentity: not ready")
+	}
+	if err := a.prepareBucket(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if got := up.provisions.Load(); got != 2 {
+		t.Errorf("Provision calls: got %d, want 2 (the vanished bucket provisioned again)", got)
+	}
+}
+
+// TestProvisionStateFailedWriteIsNotFatal: a spool that cannot take the
+// state file costs a provisioning at the next start, nothing more.
+func TestProvisionStateFailedWriteIsNotFatal(t *testing.T) {
+	up := &countingUploader{memUploader: newMemUploader()}
+	c := testConfig(t)
+	c.SpoolDir = filepath.Join(t.TempDir(), "missing") // no directory: the write fails
+	a := newPrepAgent(t, c, up, time.Now())
+	if err := a.prepareBucket(context.Background(), c); err != nil {
+		t.Fatalf("prepareBucket: %v", err)
+	}
+	if !a.bucketReady {
+		t.Error("bucket not ready")
+	}
+}

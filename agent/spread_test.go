@@ -1,0 +1,166 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/elb-access-logger/elb-access-logger/uploader"
+)
+
+func TestUploadOffsetDeterministic(t *testing.T) {
+	id := Identity{InstanceID: "i-315dd646", LBName: "my-lb"}
+	tests := []struct {
+		name   string
+		id     Identity
+		spread time.Duration
+		same   bool // same offset as id at 60s
+	}{
+		{"same identity", id, time.Minute, true},
+		{"other instance", Identity{InstanceID: "i-315dd647", LBName: "my-lb"}, time.Minute, false},
+		{"other load balancer", Identity{InstanceID: "i-315dd646", LBName: "my-lb2"}, time.Minute, false},
+		{"fields not confused", Identity{InstanceID: "i-315dd646m", LBName: "y-lb"}, time.Minute, false},
+	}
+	want := uploadOffset(id, time.Minute)
+	if want < 0 || want >= time.Minute {
+		t.Fatalf("offset %v outside [0, 1m)", want)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := uploadOffset(tt.id, tt.spread)
+			if got < 0 || got >= tt.spread {
+				t.Fatalf("offset %v outside [0, %v)", got, tt.spread)
+			}
+			if (got == want) != tt.same {
+				t.Errorf("offset: got %v, want same as %v: %v", got, want, tt.same)
+			}
+		})
+	}
+	for _, spread := range []time.Duration{0, -time.Second} {
+		if got := uploadOffset(id, spread); got != 0 {
+			t.Errorf("spread %v: got offset %v, want 0", spread, got)
+		}
+	}
+}
+
+// TestUploadOffsetUniform: 12,000 identities of a plausible fleet (1,000
+// load balancers of 12 nodes) fall evenly into the 60 seconds of the
+// default spread: every second gets 200 ± 30 % (the expected spread of a
+// count is ±7 %, so a failure means a bias, not bad luck; the identities
+// are fixed, so the test is deterministic).
+func TestUploadOffsetUniform(t *testing.T) {
+	const lbs, nodes, spread = 1000, 12, 60 * time.Second
+	var perSecond [60]int
+	for lb := range lbs {
+		for n := range nodes {
+			id := Identity{InstanceID: fmt.Sprintf("i-%08x", 0x315d0000+lb*nodes+n), LBName: fmt.Sprintf("lb-%d", lb)}
+			perSecond[uploadOffset(id, spread)/time.Second]++
+		}
+	}
+	mean := float64(lbs*nodes) / 60
+	for s, n := range perSecond {
+		if float64(n) < 0.7*mean || float64(n) > 1.3*mean {
+			t.Errorf("second %d of the spread: got %d uploads, want %.0f ± 30%%", s, n, mean)
+		}
+	}
+}
+
+func TestUploadDue(t *testing.T) {
+	start := time.Date(2026, 11, 25, 6, 0, 30, 0, time.UTC)
+	tests := []struct {
+		name   string
+		end    time.Time
+		offset time.Duration
+		want   time.Time
+	}{
+		{"window of this run", start.Add(30 * time.Second), 7 * time.Second, start.Add(37 * time.Second)},
+		{"backlog of an earlier run", start.Add(-time.Hour), 7 * time.Second, start.Add(7 * time.Second)},
+		{"no spread", start.Add(30 * time.Second), 0, start.Add(30 * time.Second)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := uploadDue(tt.end, start, tt.offset); !got.Equal(tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// timedUploader records when each Put reached it.
+type timedUploader struct {
+	*memUploader
+	mu   sync.Mutex
+	when []time.Time
+}
+
+func (u *timedUploader) Put(ctx context.Context, o uploader.Object) error {
+	u.mu.Lock()
+	u.when = append(u.when, time.Now())
+	u.mu.Unlock()
+	return u.memUploader.Put(ctx, o)
+}
+
+// TestAgentWaitsItsOffsetAfterTheWindow: with a spread, a sealed window is
+// uploaded at its end plus the node's offset, not at once, and its name
+// and contents are those of the window.
+func TestAgentWaitsItsOffsetAfterTheWindow(t *testing.T) {
+	c := testConfig(t)
+	c.Schedule = "*/2 * * * * *"
+	c.UploadSpread = 3 * time.Second
+	c.InstanceID = "i-0000000a"
+	offset := uploadOffset(identityFromConfig(c), c.UploadSpread)
+	for i := 0; offset < 800*time.Millisecond; i++ { // an offset the test can tell from "at once"
+		c.InstanceID = fmt.Sprintf("i-%08x", 0xb+i)
+		offset = uploadOffset(identityFromConfig(c), c.UploadSpread)
+	}
+	up := &timedUploader{memUploader: newMemUploader()}
+	conn, cancel, done := startAgent(t, c, up)
+	defer func() { cancel(); <-done }()
+	if time.Until(time.Now().Truncate(2*time.Second).Add(2*time.Second)) < 300*time.Millisecond {
+		time.Sleep(400 * time.Millisecond) // not on a window edge
+	}
+	sent := time.Now()
+	fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: spread\n")
+	waitFor(t, "the line uploaded", func() bool { return len(up.lines()) == 1 })
+	up.mu.Lock()
+	at := up.when[0]
+	up.mu.Unlock()
+	end := sent.Truncate(2 * time.Second).Add(2 * time.Second) // of the line's window
+	if late := at.Sub(end.Add(offset)); late < 0 || late > 700*time.Millisecond {
+		t.Errorf("upload at %s: want the window end %s plus the offset %v (got %v after that)",
+			at.Format("15:04:05.000"), end.Format("15:04:05"), offset, late)
+	}
+	puts, _, _ := up.snapshot()
+	if want := uploader.SeedKey(end.UTC()); len(puts) != 1 || puts[0] != want {
+		t.Errorf("keys: got %q, want [%s]", puts, want)
+	}
+}
+
+// TestAgentShutdownDoesNotWaitForTheOffset: a stop uploads at once, even
+// with an offset of most of an hour.
+func TestAgentShutdownDoesNotWaitForTheOffset(t *testing.T) {
+	up := newMemUploader()
+	c := testConfig(t)
+	c.Schedule = "0 0 * * * *"
+	c.UploadSpread = time.Hour
+	c.InstanceID = "i-0000000a"
+	for i := 0; uploadOffset(identityFromConfig(c), c.UploadSpread) < 10*time.Minute; i++ {
+		c.InstanceID = fmt.Sprintf("i-%08x", 0xb+i)
+	}
+	conn, cancel, done := startAgent(t, c, up)
+	fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: at-shutdown\n")
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := up.lines(); len(got) != 1 {
+		t.Fatalf("uploaded lines: got %q, want the one line", got)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("shutdown took %v, want no wait for the offset", d)
+	}
+}
