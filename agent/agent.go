@@ -54,6 +54,7 @@ type Agent struct {
 	bg       sync.WaitGroup // background fsyncs
 
 	uploadsOK, uploadsFailed, provisions atomic.Int64
+	ingest                               ingester // Ingest's parser
 
 	// Hot reload and identity (reload.go, identity.go).
 	live     atomic.Pointer[liveConfig] // what reloads may change

@@ -25,6 +25,18 @@ type provisionState struct {
 	Settings string    `json:"settings"` // provisionSettings of what was verified
 	Bucket   string    `json:"bucket"`   // for a reader; Settings decides
 	Verified time.Time `json:"verified"` // when the store last matched them
+	// Uploader is the uploading account's canonical id, when the
+	// uploader learnt it (uploaderIdentity): a restart need not ask again.
+	Uploader string `json:"uploader,omitempty"`
+}
+
+// uploaderIdentity is implemented by an Uploader that learns the uploading
+// account's id from the store (uploader.Client does, from the bucket ACL).
+// The agent keeps the id with the verified bucket, so that the first PUT
+// after a restart is not preceded by a read of the bucket ACL.
+type uploaderIdentity interface {
+	UploaderID() string
+	SetUploaderID(id string)
 }
 
 // provisionSettings is a hash of everything provisioning makes true of a

@@ -158,3 +158,39 @@ func TestProvisionStateFailedWriteIsNotFatal(t *testing.T) {
 		t.Error("bucket not ready")
 	}
 }
+
+// idUploader learns its own id at Provision, like uploader.Client.
+type idUploader struct {
+	countingUploader
+	id string
+}
+
+func (u *idUploader) Provision(ctx context.Context, b uploader.Bucket) error {
+	if u.id == "" {
+		u.id = "logger"
+	}
+	return u.countingUploader.Provision(ctx, b)
+}
+func (u *idUploader) UploaderID() string      { return u.id }
+func (u *idUploader) SetUploaderID(id string) { u.id = id }
+
+// TestProvisionStateKeepsUploaderID: a restart that trusts the state file
+// gives the uploader the id it learnt before, so its PUTs need no ACL read.
+func TestProvisionStateKeepsUploaderID(t *testing.T) {
+	now := time.Now()
+	c := testConfig(t)
+	first := &idUploader{countingUploader: countingUploader{memUploader: newMemUploader()}}
+	if err := newPrepAgent(t, c, first, now).prepareBucket(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	second := &idUploader{countingUploader: countingUploader{memUploader: first.memUploader}}
+	if err := newPrepAgent(t, c, second, now.Add(time.Minute)).prepareBucket(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if got := second.provisions.Load(); got != 0 {
+		t.Errorf("Provision calls after restart: got %d, want 0", got)
+	}
+	if second.id != "logger" {
+		t.Errorf("uploader id after restart: got %q, want %q", second.id, "logger")
+	}
+}

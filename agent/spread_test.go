@@ -3,6 +3,9 @@ package agent
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -162,5 +165,44 @@ func TestAgentShutdownDoesNotWaitForTheOffset(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("shutdown took %v, want no wait for the offset", d)
+	}
+}
+
+// TestIngestSpoolsLikeAListener: an agent without listeners, fed through
+// Ingest, uploads what it was given.
+func TestIngestSpoolsLikeAListener(t *testing.T) {
+	c := testConfig(t)
+	c.Listen = nil
+	up := newMemUploader()
+	a, err := New(c, up, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Ingest([]byte("<158>Nov 25 06:12:36 haproxy[1]: early\n")); err == nil {
+		t.Error("Ingest before Start: got nil error")
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(a.Addrs()); got != 0 {
+		t.Fatalf("listeners: got %d, want 0", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	for _, d := range []string{"<158>Nov 25 06:12:36 haproxy[1]: one\n", "", "<158>Nov 25 06:12:36 haproxy[1]: two\n"} {
+		if err := a.Ingest([]byte(d)); err != nil {
+			t.Fatalf("Ingest %q: %v", d, err)
+		}
+	}
+	waitFor(t, "two lines uploaded", func() bool { return len(up.lines()) == 2 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got := up.lines()
+	want := []string{"Nov 25 06:12:36 localhost haproxy[1]: one", "Nov 25 06:12:36 localhost haproxy[1]: two"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("lines: got %q, want %q", got, want)
 	}
 }

@@ -169,6 +169,9 @@ func (a *Agent) prepareBucket(ctx context.Context, cfg *Config) error {
 			a.log.Warn("provisioning the bucket again", "err", err)
 		} else if st.verified(settings, now, cfg.ProvisionCheckInterval) {
 			a.bucketReady, a.verified = true, st
+			if ui, ok := a.uploader.(uploaderIdentity); ok {
+				ui.SetUploaderID(st.Uploader)
+			}
 			return nil
 		}
 	}
@@ -180,6 +183,9 @@ func (a *Agent) prepareBucket(ctx context.Context, cfg *Config) error {
 	a.provisions.Add(1)
 	a.bucketReady, a.forceProvision = true, false
 	a.verified = provisionState{Settings: settings, Bucket: spec.Name, Verified: a.now().UTC()}
+	if ui, ok := a.uploader.(uploaderIdentity); ok {
+		a.verified.Uploader = ui.UploaderID()
+	}
 	if err := writeProvisionState(a.filesys(), cfg.SpoolDir, a.verified); err != nil {
 		a.log.Warn("bucket verified, but the spool cannot remember it; the next start verifies it again", "err", err)
 	}

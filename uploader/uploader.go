@@ -308,6 +308,25 @@ func (c *Client) selfID(ctx context.Context, bucket string) (string, error) {
 	return c.rememberSelf(out.Owner)
 }
 
+// UploaderID returns the canonical id of the uploading account once it is
+// known (configured, or learnt from the store by Provision or Put), else "".
+func (c *Client) UploaderID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.uploaderID
+}
+
+// SetUploaderID tells the client the uploading account's id, learnt by an
+// earlier process, so that Put need not ask the store for it. An empty id
+// is ignored; a configured or learnt id is not replaced.
+func (c *Client) SetUploaderID(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.uploaderID == "" {
+		c.uploaderID = id
+	}
+}
+
 // rememberSelf caches the uploader's own id from the Owner of its bucket's
 // ACL, unless it is known already, and returns it.
 func (c *Client) rememberSelf(owner *types.Owner) (string, error) {

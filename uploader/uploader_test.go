@@ -155,3 +155,28 @@ func TestAWSKey(t *testing.T) {
 		t.Errorf("TestFileKey: %s", got)
 	}
 }
+
+// TestSetUploaderID: an id remembered from an earlier process spares Put
+// the bucket ACL read; a known id is not replaced.
+func TestSetUploaderID(t *testing.T) {
+	f := newFakeS3("AKID")
+	f.buckets["bkt"] = true
+	c := newTestClient(t, f, nil)
+	if got := c.UploaderID(); got != "" {
+		t.Fatalf("UploaderID before: got %q, want empty", got)
+	}
+	c.SetUploaderID("logger")
+	c.SetUploaderID("other")
+	if got := c.UploaderID(); got != "logger" {
+		t.Fatalf("UploaderID: got %q, want logger", got)
+	}
+	if err := c.Put(context.Background(), Object{Bucket: "bkt", Key: "k", Body: strings.NewReader("x"), Size: 1, OwnerAccount: "lbowner"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(f.sent(), ","), "PUT /bkt/k"; got != want {
+		t.Errorf("requests: got %s, want %s", got, want)
+	}
+	if got := headerSubset(f.last("PUT /bkt/k").Header, "X-Amz-Grant-Full-Control"); got != "x-amz-grant-full-control: id=logger" {
+		t.Errorf("grant: got %s", got)
+	}
+}
