@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"sync"
