@@ -16,9 +16,13 @@ import (
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
-// node is one logical load-balancer node.
+// node is one logical load-balancer node. The nodes of one load balancer
+// share its bucket (radosgw allows an account 1,000 buckets, and the bed's
+// is shared with other tests), with the aws key layout, whose keys name the
+// node.
 type node struct {
 	i      int
+	lb     int
 	lbName string
 	ip     string
 	iid    string
@@ -31,12 +35,13 @@ func newFleet(o options, run, dir string) []node {
 	for i := range nodes {
 		n := node{
 			i:      i,
-			lbName: fmt.Sprintf("fs%s-lb%05d", run, i),
+			lb:     i / o.perLB,
+			lbName: fmt.Sprintf("fs%s-lb%05d", run, i/o.perLB),
 			ip:     fmt.Sprintf("10.%d.%d.%d", 1+i>>16, (i>>8)&0xff, i&0xff),
 			iid:    fmt.Sprintf("i-%s%04x", run, i&0xffff),
 			spool:  filepath.Join(dir, fmt.Sprintf("node-%05d", i)),
 		}
-		n.bucket = fmt.Sprintf("access_logs-%s_%s_%s", n.lbName, n.ip, n.iid[2:])
+		n.bucket = "fleet-" + n.lbName
 		nodes[i] = n
 	}
 	return nodes
@@ -48,6 +53,7 @@ func (n node) config(o options, proxyURL string, spread time.Duration) *agent.Co
 	c := agent.DefaultConfig()
 	c.Schedule = fmt.Sprintf("*/%d * * * * *", int(o.window/time.Second))
 	c.Format = "raw"
+	c.Bucket, c.KeyLayout = "fleet-{lb_name}", "aws"
 	c.Listen = nil // lines come through Ingest
 	c.LBName, c.NodeIP, c.InstanceID, c.OwnerAccount, c.Region = n.lbName, n.ip, n.iid, o.owner, "us-east-1"
 	c.MetadataEndpoint = ""
@@ -105,12 +111,13 @@ func runPhase(ctx context.Context, o options, nodes []node, px *countingProxy, n
 	res.startup = time.Since(t0)
 	defer func() { stop(); wg.Wait() }()
 
-	// Lines go into windows 1..o.windows after the one running now, each
-	// a second after its start.
+	// Lines go into windows 1..o.windows after the one running now.
 	first := time.Now().Truncate(o.window).Add(o.window)
 	for w := 1; w <= o.windows; w++ {
 		start := first.Add(time.Duration(w-1) * o.window)
-		if err := sleepUntil(ctx, start.Add(time.Second)); err != nil {
+		// Mid-window: an agent the loaded machine lets rotate late still
+		// puts the lines in this window.
+		if err := sleepUntil(ctx, start.Add(o.window/2)); err != nil {
 			return res, err
 		}
 		for i, a := range agents {

@@ -29,6 +29,7 @@ import (
 
 type options struct {
 	nodes    int
+	perLB    int
 	window   time.Duration
 	windows  int
 	spread   time.Duration
@@ -44,6 +45,7 @@ type options struct {
 func main() {
 	var o options
 	flag.IntVar(&o.nodes, "n", 1000, "logical agents (load-balancer nodes)")
+	flag.IntVar(&o.perLB, "nodes-per-lb", 4, "nodes per load balancer; the nodes of one LB share its bucket")
 	flag.DurationVar(&o.window, "window", 10*time.Second, "window length; must divide a minute")
 	flag.IntVar(&o.windows, "windows", 3, "windows per phase")
 	flag.DurationVar(&o.spread, "spread", 0, "access_log.upload_spread of the second phase (0: the window length)")
@@ -76,8 +78,8 @@ func (o *options) check() error {
 		return fmt.Errorf("-n %d: want 1 to 100000", o.nodes)
 	case o.window < time.Second || o.window%time.Second != 0 || time.Minute%o.window != 0:
 		return fmt.Errorf("-window %v: want whole seconds that divide a minute", o.window)
-	case o.windows < 1 || o.lines < 1:
-		return fmt.Errorf("-windows and -lines must be at least 1")
+	case o.windows < 1 || o.lines < 1 || o.perLB < 1:
+		return fmt.Errorf("-windows, -lines and -nodes-per-lb must be at least 1")
 	case o.spread < 0:
 		return fmt.Errorf("-spread %v is negative", o.spread)
 	}

@@ -11,8 +11,8 @@ import (
 
 // report writes the results as Markdown, ready for docs/performance.md.
 func report(w io.Writer, o options, results []phaseResult, v verification) {
-	fmt.Fprintf(w, "Run %s: %d nodes, %d windows of %v per phase, %d lines per node and window, GOMAXPROCS %d.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), o.nodes, o.windows, o.window, o.lines, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(w, "Run %s: %d nodes (%d per load balancer and bucket), %d windows of %v per phase, %d lines per node and window, GOMAXPROCS %d.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), o.nodes, o.perLB, o.windows, o.window, o.lines, runtime.GOMAXPROCS(0))
 	fmt.Fprintln(w, "| phase | PUTs | mean PUT/s | peak PUT/s | peak/mean | provisioning calls | peak prov./s | PUT p50 | PUT p99 | errors | failed uploads |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
 	for _, r := range results {
@@ -40,8 +40,8 @@ func report(w io.Writer, o options, results []phaseResult, v verification) {
 			fmt.Fprintf(w, "%d nodes had not uploaded every window 2 minutes after the last was due.\n\n", r.incomplete)
 		}
 	}
-	fmt.Fprintf(w, "Store after both phases: %d log objects (want %d: %d missing, %d extra), %d test files, %d of %d lines (%d lost, %d duplicated).\n",
-		v.objects, v.wantObjects, v.missingObjects, v.extraObjects, v.testFiles, v.lines, v.wantLines, v.lost, v.duplicated)
+	fmt.Fprintf(w, "Store after both phases, in %d buckets: %d log objects (want %d: %d missing, %d extra), %d test files, %d of %d lines (%d lost, %d duplicated).\n",
+		v.buckets, v.objects, v.wantObjects, v.missingObjects, v.extraObjects, v.testFiles, v.lines, v.wantLines, v.lost, v.duplicated)
 }
 
 func maxOf(s []int) int {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -31,7 +32,7 @@ func newStoreClient(o options) (*storeClient, error) {
 
 // verification is what the store holds against what was written.
 type verification struct {
-	nodes          int
+	nodes, buckets int
 	objects        int // log objects (not test files)
 	wantObjects    int
 	missingObjects int // node windows without an object
@@ -45,34 +46,36 @@ type verification struct {
 
 var lineRE = regexp.MustCompile(`fleetsim phase=(\d+) node=(\d+) window=(\d+) line=(\d+)$`)
 
-// verify lists every node's bucket and reads every object.
+// verify lists every load balancer's bucket and reads every object.
 func (c *storeClient) verify(ctx context.Context, o options, nodes []node, phases int) (verification, error) {
-	v := verification{nodes: len(nodes), wantObjects: len(nodes) * phases * o.windows}
+	v := verification{nodes: len(nodes), buckets: len(lbBuckets(nodes)), wantObjects: len(nodes) * phases * o.windows}
 	v.wantLines = v.wantObjects * o.lines
 	var mu sync.Mutex
 	seen := map[string]int{}
 	var firstErr error
-	work := make(chan node)
+	buckets := lbBuckets(nodes)
+	work := make(chan lbBucket)
 	var wg sync.WaitGroup
 	for range 16 {
 		wg.Go(func() {
-			for n := range work {
-				objs, tests, lines, err := c.readBucket(ctx, n.bucket)
+			for b := range work {
+				objs, tests, lines, err := c.readBucket(ctx, b.name)
+				want := b.nodes * phases * o.windows
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
 				}
 				v.objects += objs
 				v.testFiles += tests
-				if objs < phases*o.windows {
-					v.missingObjects += phases*o.windows - objs
+				if objs < want {
+					v.missingObjects += want - objs
 				} else {
-					v.extraObjects += objs - phases*o.windows
+					v.extraObjects += objs - want
 				}
 				for _, l := range lines {
 					m := lineRE.FindStringSubmatch(l)
-					if m == nil || m[2] != fmt.Sprint(n.i) {
-						v.duplicated++ // a line that is not this node's own
+					if m == nil || nodeLB(nodes, m[2]) != b.lb {
+						v.duplicated++ // a line that is not of this LB's nodes
 						continue
 					}
 					seen[strings.Join(m[1:], "/")]++
@@ -82,8 +85,8 @@ func (c *storeClient) verify(ctx context.Context, o options, nodes []node, phase
 			}
 		})
 	}
-	for _, n := range nodes {
-		work <- n
+	for _, b := range buckets {
+		work <- b
 	}
 	close(work)
 	wg.Wait()
@@ -105,6 +108,34 @@ func (c *storeClient) verify(ctx context.Context, o options, nodes []node, phase
 		}
 	}
 	return v, nil
+}
+
+// lbBucket is the bucket of one load balancer and how many nodes use it.
+type lbBucket struct {
+	name  string
+	lb    int
+	nodes int
+}
+
+func lbBuckets(nodes []node) []lbBucket {
+	var out []lbBucket
+	for _, n := range nodes {
+		if len(out) > 0 && out[len(out)-1].name == n.bucket {
+			out[len(out)-1].nodes++
+			continue
+		}
+		out = append(out, lbBucket{name: n.bucket, lb: n.lb, nodes: 1})
+	}
+	return out
+}
+
+// nodeLB returns the load balancer of the node numbered s, or -1.
+func nodeLB(nodes []node, s string) int {
+	i, err := strconv.Atoi(s)
+	if err != nil || i < 0 || i >= len(nodes) {
+		return -1
+	}
+	return nodes[i].lb
 }
 
 // readBucket returns the number of log objects and test files in bucket
@@ -161,8 +192,8 @@ func (c *storeClient) cleanup(ctx context.Context, nodes []node) (int, error) {
 			}
 		})
 	}
-	for _, n := range nodes {
-		work <- n.bucket
+	for _, b := range lbBuckets(nodes) {
+		work <- b.name
 	}
 	close(work)
 	wg.Wait()
