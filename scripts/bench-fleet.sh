@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fleet simulation (docs/performance.md, "Fleet"): N logical agents in one
-# process against the test bed's radosgw, first a cold start without upload
-# spread, then a restart of the whole fleet with the spread on.
+# process against the test bed's radosgw: a cold start without upload
+# spread, a restart of the whole fleet with the same settings, and a restart
+# with the spread on.
 #
 #   scripts/bench-fleet.sh            # 1,000 nodes
 #   FLEET_NODES=100 scripts/bench-fleet.sh   # a quick run

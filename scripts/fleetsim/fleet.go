@@ -181,7 +181,7 @@ func sleepUntil(ctx context.Context, t time.Time) error {
 	}
 }
 
-// run is the whole simulation: both phases, verification, report, cleanup.
+// run is the whole simulation: the phases, verification, report, cleanup.
 func run(ctx context.Context, o options, log *slog.Logger) error {
 	run := randomID()
 	dir := o.dir
@@ -216,6 +216,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		spread time.Duration
 	}{
 		{"cold start, upload_spread 0", 0},
+		{"restart, same settings, upload_spread 0", 0},
 		{fmt.Sprintf("restart, same settings, upload_spread %v", o.spread), o.spread},
 	} {
 		res, err := runPhase(ctx, o, nodes, px, ph.name, ph.spread, i+1, log)

@@ -9,10 +9,11 @@
 // Requests are counted at an HTTP proxy in front of the store, not inside
 // the agents.
 //
-// The run has two phases on the same spool directories: a cold start with
-// access_log.upload_spread = 0 (every node uploads when its window ends, as
-// before), then a restart of the whole fleet with the spread on and the
-// same bucket settings (which must make no provisioning call). See
+// The run has three phases on the same spool directories: a cold start with
+// access_log.upload_spread = 0 (every node provisions its bucket and
+// uploads when its window ends), a restart of the whole fleet with the same
+// settings (which must make no provisioning call), and another restart with
+// the spread on (uploads spread over it). See
 // docs/performance.md, section Fleet; make bench-fleet runs it.
 package main
 

@@ -40,7 +40,7 @@ func report(w io.Writer, o options, results []phaseResult, v verification) {
 			fmt.Fprintf(w, "%d nodes had not uploaded every window 2 minutes after the last was due.\n\n", r.incomplete)
 		}
 	}
-	fmt.Fprintf(w, "Store after both phases, in %d buckets: %d log objects (want %d: %d missing, %d extra), %d test files, %d of %d lines (%d lost, %d duplicated).\n",
+	fmt.Fprintf(w, "Store after all phases, in %d buckets: %d log objects (want %d: %d missing, %d extra), %d test files, %d of %d lines (%d lost, %d duplicated).\n",
 		v.buckets, v.objects, v.wantObjects, v.missingObjects, v.extraObjects, v.testFiles, v.lines, v.wantLines, v.lost, v.duplicated)
 }
 
