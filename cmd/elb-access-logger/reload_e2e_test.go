@@ -24,6 +24,7 @@ objectstorage.endpoint = http://127.0.0.1:1
 objectstorage.access_key_id = AKIDEXAMPLE
 objectstorage.secret_access_key = not-used
 metadata.endpoint =
+metrics.listen = 127.0.0.1:0
 `, freeUDPPort(t), t.TempDir())
 	a := startAgent(t, props)
 	path := a.cmd.Args[len(a.cmd.Args)-1]
