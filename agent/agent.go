@@ -227,11 +227,7 @@ func (a *Agent) serveListener(ctx context.Context, l *udpListener) {
 		unparsed := rec.Format == parser.FormatUnknown
 		err := a.spool.AppendCounted(line, unparsed, rec.Truncated)
 		if !errors.Is(err, ErrBufferFull) {
-			a.obs.lines[int(rec.Format)%maxFormats].Add(1)
-			a.obs.bytesSpooled.Add(int64(len(line)))
-			if rec.Truncated {
-				a.obs.truncated.Add(1)
-			}
+			a.obs.spooled(&rec, len(line))
 		}
 		a.spoolResult(err)
 	})

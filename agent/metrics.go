@@ -68,6 +68,16 @@ func (o *obsCounters) listener(url string) *listenerCounters {
 	return c.(*listenerCounters)
 }
 
+// spooled counts one line of n bytes written to the spool. It runs for
+// every line: atomics only, no allocation.
+func (o *obsCounters) spooled(rec *parser.Record, n int) {
+	o.lines[int(rec.Format)%maxFormats].Add(1)
+	o.bytesSpooled.Add(int64(n))
+	if rec.Truncated {
+		o.truncated.Add(1)
+	}
+}
+
 func (o *obsCounters) uploadFailed(err error) {
 	cause := uploader.Cause(err)
 	c, ok := o.uploadFailures.Load(cause)
@@ -249,11 +259,9 @@ func (a *Agent) noteDrops() {
 	total := a.pollKernelDrops()
 	kernel := total - a.dropsBase
 	a.dropsBase = total
-	ctx := a.run.ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	a.spool.NoteDrops(kernel, a.pollHAProxy(ctx))
+	// Not Run's context: the seal at shutdown counts HAProxy's drops too
+	// (the read has its own timeout).
+	a.spool.NoteDrops(kernel, a.pollHAProxy(context.Background()))
 }
 
 // startMetrics binds metrics.listen and serves /metrics and /healthz on it.
