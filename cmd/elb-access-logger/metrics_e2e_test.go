@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -65,6 +66,7 @@ func TestEndToEndMetricsAndObjectCounts(t *testing.T) {
 	port := freeUDPPort(t)
 	lb := "metrics-" + randomSuffix(t)
 	bucket := "access_logs-" + lb + "_127.0.0.1_5eed0003"
+	t.Cleanup(func() { removeBucket(bed.S3(bed.Logger), bucket) })
 	a := startAgent(t, fmt.Sprintf(`
 syslog.listen = udp://127.0.0.1:%d
 access_log.schedule = */5 * * * * *
@@ -168,4 +170,18 @@ func bucketObjectLines(t *testing.T, c *s3.Client, bucket, key string) int {
 		t.Fatal(err)
 	}
 	return strings.Count(string(body), "\n")
+}
+
+// removeBucket deletes bucket and its objects, best effort: the bed's
+// accounts have a bucket quota that every test shares.
+func removeBucket(c *s3.Client, bucket string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	list, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	if err == nil {
+		for _, o := range list.Contents {
+			c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: o.Key})
+		}
+	}
+	c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)})
 }
