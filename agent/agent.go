@@ -259,7 +259,6 @@ func (a *Agent) kickUploads() {
 // by ShutdownTimeout, and closes the spool. What is not uploaded stays
 // sealed for the next start.
 func (a *Agent) shutdown() error {
-	a.closeMetrics()
 	a.noteDrops()
 	a.closeListeners()
 	if err := a.spool.SealEarly(a.now()); err != nil {
@@ -268,6 +267,7 @@ func (a *Agent) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
 	a.uploadRound(ctx)
+	a.closeMetrics() // scrapes see the final round; /healthz says 503 meanwhile
 	if segs, err := a.spool.Sealed(); err == nil && len(segs) > 0 {
 		a.log.Warn("segments kept in the spool for the next start", "segments", len(segs))
 	}
