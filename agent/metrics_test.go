@@ -318,3 +318,41 @@ func TestHotPathCountingAllocatesNothing(t *testing.T) {
 		t.Errorf("httplog lines: got %d, want 1001", got)
 	}
 }
+
+func TestCollectorReadsAgentStats(t *testing.T) {
+	a, err := New(testConfig(t), newMemUploader(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.reloads.ok.Add(2)
+	a.reloads.failed.Add(1)
+	a.uploadsOK.Add(5)
+	a.obs.provisionErrors.Add(3)
+	a.obs.uploadFailed(&uploader.Error{Kind: uploader.ErrAccessDenied, Err: fmt.Errorf("403")})
+	a.obs.uploadFailed(&uploader.Error{Kind: uploader.ErrAccessDenied, Err: fmt.Errorf("403")})
+	a.obs.uploadFailed(fmt.Errorf("something else"))
+	want := `
+# HELP elb_access_logger_config_reload_failures_total Configuration reloads rejected (bad file, listener not bound).
+# TYPE elb_access_logger_config_reload_failures_total counter
+elb_access_logger_config_reload_failures_total 1
+# HELP elb_access_logger_config_reloads_total Configuration reloads applied.
+# TYPE elb_access_logger_config_reloads_total counter
+elb_access_logger_config_reloads_total 2
+# HELP elb_access_logger_provisioning_errors_total Bucket provisioning attempts (create, ACL, lifecycle, test file) that failed after their retries.
+# TYPE elb_access_logger_provisioning_errors_total counter
+elb_access_logger_provisioning_errors_total 3
+# HELP elb_access_logger_upload_failures_total Segment uploads that failed after their retries, by cause.
+# TYPE elb_access_logger_upload_failures_total counter
+elb_access_logger_upload_failures_total{cause="access_denied"} 2
+elb_access_logger_upload_failures_total{cause="other"} 1
+# HELP elb_access_logger_uploads_total Segments the store acknowledged.
+# TYPE elb_access_logger_uploads_total counter
+elb_access_logger_uploads_total 5
+`
+	if err := testutil.CollectAndCompare(agentCollector{a}, strings.NewReader(want),
+		"elb_access_logger_config_reload_failures_total", "elb_access_logger_config_reloads_total",
+		"elb_access_logger_provisioning_errors_total", "elb_access_logger_upload_failures_total",
+		"elb_access_logger_uploads_total"); err != nil {
+		t.Error(err)
+	}
+}
