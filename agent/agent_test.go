@@ -123,6 +123,7 @@ func testConfig(t *testing.T) *Config {
 	c.LBName = "lb1"
 	c.OwnerAccount = "lbowner"
 	c.UploadSpread = 0 // upload at once; spread_test.go covers the offset
+	c.MetricsListen = "127.0.0.1:0"
 	return c
 }
 

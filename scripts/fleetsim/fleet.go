@@ -56,7 +56,7 @@ func (n node) config(o options, proxyURL string, spread time.Duration) *agent.Co
 	c.Bucket, c.KeyLayout = "fleet-{lb_name}", "aws"
 	c.Listen = nil // lines come through Ingest
 	c.LBName, c.NodeIP, c.InstanceID, c.OwnerAccount, c.Region = n.lbName, n.ip, n.iid, o.owner, "us-east-1"
-	c.MetadataEndpoint = ""
+	c.MetadataEndpoint, c.MetricsListen = "", "" // a thousand agents: no metrics port each
 	c.SpoolDir = n.spool
 	c.FsyncInterval = 2 * time.Second
 	c.LifecycleDays = 365 // in the bed a lifecycle "day" is 10 s: outlive the run
