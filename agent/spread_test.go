@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -204,5 +205,81 @@ func TestIngestSpoolsLikeAListener(t *testing.T) {
 	want := []string{"Nov 25 06:12:36 localhost haproxy[1]: one", "Nov 25 06:12:36 localhost haproxy[1]: two"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("lines: got %q, want %q", got, want)
+	}
+}
+
+// throttlingUploader answers every Put with 503 SlowDown and a Retry-After
+// until it is told to stop, and records when each Put arrived.
+type throttlingUploader struct {
+	*memUploader
+	retryAfter time.Duration
+	mu         sync.Mutex
+	throttle   bool
+	throttled  []time.Time // arrivals answered with 503
+}
+
+func (u *throttlingUploader) Put(ctx context.Context, o uploader.Object) error {
+	u.mu.Lock()
+	if u.throttle {
+		u.throttled = append(u.throttled, time.Now())
+		u.mu.Unlock()
+		return &uploader.Error{Op: "put object", Bucket: o.Bucket, Key: o.Key, Kind: uploader.ErrServer,
+			Err: errors.New("503 SlowDown"), RetryAfter: u.retryAfter}
+	}
+	u.mu.Unlock()
+	return u.memUploader.Put(ctx, o)
+}
+
+// TestAgentBacklogBacksOffWhileThrottled: a node with a backlog of 20
+// windows, facing a store that answers 503 SlowDown with Retry-After, sends
+// no more than its concurrency per Retry-After period (no burst), and once
+// the store recovers drains the backlog oldest first.
+func TestAgentBacklogBacksOffWhileThrottled(t *testing.T) {
+	c := testConfig(t)
+	c.MaxConcurrency = 2
+	const n = 20
+	sealSegments(t, c.SpoolDir, n)
+	up := &throttlingUploader{memUploader: newMemUploader(), retryAfter: 300 * time.Millisecond, throttle: true}
+	_, cancel, done := startAgent(t, c, up)
+	defer func() { cancel(); <-done }()
+	const throttleFor = 1500 * time.Millisecond
+	time.Sleep(throttleFor)
+	up.mu.Lock()
+	up.throttle = false
+	arrivals := append([]time.Time(nil), up.throttled...)
+	up.mu.Unlock()
+	waitFor(t, "the backlog uploaded", func() bool { p, _, _ := up.snapshot(); return len(p) >= n })
+
+	// At most MaxConcurrency requests start in any Retry-After period:
+	// count the requests in each sliding window of that length.
+	for i := range arrivals {
+		in := 0
+		for _, a := range arrivals[i:] {
+			if a.Sub(arrivals[i]) < up.retryAfter {
+				in++
+			}
+		}
+		if in > c.MaxConcurrency {
+			t.Fatalf("%d throttled requests within %v of request %d, want at most %d", in, up.retryAfter, i, c.MaxConcurrency)
+		}
+	}
+	if max := int(throttleFor/up.retryAfter+1) * c.MaxConcurrency; len(arrivals) == 0 || len(arrivals) > max {
+		t.Errorf("requests while throttled: got %d, want 1 to %d", len(arrivals), max)
+	}
+	// Oldest first: segments are handed out in order; only those whose
+	// retry was waiting out the pause when the store recovered (at most
+	// one per upload slot) complete after younger ones. Seed keys of one
+	// day sort by time.
+	puts, _, _ := up.snapshot()
+	late := 0
+	newest := ""
+	for _, k := range puts[:n] {
+		if k < newest {
+			late++
+		}
+		newest = max(newest, k)
+	}
+	if late > c.MaxConcurrency {
+		t.Errorf("%d uploads completed after a younger window, want at most %d: %v", late, c.MaxConcurrency, puts)
 	}
 }

@@ -25,7 +25,7 @@ const (
 // window is sealed, when the next sealed segment is due (uploadDue: the
 // node's access_log.upload_spread offset after its window ended), and after
 // a failed round with capped exponential backoff, or the store's
-// Retry-After. Rounds never block listening or sealing: a store outage of
+// Retry-After (a seal does not cut that pause short). Rounds never block listening or sealing: a store outage of
 // any length only makes the backlog grow (up to spool.max_bytes).
 func (a *Agent) uploadLoop(ctx context.Context) {
 	failures := 0
@@ -47,10 +47,17 @@ func (a *Agent) uploadLoop(ctx context.Context) {
 		default:
 			failures = 0
 		}
+		kick := a.kick
+		if err != nil {
+			// The store gets its pause: a window sealed meanwhile waits
+			// for the timer (the kick stays pending), so a fleet whose
+			// store is throttling does not come back at the window end.
+			kick = nil
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-a.kick:
+		case <-kick:
 		case <-timer.C:
 		}
 	}
@@ -60,7 +67,9 @@ func (a *Agent) uploadLoop(ctx context.Context) {
 // all is set, as at shutdown), oldest first, with at most
 // objectstorage.max_concurrency in flight, and removes each one the store
 // acknowledged. A segment that fails stays sealed; the round goes on with
-// younger segments unless the store looks down. It returns how long until
+// younger segments unless the store looks down (roundFailures segments
+// failed) or asked for a pause (Retry-After), so a node with a backlog
+// never answers throttling with more requests. It returns how long until
 // the next segment not yet due is (0: none), and the first error.
 func (a *Agent) uploadRound(ctx context.Context, all bool) (time.Duration, error) {
 	a.uploadMu.Lock()
@@ -99,8 +108,17 @@ func (a *Agent) uploadRound(ctx context.Context, all bool) (time.Duration, error
 	for range max(cfg.MaxConcurrency, 1) {
 		wg.Go(func() {
 			for seg := range work {
+				if failed.Load() >= roundFailures {
+					continue // handed over before the round ended: leave it for the next
+				}
 				if err := a.upload(ctx, cfg, seg); err != nil {
-					failed.Add(1)
+					if uploader.RetryAfter(err) > 0 {
+						// The store asked for a pause (503 SlowDown, 429): no
+						// other segment goes out before it is over.
+						failed.Store(roundFailures)
+					} else {
+						failed.Add(1)
+					}
 					errMu.Lock()
 					if firstErr == nil {
 						firstErr = err
