@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -170,34 +171,114 @@ func (l *udpListener) Truncated() uint64 { return l.truncated.Load() }
 // had already queued, so a shutdown does not drop accepted datagrams.
 const drainTime = 200 * time.Millisecond
 
+// handoff passes chunks of datagrams from the reading goroutine to the
+// handling one. The reader fills cur and queues it on full when it is
+// full; a handler with nothing queued takes cur as it is. So a handler
+// that keeps up sees every datagram at once, and one that is behind finds
+// full chunks queued: the hand-off then holds chunkCount*chunkBytes of
+// datagrams, not chunkCount small bursts.
+type handoff struct {
+	free, full chan *chunk
+	ready      chan struct{} // the reader added to cur
+	mu         sync.Mutex
+	cur        *chunk // being filled; nil when no chunk was free
+}
+
+func newHandoff(chunkSize int) *handoff {
+	h := &handoff{free: make(chan *chunk, chunkCount), full: make(chan *chunk, chunkCount), ready: make(chan struct{}, 1)}
+	for range chunkCount {
+		h.free <- &chunk{buf: make([]byte, 0, chunkSize), ends: make([]int, 0, chunkDatagrams)}
+	}
+	return h
+}
+
+// add appends one datagram; false means no chunk had room (the handler is
+// behind). The caller holds mu.
+func (h *handoff) add(d []byte) bool {
+	if h.cur != nil && h.cur.add(d) {
+		return true
+	}
+	if h.cur != nil && len(h.cur.ends) > 0 {
+		h.full <- h.cur // never blocks: full has room for every chunk
+	}
+	select {
+	case h.cur = <-h.free:
+		return h.cur.add(d)
+	default:
+		h.cur = nil
+		return false
+	}
+}
+
+// take returns the next chunk for the handler: a queued one, else the one
+// being filled, else it waits. It returns nil once the reader stopped and
+// everything was taken.
+func (h *handoff) take() *chunk {
+	for {
+		select {
+		case c, ok := <-h.full:
+			if !ok {
+				return nil
+			}
+			return c
+		default:
+		}
+		// The reader queues chunks holding mu, so under mu an empty
+		// queue means cur holds the oldest datagrams.
+		h.mu.Lock()
+		var c *chunk
+		if len(h.full) == 0 && h.cur != nil && len(h.cur.ends) > 0 {
+			c, h.cur = h.cur, nil
+		}
+		queued := len(h.full) > 0
+		h.mu.Unlock()
+		if c != nil {
+			return c
+		}
+		if queued {
+			continue
+		}
+		select {
+		case c, ok := <-h.full:
+			if !ok {
+				return nil
+			}
+			return c
+		case <-h.ready:
+		}
+	}
+}
+
 // serve reads datagrams until ctx is done, calling handle for each from
 // the calling goroutine; then it drains the socket's queue for up to
 // drainTime and returns once every datagram read was handled. handle must
 // not retain the slice.
 func (l *udpListener) serve(ctx context.Context, handle func([]byte)) {
-	free := make(chan *chunk, chunkCount)
-	full := make(chan *chunk, chunkCount)
-	size := max(chunkBytes, l.maxLen)
-	for range chunkCount {
-		free <- &chunk{buf: make([]byte, 0, size), ends: make([]int, 0, chunkDatagrams)}
-	}
-	go l.read(ctx, free, full)
-	for c := range full {
+	h := newHandoff(max(chunkBytes, l.maxLen))
+	go l.read(ctx, h)
+	for c := h.take(); c != nil; c = h.take() {
 		start := 0
 		for _, end := range c.ends {
 			handle(c.buf[start:end:end])
 			start = end
 		}
 		c.reset()
-		free <- c
+		h.free <- c
 	}
 }
 
-// read is the socket-reading goroutine of serve. It packs datagrams into
-// chunks from free and sends a chunk to full when it is full or when the
-// socket has nothing more queued; it closes full when it stops.
-func (l *udpListener) read(ctx context.Context, free, full chan *chunk) {
-	defer close(full)
+// read is the socket-reading goroutine of serve. When it stops it queues
+// what it holds and closes h.full.
+func (l *udpListener) read(ctx context.Context, h *handoff) {
+	defer func() {
+		h.mu.Lock()
+		if h.cur != nil && len(h.cur.ends) > 0 {
+			h.full <- h.cur
+		}
+		h.cur = nil
+		h.mu.Unlock()
+		close(h.full)
+	}()
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
@@ -207,45 +288,26 @@ func (l *udpListener) read(ctx context.Context, free, full chan *chunk) {
 		case <-stop:
 		}
 	}()
-	var cur *chunk // nil: no chunk was free
-	take := func() {
-		if ctx.Err() != nil {
-			// Draining: wait for the handler rather than drop; the
-			// read deadline bounds the drain.
-			cur = <-free
-			return
-		}
-		select {
-		case cur = <-free:
-		default:
-			cur = nil
-		}
-	}
-	handOff := func() {
-		if cur != nil && len(cur.ends) > 0 {
-			full <- cur
-			cur = nil
-		}
-	}
-	take()
 	buf := l.buf
+	var drainEnd time.Time // set once ctx is done
 	for {
 		n, err := l.batch.read(false)
 		if errors.Is(err, errWouldBlock) {
-			// The socket is empty: give the handler what we have
-			// before sleeping.
-			handOff()
 			n, err = l.batch.read(true)
 		}
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
-				handOff()
 				return
 			}
 			l.log.Warn("udp read", "addr", l.Addr().String(), "err", err)
 			continue
 		}
 		l.received.Add(uint64(n))
+		if ctx.Err() != nil && drainEnd.IsZero() {
+			drainEnd = time.Now().Add(drainTime)
+		}
+		draining := !drainEnd.IsZero() && time.Now().Before(drainEnd)
+		h.mu.Lock()
 		for i := range n {
 			d := buf.slots[i][:buf.sizes[i]]
 			if len(d) > l.maxLen || buf.trunc[i] {
@@ -255,15 +317,24 @@ func (l *udpListener) read(ctx context.Context, free, full chan *chunk) {
 				}
 				d = d[:min(len(d), l.maxLen)]
 			}
-			if cur == nil || !cur.add(d) {
-				handOff()
-				take()
-				if cur == nil || !cur.add(d) {
+			for !h.add(d) {
+				if !draining || time.Now().After(drainEnd) {
 					if t := l.dropped.Add(1); isPowerOf10(t) {
 						l.log.Warn("handler behind, datagrams dropped", "addr", l.Addr().String(), "dropped_total", t)
 					}
+					break
 				}
+				// Draining: wait for the handler rather than
+				// drop; the read deadline bounds the drain.
+				h.mu.Unlock()
+				time.Sleep(time.Millisecond)
+				h.mu.Lock()
 			}
+		}
+		h.mu.Unlock()
+		select {
+		case h.ready <- struct{}{}:
+		default:
 		}
 	}
 }
