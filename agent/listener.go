@@ -167,6 +167,12 @@ func (l *udpListener) Dropped() uint64 { return l.dropped.Load() }
 // which were cut to it.
 func (l *udpListener) Truncated() uint64 { return l.truncated.Load() }
 
+// gatherTime is how long the reader sleeps after it emptied the socket's
+// queue, so that at a high rate it reads full batches and wakes the
+// handler once per batch, not once per datagram. The kernel's receive
+// buffer holds far more than this at any rate a network card delivers.
+const gatherTime = time.Millisecond
+
 // drainTime is how long a stopping listener keeps reading what the kernel
 // had already queued, so a shutdown does not drop accepted datagrams.
 const drainTime = 200 * time.Millisecond
@@ -335,6 +341,11 @@ func (l *udpListener) read(ctx context.Context, h *handoff) {
 		select {
 		case h.ready <- struct{}{}:
 		default:
+		}
+		if n < len(buf.slots) && drainEnd.IsZero() {
+			// The queue is empty: let datagrams gather in the
+			// kernel's buffer rather than wake up for each.
+			time.Sleep(gatherTime)
 		}
 	}
 }

@@ -26,6 +26,8 @@
 #   BENCH_RUN_AS         user the agent and the baseline run as (nobody);
 #                        rsyslog always runs as nobody. As nobody the
 #                        receive buffers are capped by net.core.rmem_max.
+#   BENCH_RECEIVERS      the receivers to run, of: udpsink agent agent-ref
+#                        rsyslog-tuned rsyslog-default (all)
 #   BENCH_DOC            where the results go (docs/performance.md)
 set -euo pipefail
 
@@ -65,7 +67,7 @@ if ! command -v rsyslogd >/dev/null; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rsyslog >/dev/null
 	[ -n "$made_policy" ] && rm -f /usr/sbin/policy-rc.d
 fi
-RSYSLOG_VERSION=$(rsyslogd -v | sed -n '1s/^rsyslogd \([^ ,]*\).*/\1/p')
+RSYSLOG_VERSION=$(rsyslogd -v | awk 'NR == 1 {print $2}')
 
 # --- work directory and builds -------------------------------------------
 work=$(mktemp -d /var/tmp/elb-bench.XXXXXX)
@@ -95,6 +97,9 @@ if [ -n "$REF" ]; then
 	label[agent-ref]="agent ($REF, $(git rev-parse --short "$REF"))"
 fi
 receivers+=(rsyslog-tuned rsyslog-default)
+if [ -n "${BENCH_RECEIVERS:-}" ]; then
+	read -ra receivers <<<"$BENCH_RECEIVERS"
+fi
 
 # The newest format the build accepts: elb once the parser has it.
 FORMAT=raw
@@ -284,7 +289,7 @@ report=$work/report.md
 		if ($2 == 0) { full[n] = $4 ? 100 * ($4 - $5) / $4 : 0; fullrate[n] = $3 }
 		if ($2 == cpurate && $5 > 0) cpu[n] = ($6 / tck) / ($5 / 1e6)
 		if ($7 > rss[n]) rss[n] = $7
-		st[n] = (n in st && st[n] < $8) ? st[n] : $8
+		if (!(n in st) || $8 < st[n]) st[n] = $8
 	}
 	END {
 		split(labels, kv, ";")
