@@ -8,7 +8,7 @@ DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 BIN     := bin/elb-access-logger
 
-.PHONY: all build test unit check demo testbed-start testbed-stop clean
+.PHONY: all build test unit check demo bench testbed-start testbed-stop clean
 
 all: build
 
@@ -33,6 +33,11 @@ test: check
 
 demo:
 	scripts/demo.sh
+
+# UDP ingest benchmark against a bare socket reader and rsyslog, in one
+# run; writes docs/performance.md. BENCH_QUICK=1 for a smoke test.
+bench:
+	scripts/bench.sh
 
 testbed-start:
 	scripts/testbed.sh start
