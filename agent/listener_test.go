@@ -114,7 +114,8 @@ func TestListenerOrderAndContent(t *testing.T) {
 	}
 }
 
-// A handler that stops makes the reader drop and count, and the listener
+// A handler that stops makes the reader drop and count, a flood of large
+// datagrams allocates nothing beyond the hand-off, and the listener
 // recovers once the handler goes on.
 func TestListenerOverflowCounted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -127,8 +128,14 @@ func TestListenerOverflowCounted(t *testing.T) {
 	})
 	// Four of these fill a chunk, so chunkCount*4 fill the hand-off.
 	big := bytes.Repeat([]byte("z"), 60000)
-	const sent = chunkCount*4 + 100
-	for i := range sent {
+	if _, err := client.Write(big); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first datagram", func() bool { return l.Received() == 1 })
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const sent = 500 // 30 MB
+	for i := 1; i < sent; i++ {
 		if _, err := client.Write(big); err != nil {
 			t.Fatal(err)
 		}
@@ -137,6 +144,10 @@ func TestListenerOverflowCounted(t *testing.T) {
 		}
 	}
 	waitFor(t, "the reader to take every datagram", func() bool { return l.Received()+l.Dropped() >= sent && l.Received() == sent })
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
+		t.Errorf("allocated %d bytes while %d datagrams of 60,000 bytes arrived for a blocked handler, want the hand-off's own memory only (under 1 MiB)", got, sent)
+	}
 	dropped := l.Dropped()
 	if dropped == 0 || dropped > sent {
 		t.Fatalf("Dropped() = %d with a blocked handler, want 1..%d", dropped, sent)

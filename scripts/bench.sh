@@ -136,6 +136,8 @@ access_log.owner_account = 000000000000
 access_log.region = us-east-1
 spool.dir = $dir/spool
 objectstorage.endpoint = http://127.0.0.1:9
+objectstorage.access_key_id = bench
+objectstorage.secret_access_key = bench
 metadata.endpoint =
 PROPS
 		chmod 644 "$dir/agent.properties"

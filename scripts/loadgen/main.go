@@ -150,6 +150,15 @@ func header(b []byte, rfc int, now time.Time) []byte {
 	return append(b, " haproxy[6817]: "...)
 }
 
+// datagram appends datagram seq in format f, sent at now.
+func datagram(b []byte, f format, seq uint64, now time.Time) []byte {
+	var ipb [16]byte
+	ip := clientIP(ipb[:0], seq)
+	b = header(b, f.rfc, now)
+	b = f.append(b, seq, ip, now)
+	return append(b, '\n')
+}
+
 func run(addr string, count int, rate float64, formatList string) error {
 	fs, err := pickFormats(formatList)
 	if err != nil {
@@ -170,7 +179,6 @@ func run(addr string, count int, rate float64, formatList string) error {
 	conn.SetWriteBuffer(4 << 20)
 
 	buf := make([]byte, 0, 1024)
-	ip := make([]byte, 0, 16)
 	start := time.Now()
 	sent := 0
 	for sent < count {
@@ -187,12 +195,7 @@ func run(addr string, count int, rate float64, formatList string) error {
 		}
 		now := time.Now()
 		for range batch {
-			seq := uint64(sent)
-			f := fs[sent%len(fs)]
-			ip = clientIP(ip[:0], seq)
-			buf = header(buf[:0], f.rfc, now)
-			buf = f.append(buf, seq, ip, now)
-			buf = append(buf, '\n')
+			buf = datagram(buf[:0], fs[sent%len(fs)], uint64(sent), now)
 			if _, err := conn.Write(buf); err != nil {
 				// The receiver is not there (ICMP refused):
 				// the datagram is lost like on a real network.
