@@ -6,14 +6,47 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
-BIN     := bin/elb-access-logger
+BIN     ?= bin/elb-access-logger
+DIST    ?= dist
 
-.PHONY: all build test unit check demo bench testbed-start testbed-stop clean
+# RPM packaging (docs/image.md). nfpm is pinned and run with `go run`, so it
+# never enters the agent's go.mod and no binary is downloaded.
+NFPM := go run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.0
+# An rpm version cannot hold '-': v1.2.3 -> 1.2.3, v1.2.3-4-gabc -> 1.2.3.4.gabc,
+# an untagged tree abc1234 -> 0.0.0.gitabc1234.
+RPM_VERSION ?= $(shell echo '$(VERSION)' | sed -e 's/^v\([0-9]\)/\1/' -e '/^[0-9][0-9]*\./!s/^/0.0.0.git/' -e 's/-/./g')
+# File times inside the RPM: the last commit's, so a rebuild is identical.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+
+.PHONY: all build rpm packaging-deps test unit check demo bench testbed-start testbed-stop clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/elb-access-logger
+
+# $(DIST)/elb-access-logger-$(RPM_VERSION)-1.x86_64.rpm. Every file of
+# packaging/haproxy/ except Go sources goes to /usr/share/elb-access-logger/.
+rpm: build
+	rm -rf $(DIST)/stage && mkdir -p $(DIST)/stage/share
+	if [ -d packaging/haproxy ]; then \
+		find packaging/haproxy -maxdepth 1 -type f ! -name '*.go' -exec install -m 0644 {} $(DIST)/stage/share/ \; ; \
+	fi
+	RPM_VERSION='$(RPM_VERSION)' BIN='$(BIN)' STAGE='$(DIST)/stage' SOURCE_DATE_EPOCH='$(SOURCE_DATE_EPOCH)' \
+		$(NFPM) package --packager rpm --config packaging/nfpm.yaml --target $(DIST)/
+	rm -rf $(DIST)/stage
+
+# Tools the packaging tests use (Debian): rpm, systemd-analyze, haproxy.
+packaging-deps:
+	@missing=""; \
+	command -v rpm >/dev/null || missing="$$missing rpm"; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
+	command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
+	if [ -n "$$missing" ]; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y --no-install-recommends $$missing || \
+			{ apt-get update && apt-get install -y --no-install-recommends $$missing; }; \
+	fi
 
 # Static checks that every commit keeps clean.
 check:
@@ -26,7 +59,7 @@ unit:
 
 # Every test, with the test bed started (and installed if missing) and
 # nothing skipped: integration tests fail instead of skipping here.
-test: check
+test: check packaging-deps
 	scripts/testbed.sh start >/dev/null
 	set -a; eval "$$(scripts/testbed.sh env)"; set +a; \
 	ELB_TEST_DISALLOW_SKIP=1 go test -race -count=1 -timeout 20m ./...

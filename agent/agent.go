@@ -254,7 +254,7 @@ func (a *Agent) put(ctx context.Context, seg Segment, key string) error {
 
 // bucketSpec is what the agent wants of its bucket.
 func (a *Agent) bucketSpec() uploader.Bucket {
-	return uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account}
+	return uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: a.cfg.LifecycleDays, LBName: a.id.LBName}
 }
 
 // objectKey is the key a sealed segment is uploaded under.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/elb-access-logger/elb-access-logger/uploader"
 	"github.com/magiconair/properties"
 )
 
@@ -23,6 +24,8 @@ type Config struct {
 	Format       string
 	Bucket       string // template
 	KeyLayout    string
+
+	LifecycleDays int // 0 removes the agent's rule
 
 	OwnerAccount string
 	LBName       string
@@ -42,6 +45,11 @@ type Config struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	PathStyle       bool
+	Signature       string // v4 or v2
+	BucketNaming    string // relaxed or dns
+	CABundle        string
+	InsecureSkipTLS bool
+	CredentialsFile string
 
 	MetadataEndpoint string
 }
@@ -83,6 +91,7 @@ var keys = []key{
 		return nil
 	}},
 	{"access_log.key_layout", "seed", "object key layout: seed", oneOf(func(c *Config) *string { return &c.KeyLayout }, "seed")},
+	{"access_log.lifecycle_days", "30", "expire every object of the bucket after this many days; 0 removes the agent's rule", intKey(func(c *Config) *int { return &c.LifecycleDays }, 0, 36500)},
 	{"access_log.owner_account", "", "load balancer owner's account (metadata when empty)", str(func(c *Config) *string { return &c.OwnerAccount })},
 	{"access_log.lb_name", "", "load balancer name (metadata when empty)", str(func(c *Config) *string { return &c.LBName })},
 	{"access_log.node_ip", "", "public IPv4 of this node (metadata when empty)", str(func(c *Config) *string { return &c.NodeIP })},
@@ -118,6 +127,11 @@ var keys = []key{
 	{"objectstorage.access_key_id", "", "static access key id", str(func(c *Config) *string { return &c.AccessKeyID })},
 	{"objectstorage.secret_access_key", "", "static secret access key", str(func(c *Config) *string { return &c.SecretAccessKey })},
 	{"objectstorage.path_style", "true", "path-style bucket addressing", boolKey(func(c *Config) *bool { return &c.PathStyle })},
+	{"objectstorage.signature", "v4", "request signing: v4, or v2 for object storage that predates SigV4 (Eucalyptus OSG before 4.4)", oneOf(func(c *Config) *string { return &c.Signature }, uploader.SignatureV4, uploader.SignatureV2)},
+	{"objectstorage.bucket_naming", "relaxed", "bucket name rule: relaxed (letters, digits, '.', '-', '_'; 3-255, as Eucalyptus OSG and radosgw with relaxed names) or dns (AWS S3)", oneOf(func(c *Config) *string { return &c.BucketNaming }, uploader.NamingRelaxed, uploader.NamingDNS)},
+	{"objectstorage.ca_bundle", "", "PEM file of CA certificates trusted for the endpoint, besides the system's", str(func(c *Config) *string { return &c.CABundle })},
+	{"objectstorage.insecure_skip_verify", "false", "do not verify the endpoint's TLS certificate", boolKey(func(c *Config) *bool { return &c.InsecureSkipTLS })},
+	{"objectstorage.credentials_file", "", "AWS shared-credentials file ([default] profile), used when no access key is set; refused unless mode 0600 or stricter", str(func(c *Config) *string { return &c.CredentialsFile })},
 	{"metadata.endpoint", "http://169.254.169.254", "instance metadata service; empty disables it", str(func(c *Config) *string { return &c.MetadataEndpoint })},
 }
 
@@ -164,6 +178,11 @@ func LoadConfig(path string, explicit bool) (*Config, error) {
 		v, _ := p.Get(name)
 		if err := k.set(c, strings.TrimSpace(v)); err != nil {
 			errs = append(errs, fmt.Errorf("config: %s: %s: %w", path, name, err))
+		}
+	}
+	if len(errs) == 0 {
+		if err := c.checkBucketTemplate(); err != nil {
+			errs = append(errs, fmt.Errorf("config: %s: access_log.bucket: %w", path, err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -114,8 +114,8 @@ s3() { # s3() ACCESS SECRET ARGS...: s3cmd against the bed, path style
 	s3cmd --access_key="$ak" --secret_key="$sk" --host="${TESTBED_S3_ENDPOINT#http://}" \
 		--host-bucket="${TESTBED_S3_ENDPOINT#http://}" --no-ssl --region=us-east-1 "$@"
 }
-as_reader=(s3 "$TESTBED_LOGGER_ACCESS_KEY" "$TESTBED_LOGGER_SECRET_KEY")
-reader=logger
+as_reader=(s3 "$TESTBED_LBOWNER_ACCESS_KEY" "$TESTBED_LBOWNER_SECRET_KEY")
+reader=lbowner  # the load balancer owner, through the READ grants
 
 say "waiting for the window to close and the upload (at most 60 s)"
 for _ in $(seq 60); do

@@ -2,22 +2,24 @@ package uploader
 
 import (
 	"context"
+	"crypto/md5"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 )
-
-// ErrBucketOwnedByOther means the bucket exists and belongs to another
-// account: the agent cannot write there and must keep its spool.
-var ErrBucketOwnedByOther = errors.New("uploader: bucket exists and is owned by another account")
 
 // Options configures a Client.
 type Options struct {
@@ -27,24 +29,100 @@ type Options struct {
 	Endpoint string
 	// Region is the signing region.
 	Region string
-	// AccessKeyID and SecretAccessKey are static credentials. Both empty
-	// means the SDK's default chain.
+	// Signature is SignatureV4 (the default when empty) or SignatureV2.
+	Signature string
+	// PathStyle addresses buckets as endpoint/bucket rather than
+	// bucket.endpoint. SignatureV2 needs it.
+	PathStyle bool
+	// BucketNaming is the rule bucket names are checked against:
+	// NamingRelaxed (the default when empty) or NamingDNS.
+	BucketNaming string
+
+	// AccessKeyID and SecretAccessKey are static credentials. When empty,
+	// CredentialsFile is read; when that is empty too, the instance
+	// profile is fetched from MetadataEndpoint.
 	AccessKeyID     string
 	SecretAccessKey string
-	// PathStyle addresses buckets as endpoint/bucket rather than
-	// bucket.endpoint.
-	PathStyle bool
+	// CredentialsFile is an AWS shared-credentials file; it is refused
+	// unless its mode is 0600 or stricter. CredentialsProfile names the
+	// profile, "default" when empty.
+	CredentialsFile    string
+	CredentialsProfile string
+	// MetadataEndpoint is the instance metadata service for instance
+	// profile credentials, e.g. http://169.254.169.254.
+	MetadataEndpoint string
+
+	// UploaderID is the canonical id of the uploading account, granted
+	// FULL_CONTROL on the bucket and every object. Empty means it is
+	// discovered from the store (the Owner of the bucket's ACL) and cached.
+	UploaderID string
+
+	// CABundle is a PEM file of CA certificates trusted for the endpoint,
+	// in addition to the system's.
+	CABundle string
+	// InsecureSkipVerify disables TLS certificate verification.
+	InsecureSkipVerify bool
+	// RetryMaxAttempts bounds the SDK's own attempts per request (0: the
+	// SDK's default of 3). The agent retries across rounds anyway.
+	RetryMaxAttempts int
+
 	// HTTPClient is used for every request; nil means a client with sane
-	// timeouts.
+	// timeouts built from CABundle and InsecureSkipVerify.
 	HTTPClient *http.Client
 }
 
-// Client uploads objects to one S3-compatible store.
-type Client struct {
-	s3 *s3.Client
+// LogValue prints the options without secrets, so they can be logged.
+func (o Options) LogValue() slog.Value {
+	redacted := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "REDACTED"
+	}
+	return slog.GroupValue(
+		slog.String("endpoint", o.Endpoint),
+		slog.String("region", o.Region),
+		slog.String("signature", o.signature()),
+		slog.Bool("path_style", o.PathStyle),
+		slog.String("access_key_id", o.AccessKeyID),
+		slog.String("secret_access_key", redacted(o.SecretAccessKey)),
+		slog.String("credentials_file", o.CredentialsFile),
+		slog.String("ca_bundle", o.CABundle),
+		slog.Bool("insecure_skip_verify", o.InsecureSkipVerify),
+	)
 }
 
-// New returns a Client for opts. It makes no request.
+// String is LogValue as text: never a secret.
+func (o Options) String() string { return o.LogValue().String() }
+
+func (o Options) signature() string {
+	if o.Signature == "" {
+		return SignatureV4
+	}
+	return o.Signature
+}
+
+func (o Options) naming() string {
+	if o.BucketNaming == "" {
+		return NamingRelaxed
+	}
+	return o.BucketNaming
+}
+
+// Client uploads objects to one S3-compatible store. It is safe for
+// concurrent use.
+type Client struct {
+	s3       *s3.Client
+	naming   string
+	onAWS    bool   // no custom endpoint: AWS S3 itself
+	location string // LocationConstraint of CreateBucket; AWS S3 outside us-east-1 only
+
+	mu         sync.Mutex
+	uploaderID string // canonical id of the uploading account, once known
+}
+
+// New returns a Client for opts. It checks the options and reads the
+// credentials file and CA bundle, but makes no request.
 func New(opts Options) (*Client, error) {
 	if opts.Region == "" {
 		return nil, errors.New("uploader: region is required")
@@ -52,22 +130,85 @@ func New(opts Options) (*Client, error) {
 	if (opts.AccessKeyID == "") != (opts.SecretAccessKey == "") {
 		return nil, errors.New("uploader: access key id and secret access key must be set together")
 	}
+	if err := ValidateBucketName("abc", opts.naming()); err != nil {
+		return nil, fmt.Errorf("uploader: %w", err)
+	}
+	if opts.Endpoint != "" {
+		u, err := url.Parse(opts.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("uploader: endpoint %q: want http:// or https:// with a host, such as http://osg.example.com:8773/services/objectstorage", opts.Endpoint)
+		}
+	}
 	hc := opts.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 5 * time.Minute}
+		var err error
+		if hc, err = newHTTPClient(opts.CABundle, opts.InsecureSkipVerify); err != nil {
+			return nil, err
+		}
+	}
+	creds, err := credentialsProvider(opts)
+	if err != nil {
+		return nil, err
 	}
 	o := s3.Options{
-		Region:       opts.Region,
-		UsePathStyle: opts.PathStyle,
-		HTTPClient:   hc,
+		Region:                     opts.Region,
+		UsePathStyle:               opts.PathStyle,
+		HTTPClient:                 hc,
+		Credentials:                creds,
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+	}
+	if opts.RetryMaxAttempts > 0 {
+		o.RetryMaxAttempts = opts.RetryMaxAttempts
 	}
 	if opts.Endpoint != "" {
 		o.BaseEndpoint = aws.String(opts.Endpoint)
 	}
-	if opts.AccessKeyID != "" {
-		o.Credentials = credentials.NewStaticCredentialsProvider(opts.AccessKeyID, opts.SecretAccessKey, "")
+	switch opts.signature() {
+	case SignatureV4:
+	case SignatureV2:
+		if !opts.PathStyle {
+			return nil, errors.New("uploader: signature v2 needs path-style addressing")
+		}
+		o.APIOptions = append(o.APIOptions, addSigV2(creds))
+	default:
+		return nil, fmt.Errorf("uploader: signature %q is not %s or %s", opts.Signature, SignatureV4, SignatureV2)
 	}
-	return &Client{s3: s3.New(o)}, nil
+	c := &Client{s3: s3.New(o), naming: opts.naming(), uploaderID: opts.UploaderID}
+	if opts.Endpoint == "" {
+		c.onAWS = true
+		if opts.Region != "us-east-1" {
+			// AWS S3 creates buckets outside us-east-1 only when told where.
+			c.location = opts.Region
+		}
+	}
+	return c, nil
+}
+
+// newHTTPClient returns a client that verifies TLS against the system's
+// roots plus the PEM certificates of caBundle, unless insecure.
+func newHTTPClient(caBundle string, insecure bool) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr.ResponseHeaderTimeout = 2 * time.Minute
+	tr.Proxy = http.ProxyFromEnvironment
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure}
+	if caBundle != "" {
+		pem, err := os.ReadFile(caBundle)
+		if err != nil {
+			return nil, fmt.Errorf("uploader: ca bundle: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("uploader: ca bundle %s: no PEM certificate found", caBundle)
+		}
+		tc.RootCAs = pool
+	}
+	tr.TLSClientConfig = tc
+	return &http.Client{Transport: tr, Timeout: 5 * time.Minute}, nil
 }
 
 // Bucket is what the agent wants of one bucket. Provision makes the store
@@ -75,11 +216,17 @@ func New(opts Options) (*Client, error) {
 type Bucket struct {
 	Name string
 	// OwnerAccount is the load balancer owner's account: it is granted READ
-	// on the bucket and on every object. Empty grants nothing.
+	// on the bucket and on every object, and names the test file's
+	// directory. Empty grants nothing and skips the test file.
 	OwnerAccount string
-	// LifecycleDays > 0 sets a rule expiring every object after that many
-	// days; 0 removes the agent's rule.
+	// LifecycleDays > 0 sets the agent's rule expiring every object after
+	// that many days; 0 removes the agent's rule and keeps any other.
 	LifecycleDays int
+	// Prefix is the aws key layout's prefix; the test file is written
+	// under it.
+	Prefix string
+	// LBName goes into the test file's text.
+	LBName string
 }
 
 // Object is one upload.
@@ -94,67 +241,71 @@ type Object struct {
 	Metadata map[string]string
 }
 
-// Provision makes the bucket ready for uploads. It is idempotent and safe to
-// call again whenever the wanted settings change.
-func (c *Client) Provision(ctx context.Context, b Bucket) error {
-	return c.EnsureBucket(ctx, b.Name)
-}
-
-// EnsureBucket creates bucket if it does not exist. It is idempotent: a bucket
-// this account already owns is success. A bucket owned by another account is
-// ErrBucketOwnedByOther.
-func (c *Client) EnsureBucket(ctx context.Context, bucket string) error {
-	_, err := c.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
-	if err == nil {
-		return nil
-	}
-	if code := httpStatus(err); code == http.StatusForbidden {
-		return fmt.Errorf("head bucket %s: %w", bucket, ErrBucketOwnedByOther)
-	} else if code != http.StatusNotFound {
-		return fmt.Errorf("uploader: head bucket %s: %w", bucket, err)
-	}
-	_, err = c.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
-	var owned *types.BucketAlreadyOwnedByYou
-	var exists *types.BucketAlreadyExists
-	switch {
-	case err == nil, errors.As(err, &owned):
-		return nil
-	case errors.As(err, &exists):
-		return fmt.Errorf("create bucket %s: %w", bucket, ErrBucketOwnedByOther)
-	}
-	return fmt.Errorf("uploader: create bucket %s: %w", bucket, err)
-}
-
-// Put uploads one object. It returns nil only when the store acknowledged
-// the object; re-running Put with the same key and bytes overwrites the
-// object with identical content.
+// Put uploads one object with READ for its owner and FULL_CONTROL for the
+// uploading account, Content-Type text/plain and a Content-MD5 the store
+// checks. It returns nil only when the store acknowledged the object;
+// re-running Put with the same key and bytes overwrites the object with
+// identical content. Errors are *Error, classified by the sentinels.
 func (c *Client) Put(ctx context.Context, o Object) error {
-	_, err := c.s3.PutObject(ctx, &s3.PutObjectInput{
-		Bucket:        aws.String(o.Bucket),
-		Key:           aws.String(o.Key),
-		Body:          o.Body,
-		ContentLength: aws.Int64(o.Size),
-		ContentType:   aws.String("text/plain"),
-		Metadata:      o.Metadata,
-	})
+	sum, err := md5Of(o.Body)
 	if err != nil {
-		return fmt.Errorf("uploader: put %s/%s: %w", o.Bucket, o.Key, err)
+		return &Error{Op: "put object", Bucket: o.Bucket, Key: o.Key, Err: fmt.Errorf("read body: %w", err)}
 	}
-	return nil
+	self, err := c.selfID(ctx, o.Bucket)
+	if err != nil {
+		return wrap("put object", o.Bucket, o.Key, err)
+	}
+	in := &s3.PutObjectInput{
+		Bucket:           aws.String(o.Bucket),
+		Key:              aws.String(o.Key),
+		Body:             o.Body,
+		ContentLength:    aws.Int64(o.Size),
+		ContentType:      aws.String("text/plain"),
+		ContentMD5:       aws.String(sum),
+		Metadata:         o.Metadata,
+		GrantFullControl: aws.String("id=" + self),
+	}
+	if o.OwnerAccount != "" && o.OwnerAccount != self {
+		in.GrantRead = aws.String("id=" + o.OwnerAccount)
+	}
+	_, err = c.s3.PutObject(ctx, in)
+	return wrap("put object", o.Bucket, o.Key, err)
 }
 
-// httpStatus returns the HTTP status code of an SDK error, or 0.
-func httpStatus(err error) int {
-	var re interface{ HTTPStatusCode() int }
-	if errors.As(err, &re) {
-		return re.HTTPStatusCode()
+// md5Of returns the base64 MD5 of what is left of r and seeks back.
+func md5Of(r io.ReadSeeker) (string, error) {
+	start, err := r.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return "", err
 	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "NotFound", "NoSuchBucket":
-			return http.StatusNotFound
-		}
+	h := md5.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
 	}
-	return 0
+	if _, err := r.Seek(start, io.SeekStart); err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(h.Sum(nil)), nil
+}
+
+// selfID returns the canonical id of the uploading account: configured, or
+// the Owner of bucket's ACL (the agent's own bucket: Provision created it
+// or found it owned by this account), fetched once. Reading the bucket ACL
+// needs no permission beyond those provisioning uses (s3:GetBucketAcl), unlike
+// ListBuckets.
+func (c *Client) selfID(ctx context.Context, bucket string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.uploaderID != "" {
+		return c.uploaderID, nil
+	}
+	out, err := c.s3.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		return "", fmt.Errorf("get bucket acl for the uploader's own id: %w", err)
+	}
+	if out.Owner == nil || aws.ToString(out.Owner.ID) == "" {
+		return "", errors.New("get bucket acl for the uploader's own id: the store named no owner")
+	}
+	c.uploaderID = aws.ToString(out.Owner.ID)
+	return c.uploaderID, nil
 }

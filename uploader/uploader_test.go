@@ -2,63 +2,24 @@ package uploader
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-// recorder is a fake S3 endpoint that records what it was sent and answers
-// from a table keyed by "METHOD path".
-type recorder struct {
-	mu       sync.Mutex
-	requests []string
-	bodies   map[string]string
-	answers  map[string]func(w http.ResponseWriter)
-}
-
-func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	rec.mu.Lock()
-	k := r.Method + " " + r.URL.Path
-	rec.requests = append(rec.requests, k)
-	rec.bodies[k] = string(body)
-	answer := rec.answers[k]
-	rec.mu.Unlock()
-	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=AKID/") {
-		w.WriteHeader(http.StatusForbidden)
-		return
-	}
-	if k == "PUT /bkt/elb-access-01022026-030405.log" && r.Header.Get("Content-Type") != "text/plain" {
-		http.Error(w, "bad content type "+r.Header.Get("Content-Type"), http.StatusBadRequest)
-		return
-	}
-	if answer != nil {
-		answer(w)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
-}
-
-func s3Error(status int, code string) func(w http.ResponseWriter) {
-	return func(w http.ResponseWriter) {
-		w.Header().Set("Content-Type", "application/xml")
-		w.WriteHeader(status)
-		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>`+code+`</Code><Message>m</Message></Error>`)
-	}
-}
-
-func newTestClient(t *testing.T, rec *recorder) *Client {
+func newTestClient(t *testing.T, f *fakeS3, mod func(*Options)) *Client {
 	t.Helper()
-	srv := httptest.NewServer(rec)
-	t.Cleanup(srv.Close)
-	c, err := New(Options{Endpoint: srv.URL, Region: "us-east-1", AccessKeyID: "AKID", SecretAccessKey: "secret", PathStyle: true})
+	opts := Options{Endpoint: f.start(t), Region: "us-east-1", AccessKeyID: f.akid, SecretAccessKey: "secret", PathStyle: true, RetryMaxAttempts: 1}
+	if mod != nil {
+		mod(&opts)
+	}
+	c, err := New(opts)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("New: %v", err)
 	}
 	return c
 }
@@ -66,58 +27,111 @@ func newTestClient(t *testing.T, rec *recorder) *Client {
 func TestEnsureBucket(t *testing.T) {
 	tests := []struct {
 		name    string
-		answers map[string]func(http.ResponseWriter)
+		exists  bool
+		answers map[string]http.HandlerFunc
 		want    []string
 		wantErr error
 	}{
-		{"exists", nil, []string{"HEAD /bkt"}, nil},
-		{"missing is created",
-			map[string]func(http.ResponseWriter){"HEAD /bkt": s3Error(404, "NotFound")},
+		{"exists", true, nil, []string{"HEAD /bkt"}, nil},
+		{"missing is created", false, nil, []string{"HEAD /bkt", "PUT /bkt"}, nil},
+		{"created concurrently by us", false,
+			map[string]http.HandlerFunc{"PUT /bkt": s3Error(409, "BucketAlreadyOwnedByYou")},
 			[]string{"HEAD /bkt", "PUT /bkt"}, nil},
-		{"created concurrently by us",
-			map[string]func(http.ResponseWriter){"HEAD /bkt": s3Error(404, "NotFound"), "PUT /bkt": s3Error(409, "BucketAlreadyOwnedByYou")},
-			[]string{"HEAD /bkt", "PUT /bkt"}, nil},
-		{"owned by someone else",
-			map[string]func(http.ResponseWriter){"HEAD /bkt": s3Error(404, "NotFound"), "PUT /bkt": s3Error(409, "BucketAlreadyExists")},
+		{"owned by someone else", false,
+			map[string]http.HandlerFunc{"HEAD /bkt": s3Error(403, "AccessDenied"), "PUT /bkt": s3Error(409, "BucketAlreadyExists")},
 			[]string{"HEAD /bkt", "PUT /bkt"}, ErrBucketOwnedByOther},
-		{"forbidden head",
-			map[string]func(http.ResponseWriter){"HEAD /bkt": s3Error(403, "AccessDenied")},
-			[]string{"HEAD /bkt"}, ErrBucketOwnedByOther},
+		{"not allowed to create", false,
+			map[string]http.HandlerFunc{"PUT /bkt": s3Error(403, "AccessDenied")},
+			[]string{"HEAD /bkt", "PUT /bkt"}, ErrAccessDenied},
+		{"bad name", false,
+			map[string]http.HandlerFunc{"PUT /bkt": s3Error(400, "InvalidBucketName")},
+			[]string{"HEAD /bkt", "PUT /bkt"}, ErrInvalidBucketName},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := &recorder{bodies: map[string]string{}, answers: tt.answers}
-			err := newTestClient(t, rec).EnsureBucket(context.Background(), "bkt")
+			f := newFakeS3("AKID")
+			f.buckets["bkt"] = tt.exists
+			for k, h := range tt.answers {
+				f.answers[k] = h
+			}
+			err := newTestClient(t, f, nil).EnsureBucket(context.Background(), "bkt")
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
 				t.Fatalf("EnsureBucket: got %v, want %v", err, tt.wantErr)
 			}
-			if strings.Join(rec.requests, ",") != strings.Join(tt.want, ",") {
-				t.Errorf("requests: got %v, want %v", rec.requests, tt.want)
+			if got, want := strings.Join(f.sent(), ","), strings.Join(tt.want, ","); got != want {
+				t.Errorf("requests: got %v, want %v", got, want)
 			}
 		})
 	}
 }
 
-func TestPut(t *testing.T) {
-	rec := &recorder{bodies: map[string]string{}}
-	c := newTestClient(t, rec)
-	key := SeedKey(time.Date(2026, 2, 1, 3, 4, 5, 0, time.UTC))
+func TestPutHeaders(t *testing.T) {
 	body := "line 1\nline 2\n"
-	if err := c.Put(context.Background(), Object{Bucket: "bkt", Key: key, Body: strings.NewReader(body), Size: int64(len(body))}); err != nil {
-		t.Fatalf("Put: %v", err)
+	sum := md5.Sum([]byte(body))
+	key := SeedKey(time.Date(2026, 2, 1, 3, 4, 5, 0, time.UTC))
+	tests := []struct {
+		name      string
+		signature string
+		self      string // configured UploaderID
+		wantSent  []string
+	}{
+		{"v4, own id discovered", SignatureV4, "", []string{"GET /bkt?acl", "PUT /bkt/" + key}},
+		{"v2, own id discovered", SignatureV2, "", []string{"GET /bkt?acl", "PUT /bkt/" + key}},
+		{"v4, own id configured", SignatureV4, "logger", []string{"PUT /bkt/" + key}},
 	}
-	if got := rec.bodies["PUT /bkt/"+key]; got != body {
-		t.Errorf("stored body: got %q, want %q (requests %v)", got, body, rec.requests)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeS3("AKID")
+			f.buckets["bkt"] = true
+			c := newTestClient(t, f, func(o *Options) { o.Signature, o.UploaderID = tt.signature, tt.self })
+			for i := 0; i < 2; i++ { // the second Put reuses the cached id
+				err := c.Put(context.Background(), Object{Bucket: "bkt", Key: key, Body: strings.NewReader(body), Size: int64(len(body)), OwnerAccount: "lbowner"})
+				if err != nil {
+					t.Fatalf("Put: %v", err)
+				}
+			}
+			wantSent := append(tt.wantSent, "PUT /bkt/"+key)
+			if got, want := strings.Join(f.sent(), ","), strings.Join(wantSent, ","); got != want {
+				t.Errorf("requests:\n got %s\nwant %s", got, want)
+			}
+			put := f.last("PUT /bkt/" + key)
+			got := headerSubset(put.Header, "X-Amz-Grant-Read", "X-Amz-Grant-Full-Control", "Content-Md5", "Content-Type", "X-Amz-Acl")
+			want := strings.Join([]string{
+				"content-md5: " + base64.StdEncoding.EncodeToString(sum[:]),
+				"content-type: text/plain",
+				"x-amz-grant-full-control: id=logger",
+				"x-amz-grant-read: id=lbowner",
+			}, "\n")
+			if got != want {
+				t.Errorf("headers:\n got %s\nwant %s", got, want)
+			}
+			if put.Body != body {
+				t.Errorf("body: got %q, want %q", put.Body, body)
+			}
+			wantAuth := map[string]string{SignatureV4: "AWS4-HMAC-SHA256 ", SignatureV2: "AWS AKID:"}[tt.signature]
+			if a := put.Header.Get("Authorization"); !strings.HasPrefix(a, wantAuth) {
+				t.Errorf("Authorization: got %q, want prefix %q", a, wantAuth)
+			}
+		})
 	}
 }
 
-func TestPutErrorIsReported(t *testing.T) {
-	rec := &recorder{bodies: map[string]string{}, answers: map[string]func(http.ResponseWriter){
-		"PUT /bkt/k": s3Error(403, "AccessDenied"),
-	}}
-	err := newTestClient(t, rec).Put(context.Background(), Object{Bucket: "bkt", Key: "k", Body: strings.NewReader("x"), Size: 1})
-	if err == nil || !strings.Contains(err.Error(), "bkt/k") {
-		t.Fatalf("Put: got %v, want an error naming bkt/k", err)
+func TestPutBodyFromOffset(t *testing.T) {
+	// A body already read from (a retried upload) is sent from where it
+	// stands, and the MD5 covers exactly those bytes.
+	f := newFakeS3("AKID")
+	f.buckets["bkt"] = true
+	c := newTestClient(t, f, func(o *Options) { o.UploaderID = "logger" })
+	r := strings.NewReader("skip|payload")
+	r.Seek(5, 0)
+	if err := c.Put(context.Background(), Object{Bucket: "bkt", Key: "k", Body: r, Size: 7}); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	if got := string(f.objects["bkt/k"]); got != "payload" {
+		t.Errorf("stored: got %q, want %q", got, "payload")
+	}
+	if h := f.last("PUT /bkt/k").Header.Get("X-Amz-Grant-Read"); h != "" {
+		t.Errorf("x-amz-grant-read without an owner: got %q, want none", h)
 	}
 }
 

@@ -46,15 +46,7 @@ func agentBinary(t *testing.T) string {
 }
 
 // freeUDPPort returns a loopback UDP port that was free a moment ago.
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
+func freeUDPPort(t *testing.T) int { return testbed.FreeUDPPort(t) }
 
 func randomSuffix(t *testing.T) string {
 	b := make([]byte, 4)
@@ -158,6 +150,9 @@ func bucketLines(t *testing.T, c *s3.Client, bucket string) (lines, keys []strin
 		return nil, nil // bucket not there yet
 	}
 	for _, o := range out.Contents {
+		if !strings.HasPrefix(*o.Key, "elb-access-") {
+			continue // the provisioning test file, AWSLogs/{account}/ELBAccessLogTestFile
+		}
 		keys = append(keys, *o.Key)
 		obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
 		if err != nil {
@@ -212,11 +207,12 @@ metadata.endpoint =
 		}
 	}
 
-	// Wait for at least one window to close and upload everything.
-	logger := bed.S3(bed.Logger)
+	// Wait for at least one window to close and upload everything. The
+	// load balancer owner reads the bucket: the grants must let it.
+	owner := bed.S3(bed.LBOwner)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		lines, _ := bucketLines(t, logger, bucket)
+		lines, _ := bucketLines(t, owner, bucket)
 		if len(lines) >= n {
 			break
 		}
@@ -227,7 +223,7 @@ metadata.endpoint =
 	}
 	a.stop(t)
 
-	lines, keys := bucketLines(t, logger, bucket)
+	lines, keys := bucketLines(t, owner, bucket)
 	sort.Strings(lines)
 	sort.Strings(want)
 	if len(lines) != n {

@@ -14,7 +14,6 @@ import (
 	"syscall"
 
 	"github.com/elb-access-logger/elb-access-logger/agent"
-	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
 // Set by the linker: -X main.version=... -X main.commit=... -X main.date=...
@@ -38,6 +37,9 @@ func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
 func main() {
+	// SIGHUP means reload (init script, systemctl reload): it must never
+	// kill the agent, even before the configuration watcher handles it.
+	signal.Ignore(syscall.SIGHUP)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -84,13 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	up, err := uploader.New(uploader.Options{
-		Endpoint:        cfg.StoreEndpoint,
-		Region:          cfg.SigningRegion(),
-		AccessKeyID:     cfg.AccessKeyID,
-		SecretAccessKey: cfg.SecretAccessKey,
-		PathStyle:       cfg.PathStyle,
-	})
+	up, err := newUploader(cfg, log)
 	if err != nil {
 		return usageError{err}
 	}

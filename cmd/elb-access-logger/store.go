@@ -1,0 +1,42 @@
+package main
+
+import (
+	"log/slog"
+
+	"github.com/elb-access-logger/elb-access-logger/agent"
+	"github.com/elb-access-logger/elb-access-logger/uploader"
+)
+
+// uploaderOptions maps the objectstorage.* keys to the uploader's options.
+func uploaderOptions(cfg *agent.Config) uploader.Options {
+	return uploader.Options{
+		Endpoint:           cfg.StoreEndpoint,
+		Region:             cfg.SigningRegion(),
+		Signature:          cfg.Signature,
+		PathStyle:          cfg.PathStyle,
+		BucketNaming:       cfg.BucketNaming,
+		AccessKeyID:        cfg.AccessKeyID,
+		SecretAccessKey:    cfg.SecretAccessKey,
+		CredentialsFile:    cfg.CredentialsFile,
+		MetadataEndpoint:   cfg.MetadataEndpoint,
+		CABundle:           cfg.CABundle,
+		InsecureSkipVerify: cfg.InsecureSkipTLS,
+	}
+}
+
+// newUploader returns the object-store client the configuration names. Its
+// errors are configuration errors (bad endpoint, unreadable CA bundle,
+// credentials file with a loose mode). The options are logged without
+// secrets.
+func newUploader(cfg *agent.Config, log *slog.Logger) (*uploader.Client, error) {
+	opts := uploaderOptions(cfg)
+	up, err := uploader.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	log.Debug("object store", "options", opts)
+	if opts.InsecureSkipVerify {
+		log.Warn("TLS certificates of the object store are not verified (objectstorage.insecure_skip_verify = true)")
+	}
+	return up, nil
+}

@@ -1,0 +1,192 @@
+package uploader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+)
+
+// Sentinels for the conditions callers branch on. Every error returned by
+// Provision and Put is an *Error that matches exactly one of them with
+// errors.Is (or none, for causes not listed).
+var (
+	// ErrBucketOwnedByOther means the bucket exists and belongs to another
+	// account: the agent cannot write there and must keep its spool.
+	ErrBucketOwnedByOther = errors.New("bucket exists and is owned by another account")
+	// ErrAccessDenied: the store refused the credentials' rights (403).
+	ErrAccessDenied = errors.New("access denied")
+	// ErrNoSuchBucket: the bucket is gone; provision it again.
+	ErrNoSuchBucket = errors.New("no such bucket")
+	// ErrSignature: the store rejected the signature (wrong secret,
+	// signature version or clock).
+	ErrSignature = errors.New("signature does not match")
+	// ErrInvalidBucketName: the name breaks the store's naming rule.
+	ErrInvalidBucketName = errors.New("invalid bucket name")
+	// ErrTimeout: the request did not finish in time.
+	ErrTimeout = errors.New("timeout")
+	// ErrServer: the store answered 5xx or throttled.
+	ErrServer = errors.New("server error")
+	// ErrNetwork: the store could not be reached.
+	ErrNetwork = errors.New("network error")
+	// ErrCredentials: no usable credentials (file, instance profile).
+	ErrCredentials = errors.New("no usable credentials")
+	// ErrPreflight: the test file read back differs from what was written.
+	ErrPreflight = errors.New("preflight test file mismatch")
+)
+
+// causes maps each sentinel to its short label and whether retrying the
+// same request later can succeed without an operator's help.
+var causes = []struct {
+	err       error
+	label     string
+	retryable bool
+}{
+	{ErrBucketOwnedByOther, "bucket_owned_by_other", false},
+	{ErrAccessDenied, "access_denied", false},
+	{ErrNoSuchBucket, "no_such_bucket", false},
+	{ErrSignature, "signature", false},
+	{ErrInvalidBucketName, "invalid_bucket_name", false},
+	{ErrCredentials, "credentials", true},
+	{ErrPreflight, "preflight", false},
+	{ErrTimeout, "timeout", true},
+	{ErrServer, "server_error", true},
+	{ErrNetwork, "network", true},
+}
+
+// Error is what Provision and Put return: the operation, where, and the
+// classified cause. It unwraps to both the sentinel of its class and the
+// underlying error.
+type Error struct {
+	Op     string // "create bucket", "put object", ...
+	Bucket string
+	Key    string // empty for bucket operations
+	Kind   error  // one of the sentinels, or nil when unclassified
+	Err    error
+}
+
+func (e *Error) Error() string {
+	where := e.Bucket
+	if e.Key != "" {
+		where += "/" + e.Key
+	}
+	if e.Kind != nil && !errors.Is(e.Err, e.Kind) {
+		return fmt.Sprintf("uploader: %s %s: %v: %v", e.Op, where, e.Kind, e.Err)
+	}
+	return fmt.Sprintf("uploader: %s %s: %v", e.Op, where, e.Err)
+}
+
+// Unwrap returns the sentinel and the underlying error.
+func (e *Error) Unwrap() []error {
+	if e.Kind == nil {
+		return []error{e.Err}
+	}
+	return []error{e.Kind, e.Err}
+}
+
+// Cause returns a short label for err, for counting and for logging once
+// per distinct cause: one of bucket_owned_by_other, access_denied,
+// no_such_bucket, signature, invalid_bucket_name, credentials, preflight,
+// timeout, server_error, network, canceled or other.
+func Cause(err error) string {
+	if errors.Is(err, context.Canceled) {
+		return "canceled"
+	}
+	for _, c := range causes {
+		if errors.Is(err, c.err) {
+			return c.label
+		}
+	}
+	return "other"
+}
+
+// Retryable reports whether err is transient (timeouts, 5xx, throttling,
+// network): the same request may succeed later unchanged. Permanent errors
+// (access denied, no such bucket, bad signature, invalid name, bucket of
+// someone else) need the configuration or the store to change; the agent
+// keeps the segment spooled either way and retries with a longer backoff.
+func Retryable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	for _, c := range causes {
+		if errors.Is(err, c.err) {
+			return c.retryable
+		}
+	}
+	return false
+}
+
+// wrap classifies an SDK error as an *Error. It returns nil for nil.
+func wrap(op, bucket, key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Op: op, Bucket: bucket, Key: key, Kind: classify(err), Err: err}
+}
+
+// classify returns the sentinel for an SDK, network or context error.
+func classify(err error) error {
+	for _, c := range causes {
+		if errors.Is(err, c.err) {
+			return c.err
+		}
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "AccountProblem":
+			return ErrAccessDenied
+		case "NoSuchBucket":
+			return ErrNoSuchBucket
+		case "SignatureDoesNotMatch", "RequestTimeTooSkewed", "AuthorizationHeaderMalformed":
+			return ErrSignature
+		case "InvalidBucketName":
+			return ErrInvalidBucketName
+		case "BucketAlreadyExists":
+			return ErrBucketOwnedByOther
+		case "RequestTimeout":
+			return ErrTimeout
+		case "SlowDown", "ServiceUnavailable", "InternalError", "Throttling":
+			return ErrServer
+		}
+	}
+	var nsb *types.NoSuchBucket
+	if errors.As(err, &nsb) {
+		return ErrNoSuchBucket
+	}
+	switch code := httpStatus(err); {
+	case code >= 500:
+		return ErrServer
+	case code == http.StatusForbidden:
+		return ErrAccessDenied
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return ErrTimeout
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		if ne.Timeout() {
+			return ErrTimeout
+		}
+		return ErrNetwork
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return ErrNetwork
+	}
+	return nil
+}
+
+// httpStatus returns the HTTP status code of an SDK error, or 0.
+func httpStatus(err error) int {
+	var re interface{ HTTPStatusCode() int }
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}

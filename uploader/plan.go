@@ -1,0 +1,32 @@
+package uploader
+
+import "fmt"
+
+// Plan lists, one line per call and without making any, what Provision
+// does for b: for --dry-run. It holds no secret; the uploading account's
+// id, known only after a request, is shown as <uploader>.
+func (b Bucket) Plan() []string {
+	acl := "put bucket acl " + b.Name + ": FULL_CONTROL id=<uploader>"
+	if b.OwnerAccount != "" {
+		acl += ", READ id=" + b.OwnerAccount
+	}
+	out := []string{"create bucket " + b.Name + " if missing", acl}
+	if b.LifecycleDays > 0 {
+		out = append(out, fmt.Sprintf("lifecycle %s: rule %s expires every object after %d days (other rules kept)", b.Name, LifecycleRuleID, b.LifecycleDays))
+	} else {
+		out = append(out, fmt.Sprintf("lifecycle %s: remove rule %s if present (other rules kept)", b.Name, LifecycleRuleID))
+	}
+	if b.OwnerAccount != "" {
+		out = append(out, "put and read back "+b.Name+"/"+TestFileKey(b.Prefix, b.OwnerAccount))
+	}
+	return out
+}
+
+// Plan describes the PutObject that Put makes for o, for --dry-run.
+func (o Object) Plan() string {
+	grants := "x-amz-grant-full-control: id=<uploader>"
+	if o.OwnerAccount != "" {
+		grants = "x-amz-grant-read: id=" + o.OwnerAccount + ", " + grants
+	}
+	return fmt.Sprintf("put %s/%s (%d bytes, Content-Type: text/plain, Content-MD5, %s)", o.Bucket, o.Key, o.Size, grants)
+}

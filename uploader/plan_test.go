@@ -1,0 +1,37 @@
+package uploader
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestPlan(t *testing.T) {
+	tests := []struct {
+		name string
+		b    Bucket
+		want []string
+	}{
+		{"owner and lifecycle", Bucket{Name: "bkt", OwnerAccount: "123456789012", LifecycleDays: 30, Prefix: "p"}, []string{
+			"create bucket bkt if missing",
+			"put bucket acl bkt: FULL_CONTROL id=<uploader>, READ id=123456789012",
+			"lifecycle bkt: rule elb-access-logger-expiration expires every object after 30 days (other rules kept)",
+			"put and read back bkt/p/AWSLogs/123456789012/ELBAccessLogTestFile",
+		}},
+		{"no owner, no lifecycle", Bucket{Name: "bkt"}, []string{
+			"create bucket bkt if missing",
+			"put bucket acl bkt: FULL_CONTROL id=<uploader>",
+			"lifecycle bkt: remove rule elb-access-logger-expiration if present (other rules kept)",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.b.Plan(); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("Plan:\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+	o := Object{Bucket: "bkt", Key: "elb-access-01122026-040500.log", Size: 42, OwnerAccount: "123456789012"}
+	if got, want := o.Plan(), "put bkt/elb-access-01122026-040500.log (42 bytes, Content-Type: text/plain, Content-MD5, x-amz-grant-read: id=123456789012, x-amz-grant-full-control: id=<uploader>)"; got != want {
+		t.Errorf("Object.Plan:\n got %s\nwant %s", got, want)
+	}
+}

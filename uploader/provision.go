@@ -1,0 +1,224 @@
+package uploader
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+)
+
+// LifecycleRuleID is the ID of the one lifecycle rule the agent owns on a
+// bucket. Rules with other IDs are never changed.
+const LifecycleRuleID = "elb-access-logger-expiration"
+
+// Provision makes the bucket ready for uploads, in order: the name is
+// checked against the naming rule; the bucket is created if missing
+// (already owned by this account is success, owned by another is
+// ErrBucketOwnedByOther); the bucket ACL is set to FULL_CONTROL for the
+// uploading account and READ for b.OwnerAccount (nothing public); the
+// agent's lifecycle rule is set, updated or removed; and the test file
+// AWSLogs/{account}/ELBAccessLogTestFile is written and read back.
+//
+// It is idempotent and safe to call again whenever the wanted settings
+// change. Errors are *Error, classified by the sentinels.
+func (c *Client) Provision(ctx context.Context, b Bucket) error {
+	if err := ValidateBucketName(b.Name, c.naming); err != nil {
+		return &Error{Op: "check bucket name", Bucket: b.Name, Kind: ErrInvalidBucketName, Err: err}
+	}
+	if b.LifecycleDays < 0 {
+		return &Error{Op: "check lifecycle", Bucket: b.Name, Err: fmt.Errorf("lifecycle days %d is negative", b.LifecycleDays)}
+	}
+	if err := c.EnsureBucket(ctx, b.Name); err != nil {
+		return err
+	}
+	if err := c.putBucketACL(ctx, b.Name, b.OwnerAccount); err != nil {
+		return err
+	}
+	if err := c.ensureLifecycle(ctx, b.Name, b.LifecycleDays); err != nil {
+		return err
+	}
+	if b.OwnerAccount == "" {
+		return nil
+	}
+	return c.preflight(ctx, b)
+}
+
+// EnsureBucket creates bucket if it does not exist. It is idempotent: a
+// bucket this account already owns is success. A bucket owned by another
+// account is ErrBucketOwnedByOther.
+func (c *Client) EnsureBucket(ctx context.Context, bucket string) error {
+	_, err := c.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+	if err == nil {
+		return nil
+	}
+	// A HEAD answer has no body: 403 may be someone else's bucket or our
+	// own bad credentials. CreateBucket tells them apart.
+	if code := httpStatus(err); code != http.StatusNotFound && code != http.StatusForbidden {
+		return wrap("head bucket", bucket, "", err)
+	}
+	in := &s3.CreateBucketInput{Bucket: aws.String(bucket)}
+	if c.location != "" {
+		in.CreateBucketConfiguration = &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(c.location)}
+	}
+	if c.onAWS {
+		// New AWS buckets default to BucketOwnerEnforced, which refuses
+		// the ACL grants the owner's access depends on.
+		in.ObjectOwnership = types.ObjectOwnershipObjectWriter
+	}
+	_, err = c.s3.CreateBucket(ctx, in)
+	var owned *types.BucketAlreadyOwnedByYou
+	var exists *types.BucketAlreadyExists
+	switch {
+	case err == nil, errors.As(err, &owned):
+		return nil
+	case errors.As(err, &exists):
+		return &Error{Op: "create bucket", Bucket: bucket, Kind: ErrBucketOwnedByOther, Err: err}
+	}
+	return wrap("create bucket", bucket, "", err)
+}
+
+// putBucketACL replaces the bucket ACL with FULL_CONTROL for the uploading
+// account and READ (list) for owner. Replacing it drops any public grant.
+func (c *Client) putBucketACL(ctx context.Context, bucket, owner string) error {
+	self, err := c.selfID(ctx, bucket)
+	if err != nil {
+		return wrap("put bucket acl", bucket, "", err)
+	}
+	in := &s3.PutBucketAclInput{Bucket: aws.String(bucket), GrantFullControl: aws.String("id=" + self)}
+	if owner != "" && owner != self {
+		in.GrantRead = aws.String("id=" + owner)
+	}
+	_, err = c.s3.PutBucketAcl(ctx, in)
+	return wrap("put bucket acl", bucket, "", err)
+}
+
+// ensureLifecycle makes the agent's rule expire every object after days,
+// or removes it when days is 0. Other rules are kept as they are. Nothing
+// is written when the bucket already matches.
+func (c *Client) ensureLifecycle(ctx context.Context, bucket string, days int) error {
+	var rules []types.LifecycleRule
+	out, err := c.s3.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(bucket)})
+	switch {
+	case err == nil:
+		rules = out.Rules
+	case apiCode(err) == "NoSuchLifecycleConfiguration":
+	default:
+		return wrap("get bucket lifecycle", bucket, "", err)
+	}
+	var others []types.LifecycleRule
+	var mine *types.LifecycleRule
+	for i := range rules {
+		if aws.ToString(rules[i].ID) == LifecycleRuleID {
+			mine = &rules[i]
+		} else {
+			others = append(others, rules[i])
+		}
+	}
+	if days == 0 {
+		if mine == nil {
+			return nil
+		}
+		if len(others) == 0 {
+			_, err := c.s3.DeleteBucketLifecycle(ctx, &s3.DeleteBucketLifecycleInput{Bucket: aws.String(bucket)})
+			return wrap("delete bucket lifecycle", bucket, "", err)
+		}
+		return c.putLifecycle(ctx, bucket, others)
+	}
+	if mine != nil && isExpiryRule(*mine, days) {
+		return nil
+	}
+	return c.putLifecycle(ctx, bucket, append(others, expiryRule(days)))
+}
+
+// putLifecycle writes rules. A store that predates the <Filter> element
+// (the 2016 schema) and refuses it as malformed gets the agent's rule again
+// in the older form, with <Prefix> directly in the rule.
+func (c *Client) putLifecycle(ctx context.Context, bucket string, rules []types.LifecycleRule) error {
+	put := func(rules []types.LifecycleRule) error {
+		_, err := c.s3.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{
+			Bucket:                 aws.String(bucket),
+			LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: rules},
+		})
+		return err
+	}
+	err := put(rules)
+	if code := apiCode(err); code == "MalformedXML" || code == "InvalidArgument" {
+		legacy := make([]types.LifecycleRule, len(rules))
+		copy(legacy, rules)
+		changed := false
+		for i, r := range legacy {
+			if aws.ToString(r.ID) == LifecycleRuleID && r.Filter != nil {
+				legacy[i].Prefix, legacy[i].Filter, changed = aws.String(""), nil, true
+			}
+		}
+		if changed {
+			err = put(legacy)
+		}
+	}
+	return wrap("put bucket lifecycle", bucket, "", err)
+}
+
+// expiryRule is the agent's rule: every object expires after days.
+func expiryRule(days int) types.LifecycleRule {
+	return types.LifecycleRule{
+		ID:         aws.String(LifecycleRuleID),
+		Status:     types.ExpirationStatusEnabled,
+		Filter:     &types.LifecycleRuleFilter{Prefix: aws.String("")},
+		Expiration: &types.LifecycleExpiration{Days: aws.Int32(int32(days))},
+	}
+}
+
+// isExpiryRule reports whether r is already expiryRule(days).
+func isExpiryRule(r types.LifecycleRule, days int) bool {
+	prefix := aws.ToString(r.Prefix)
+	if r.Filter != nil {
+		if r.Filter.And != nil || r.Filter.Tag != nil || r.Filter.ObjectSizeGreaterThan != nil || r.Filter.ObjectSizeLessThan != nil {
+			return false
+		}
+		prefix += aws.ToString(r.Filter.Prefix)
+	}
+	return r.Status == types.ExpirationStatusEnabled && prefix == "" &&
+		r.Expiration != nil && aws.ToInt32(r.Expiration.Days) == int32(days)
+}
+
+// preflight writes the test file with the same grants as every object and
+// reads it back.
+func (c *Client) preflight(ctx context.Context, b Bucket) error {
+	key := TestFileKey(b.Prefix, b.OwnerAccount)
+	body := fmt.Sprintf("Enable AccessLog for ELB: %s at %s\n", b.LBName, time.Now().UTC().Format(time.RFC3339))
+	if err := c.Put(ctx, Object{Bucket: b.Name, Key: key, Body: strings.NewReader(body), Size: int64(len(body)), OwnerAccount: b.OwnerAccount}); err != nil {
+		return err
+	}
+	out, err := c.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b.Name), Key: aws.String(key)})
+	if err != nil {
+		return wrap("read back test file", b.Name, key, err)
+	}
+	defer out.Body.Close()
+	got, err := io.ReadAll(io.LimitReader(out.Body, int64(len(body))+1))
+	if err != nil {
+		return wrap("read back test file", b.Name, key, err)
+	}
+	if !bytes.Equal(got, []byte(body)) {
+		return &Error{Op: "read back test file", Bucket: b.Name, Key: key, Kind: ErrPreflight,
+			Err: fmt.Errorf("%w: got %d bytes, want %d", ErrPreflight, len(got), len(body))}
+	}
+	return nil
+}
+
+// apiCode returns the S3 error code of err, or "".
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
