@@ -26,8 +26,8 @@ func listenAddr(s string) (network, addr string, err error) {
 }
 
 // Ingest sizes. The kernel's receive buffer (syslog.receive_buffer_bytes)
-// absorbs the moments the reading goroutine is not scheduled; the chunks
-// absorb the moments the handler (parse, encode, spool) is behind.
+// is the queue in front of the agent; the chunks absorb the moments the
+// handler (parse, encode, spool) is slower than the reader.
 const (
 	// batchSlots is how many datagrams one read system call can return.
 	batchSlots = 32
@@ -36,7 +36,7 @@ const (
 	chunkBytes = 256 << 10
 	// chunkCount bounds the hand-off: chunkCount*chunkBytes of datagrams
 	// wait for the handler at most, whatever the input.
-	chunkCount = 16
+	chunkCount = 8
 	// chunkDatagrams caps the datagrams in one chunk (empty datagrams take
 	// no bytes).
 	chunkDatagrams = 4096
@@ -66,10 +66,12 @@ func (c *chunk) reset() {
 // udpListener receives one syslog message per datagram.
 //
 // One goroutine reads the socket in batches (recvmmsg on Linux) into slots
-// allocated once and packs the datagrams into chunks; the goroutine that
-// called serve hands each datagram to the handler. The hand-off is bounded:
-// when every chunk is waiting for the handler, datagrams read from the
-// socket are dropped and counted (Dropped), never queued without limit.
+// allocated once and packs the datagrams into a fixed set of chunks; the
+// goroutine that called serve hands each datagram to the handler. When
+// every chunk waits for the handler, the reader waits too, so datagrams
+// queue in the kernel's receive buffer, and what overflows it the kernel
+// drops and counts (Dropped). Nothing is queued without bound and nothing
+// is read only to be thrown away.
 type udpListener struct {
 	conn   *net.UDPConn
 	maxLen int
@@ -80,7 +82,7 @@ type udpListener struct {
 	batch batchReader
 
 	received  atomic.Uint64
-	dropped   atomic.Uint64
+	dropped   atomic.Uint64 // by the kernel, as of the last datagram read
 	truncated atomic.Uint64
 }
 
@@ -100,6 +102,11 @@ type batchBuf struct {
 	slots [][]byte
 	sizes []int
 	trunc []bool
+	// drops is the kernel's count of datagrams this socket dropped, as
+	// the last datagram read reported it (wrapping at 2^32); dropsSeen
+	// says the batch reported it.
+	drops     uint32
+	dropsSeen bool
 }
 
 func newBatchBuf(n, slotLen int) *batchBuf {
@@ -159,8 +166,10 @@ func (l *udpListener) ReceiveBuffer() int { return l.rcvbuf }
 // Received counts the datagrams read from the socket.
 func (l *udpListener) Received() uint64 { return l.received.Load() }
 
-// Dropped counts the datagrams read from the socket and dropped because
-// the handler was behind and the hand-off was full.
+// Dropped counts the datagrams the kernel dropped because the socket's
+// receive buffer was full: the handler was behind for longer than the
+// buffer and the hand-off hold. Linux reports the count with the next
+// datagram read (SO_RXQ_OVFL); elsewhere it stays 0.
 func (l *udpListener) Dropped() uint64 { return l.dropped.Load() }
 
 // Truncated counts the datagrams longer than syslog.max_message_bytes,
@@ -172,6 +181,9 @@ func (l *udpListener) Truncated() uint64 { return l.truncated.Load() }
 // handler once per batch, not once per datagram. The kernel's receive
 // buffer holds far more than this at any rate a network card delivers.
 const gatherTime = time.Millisecond
+
+// dropWarnInterval spaces the warnings about kernel drops.
+const dropWarnInterval = 10 * time.Second
 
 // drainTime is how long a stopping listener keeps reading what the kernel
 // had already queued, so a shutdown does not drop accepted datagrams.
@@ -187,7 +199,7 @@ type handoff struct {
 	free, full chan *chunk
 	ready      chan struct{} // the reader added to cur
 	mu         sync.Mutex
-	cur        *chunk // being filled; nil when no chunk was free
+	cur        *chunk // being filled; nil when the reader waits for one
 }
 
 func newHandoff(chunkSize int) *handoff {
@@ -198,8 +210,9 @@ func newHandoff(chunkSize int) *handoff {
 	return h
 }
 
-// add appends one datagram; false means no chunk had room (the handler is
-// behind). The caller holds mu.
+// add appends one datagram and reports whether it found room. The caller
+// holds mu; on false it waits for a free chunk (without mu), makes it cur
+// and adds again.
 func (h *handoff) add(d []byte) bool {
 	if h.cur != nil && h.cur.add(d) {
 		return true
@@ -207,11 +220,11 @@ func (h *handoff) add(d []byte) bool {
 	if h.cur != nil && len(h.cur.ends) > 0 {
 		h.full <- h.cur // never blocks: full has room for every chunk
 	}
+	h.cur = nil
 	select {
 	case h.cur = <-h.free:
 		return h.cur.add(d)
 	default:
-		h.cur = nil
 		return false
 	}
 }
@@ -295,7 +308,8 @@ func (l *udpListener) read(ctx context.Context, h *handoff) {
 		}
 	}()
 	buf := l.buf
-	var drainEnd time.Time // set once ctx is done
+	var lastDrops uint32
+	var lastWarn time.Time
 	for {
 		n, err := l.batch.read(false)
 		if errors.Is(err, errWouldBlock) {
@@ -309,10 +323,15 @@ func (l *udpListener) read(ctx context.Context, h *handoff) {
 			continue
 		}
 		l.received.Add(uint64(n))
-		if ctx.Err() != nil && drainEnd.IsZero() {
-			drainEnd = time.Now().Add(drainTime)
+		if buf.dropsSeen && buf.drops != lastDrops {
+			t := l.dropped.Add(uint64(buf.drops - lastDrops))
+			lastDrops = buf.drops
+			if now := time.Now(); now.Sub(lastWarn) >= dropWarnInterval {
+				lastWarn = now
+				l.log.Warn("receive buffer full, the kernel dropped datagrams; raise syslog.receive_buffer_bytes or give the agent more CPU",
+					"addr", l.Addr().String(), "dropped_total", t)
+			}
 		}
-		draining := !drainEnd.IsZero() && time.Now().Before(drainEnd)
 		h.mu.Lock()
 		for i := range n {
 			d := buf.slots[i][:buf.sizes[i]]
@@ -324,17 +343,12 @@ func (l *udpListener) read(ctx context.Context, h *handoff) {
 				d = d[:min(len(d), l.maxLen)]
 			}
 			for !h.add(d) {
-				if !draining || time.Now().After(drainEnd) {
-					if t := l.dropped.Add(1); isPowerOf10(t) {
-						l.log.Warn("handler behind, datagrams dropped", "addr", l.Addr().String(), "dropped_total", t)
-					}
-					break
-				}
-				// Draining: wait for the handler rather than
-				// drop; the read deadline bounds the drain.
+				// The handler is behind: wait for it, and let
+				// the kernel's buffer take what arrives.
 				h.mu.Unlock()
-				time.Sleep(time.Millisecond)
+				c := <-h.free
 				h.mu.Lock()
+				h.cur = c
 			}
 		}
 		h.mu.Unlock()
@@ -342,7 +356,7 @@ func (l *udpListener) read(ctx context.Context, h *handoff) {
 		case h.ready <- struct{}{}:
 		default:
 		}
-		if n < len(buf.slots) && drainEnd.IsZero() {
+		if n < len(buf.slots) && ctx.Err() == nil {
 			// The queue is empty: let datagrams gather in the
 			// kernel's buffer rather than wake up for each.
 			time.Sleep(gatherTime)

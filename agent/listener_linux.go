@@ -41,12 +41,15 @@ type mmsghdr struct {
 }
 
 // mmsgReader reads batches with recvmmsg(2), into memory allocated once:
-// no allocation per call or per datagram.
+// no allocation per call or per datagram. SO_RXQ_OVFL makes the kernel
+// attach its count of dropped datagrams to each datagram read after one
+// was dropped.
 type mmsgReader struct {
 	rc    syscall.RawConn
 	buf   *batchBuf
 	iovs  []syscall.Iovec
 	hdrs  []mmsghdr
+	oob   []byte // one control message per slot
 	n     int
 	errno syscall.Errno
 	// The callbacks are method values made once, not per call.
@@ -58,12 +61,23 @@ func newBatchReader(conn *net.UDPConn, buf *batchBuf) (batchReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &mmsgReader{rc: rc, buf: buf, iovs: make([]syscall.Iovec, len(buf.slots)), hdrs: make([]mmsghdr, len(buf.slots))}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RXQ_OVFL, 1)
+	}); err != nil {
+		return nil, err
+	}
+	if serr != nil {
+		return nil, fmt.Errorf("setsockopt SO_RXQ_OVFL: %w", serr)
+	}
+	n := len(buf.slots)
+	r := &mmsgReader{rc: rc, buf: buf, iovs: make([]syscall.Iovec, n), hdrs: make([]mmsghdr, n), oob: make([]byte, n*oobSpace)}
 	for i, s := range buf.slots {
 		r.iovs[i].Base = &s[0]
 		r.iovs[i].SetLen(len(s))
 		r.hdrs[i].hdr.Iov = &r.iovs[i]
 		r.hdrs[i].hdr.Iovlen = 1
+		r.hdrs[i].hdr.Control = &r.oob[i*oobSpace]
 	}
 	r.tryFn = r.try
 	r.waitFn = r.wait
@@ -75,6 +89,7 @@ func newBatchReader(conn *net.UDPConn, buf *batchBuf) (batchReader, error) {
 func (r *mmsgReader) recvmmsg(fd uintptr) {
 	for i := range r.hdrs {
 		r.hdrs[i].hdr.Flags = 0
+		r.hdrs[i].hdr.SetControllen(oobSpace)
 	}
 	for {
 		n, _, errno := syscall.Syscall6(syscall.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(len(r.hdrs)), syscall.MSG_DONTWAIT, 0, 0)
@@ -111,5 +126,28 @@ func (r *mmsgReader) read(wait bool) (int, error) {
 		r.buf.sizes[i] = int(r.hdrs[i].n)
 		r.buf.trunc[i] = r.hdrs[i].hdr.Flags&syscall.MSG_TRUNC != 0
 	}
+	r.buf.drops, r.buf.dropsSeen = 0, false
+	if r.n > 0 {
+		r.buf.drops, r.buf.dropsSeen = r.drops(r.n - 1)
+	}
 	return r.n, nil
+}
+
+// oobSpace holds the one control message asked for: SO_RXQ_OVFL's uint32.
+var oobSpace = syscall.CmsgSpace(4)
+
+// drops returns the kernel's drop count attached to datagram i, if any.
+// It reads the control message in place: ParseSocketControlMessage would
+// allocate.
+func (r *mmsgReader) drops(i int) (uint32, bool) {
+	h := &r.hdrs[i].hdr
+	if int(h.Controllen) < syscall.CmsgLen(4) {
+		return 0, false
+	}
+	oob := r.oob[i*oobSpace : (i+1)*oobSpace]
+	cm := (*syscall.Cmsghdr)(unsafe.Pointer(&oob[0]))
+	if cm.Level != syscall.SOL_SOCKET || cm.Type != syscall.SO_RXQ_OVFL || int(cm.Len) < syscall.CmsgLen(4) {
+		return 0, false
+	}
+	return *(*uint32)(unsafe.Pointer(&oob[syscall.CmsgLen(0)])), true
 }
