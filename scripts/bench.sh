@@ -20,7 +20,6 @@
 #   BENCH_COUNT          datagrams per run (1000000)
 #   BENCH_RATES          paced rates, datagrams/s, 0 = full speed
 #                        ("100000 200000 300000 400000 0")
-#   BENCH_CPU_RATE       the rate whose runs give CPU per million lines (200000)
 #   BENCH_AGENT_REF      also measure the agent built from this git ref
 #                        (e.g. main), to compare a change with its base
 #   BENCH_RUN_AS         user the agent and the baseline run as (nobody);
@@ -38,11 +37,9 @@ export PATH=/usr/local/go/bin:$PATH
 if [ -n "${BENCH_QUICK:-}" ]; then
 	COUNT=${BENCH_COUNT:-100000}
 	RATES=${BENCH_RATES:-100000 0}
-	CPU_RATE=${BENCH_CPU_RATE:-100000}
 else
 	COUNT=${BENCH_COUNT:-1000000}
 	RATES=${BENCH_RATES:-100000 200000 300000 400000 0}
-	CPU_RATE=${BENCH_CPU_RATE:-200000}
 fi
 RUN_AS=${BENCH_RUN_AS:-nobody}
 DOC=${BENCH_DOC:-docs/performance.md}
@@ -280,21 +277,22 @@ report=$work/report.md
 {
 	echo "Measured $(date -u +'%Y-%m-%d %H:%M UTC') by \`scripts/bench.sh\` on: $machine."
 	echo
-	echo "$COUNT numbered HAProxy datagrams per run (stock \`option httplog\`/\`tcplog\`, the recipe's extended format, servo, RFC 5424), sent over loopback by \`scripts/loadgen\` on the same cores; agent output format \`$FORMAT\`, spool on; receivers (agent, baseline) run as \`$RUN_AS\`, rsyslog as \`nobody\`, each with its default or configured receive buffer capped by \`net.core.rmem_max\` when unprivileged. CPU per million lines is measured in the runs paced at $CPU_RATE/s; ratios are against the bare baseline of the same run."
+	echo "$COUNT numbered HAProxy datagrams per run (stock \`option httplog\`/\`tcplog\`, the recipe's extended format, servo, RFC 5424), sent over loopback by \`scripts/loadgen\` on the same cores; agent output format \`$FORMAT\`, spool on; receivers (agent, baseline) run as \`$RUN_AS\`, rsyslog as \`nobody\`, each with its default or configured receive buffer capped by \`net.core.rmem_max\` when unprivileged. CPU per million lines is the receiver's CPU time over all paced runs divided by the lines it wrote in them; ratios are against the bare baseline of the same run."
 	echo
 	echo "| receiver | zero loss up to (sent/s) | loss at full speed | CPU s per million lines | × baseline | peak RSS | × baseline | start-up to bound socket |"
 	echo "|---|---|---|---|---|---|---|---|"
-	awk -F'\t' -v tck="$CLK_TCK" -v cpurate="$CPU_RATE" -v order="${receivers[*]}" -v labels="$(for r in "${receivers[@]}"; do printf '%s=%s;' "$r" "${label[$r]}"; done)" '
+	awk -F'\t' -v tck="$CLK_TCK" -v order="${receivers[*]}" -v labels="$(for r in "${receivers[@]}"; do printf '%s=%s;' "$r" "${label[$r]}"; done)" '
 	{
 		n = $1
 		# Rates run in increasing order: the highest before the first loss.
 		if ($2 != 0 && !(n in lost)) { if ($5 >= $4) best[n] = $3; else lost[n] = 1 }
 		if ($2 == 0) { full[n] = $4 ? 100 * ($4 - $5) / $4 : 0; fullrate[n] = $3 }
-		if ($2 == cpurate && $5 > 0) cpu[n] = ($6 / tck) / ($5 / 1e6)
+		if ($2 != 0) { cpus[n] += $6 / tck; cpulines[n] += $5 }
 		if ($7 > rss[n]) rss[n] = $7
 		if (!(n in st) || $8 < st[n]) st[n] = $8
 	}
 	END {
+		for (n in cpus) if (cpulines[n] > 0) cpu[n] = cpus[n] / (cpulines[n] / 1e6)
 		split(labels, kv, ";")
 		for (i in kv) if (kv[i] != "") { split(kv[i], p, "="); lab[p[1]] = p[2] }
 		m = split(order, names, " ")
