@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/elb-access-logger/elb-access-logger/parser"
@@ -43,6 +44,17 @@ type Agent struct {
 	uploadMu      sync.Mutex // one upload round at a time
 	bucketReady   bool
 	lastUploadErr string
+
+	// Hot reload and identity (reload.go, identity.go).
+	live     atomic.Pointer[liveConfig] // what reloads may change
+	run      runState                   // set by Run before its goroutines start
+	watch    *watchSpec
+	metadata IdentitySource
+	ids      identityState
+	reloads  reloadCounters
+	listenMu sync.Mutex // guards listeners and stopListen against a rebind
+	// stopListen stops one listener: it drains its queue, then closes.
+	stopListen map[*udpListener]context.CancelFunc
 }
 
 // New checks cfg and prepares an agent. It binds nothing until Start.
@@ -55,7 +67,12 @@ func New(cfg *Config, up Uploader, log *slog.Logger) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Agent{cfg: cfg, id: identityFromConfig(cfg), sched: sched, enc: enc, uploader: up, log: log, now: time.Now}, nil
+	a := &Agent{cfg: cfg, id: identityFromConfig(cfg), sched: sched, enc: enc, uploader: up, log: log, now: time.Now}
+	a.live.Store(&liveConfig{cfg: cfg, sched: sched, enc: enc})
+	if cfg.MetadataEndpoint != "" {
+		a.metadata = NewMetadataClient(cfg.MetadataEndpoint, cfg.MetadataTimeout)
+	}
+	return a, nil
 }
 
 // Start opens the spool and binds the listeners. Addrs then reports the
@@ -85,6 +102,8 @@ func (a *Agent) Start() error {
 
 // Addrs returns the addresses the listeners are bound to.
 func (a *Agent) Addrs() []net.Addr {
+	a.listenMu.Lock()
+	defer a.listenMu.Unlock()
 	var out []net.Addr
 	for _, l := range a.listeners {
 		out = append(out, l.Addr())
@@ -105,26 +124,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("agent running", "window_end", a.spool.End().Format(time.RFC3339), "spool", a.cfg.SpoolDir)
 
 	var wg sync.WaitGroup
+	a.run = runState{ctx: ctx, wg: &wg}
 	for _, l := range a.listeners {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p := parser.NewParser()
-			var rec parser.Record
-			var line []byte
-			l.serve(ctx, func(dgram []byte) {
-				if !a.cfg.Enabled {
-					return
-				}
-				if err := p.Parse(dgram, &rec); err != nil {
-					return // empty datagram
-				}
-				line = a.enc.Encode(line[:0], &rec)
-				if err := a.spool.Append(line); err != nil {
-					a.log.Error("spool append", "err", err)
-				}
-			})
-		}()
+		a.startServing(l)
+	}
+	a.spawn(func() { a.resolveIdentity(ctx) })
+	if a.watch != nil {
+		watch := a.startWatch()
+		a.spawn(func() { watch(ctx) })
 	}
 
 	// Segments left sealed by an earlier run go out first.
@@ -151,14 +158,35 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
+// serveListener spools the lines one listener receives until it is
+// closed or ctx is done.
+func (a *Agent) serveListener(ctx context.Context, l *udpListener) {
+	p := parser.NewParser()
+	var rec parser.Record
+	var line []byte
+	l.serve(ctx, func(dgram []byte) {
+		live := a.live.Load()
+		if !live.cfg.Enabled {
+			return
+		}
+		if err := p.Parse(dgram, &rec); err != nil {
+			return // empty datagram
+		}
+		line = live.enc.Encode(line[:0], &rec)
+		if err := a.spool.Append(line); err != nil {
+			a.log.Error("spool append", "err", err)
+		}
+	})
+}
+
 // rotate seals the active window and starts the next one.
 func (a *Agent) rotate() {
 	end := a.spool.End()
-	next := nextWindowEnd(a.sched, end)
+	next := nextWindowEnd(a.live.Load().sched, end)
 	if now := a.now(); !next.After(now) {
 		// The clock jumped or we were suspended: skip to the window
 		// that contains now.
-		next = nextWindowEnd(a.sched, now)
+		next = nextWindowEnd(a.live.Load().sched, now)
 	}
 	if err := a.spool.Rotate(next); err != nil {
 		a.log.Error("seal window", "end", end.Format(time.RFC3339), "err", err)
@@ -191,7 +219,8 @@ func (a *Agent) closeListeners() {
 func (a *Agent) uploadRound(ctx context.Context) {
 	a.uploadMu.Lock()
 	defer a.uploadMu.Unlock()
-	if !a.cfg.Enabled {
+	cfg := a.live.Load().cfg
+	if !cfg.Enabled {
 		return
 	}
 	segs, err := a.spool.Sealed()
@@ -199,13 +228,13 @@ func (a *Agent) uploadRound(ctx context.Context) {
 		a.log.Error("list sealed segments", "err", err)
 		return
 	}
-	if len(segs) == 0 {
+	if len(segs) == 0 || !a.takeIdentity() {
 		return
 	}
 	if a.bucket == "" {
 		// Lines are spooled while the identity is incomplete; uploads
 		// wait for it.
-		b, err := expandTemplate(a.cfg.Bucket, a.id)
+		b, err := expandTemplate(cfg.Bucket, a.id)
 		if err != nil {
 			a.reportUploadErr("bucket", fmt.Errorf("access_log.bucket: %w", err))
 			return
@@ -254,7 +283,7 @@ func (a *Agent) put(ctx context.Context, seg Segment, key string) error {
 
 // bucketSpec is what the agent wants of its bucket.
 func (a *Agent) bucketSpec() uploader.Bucket {
-	return uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: a.cfg.LifecycleDays, LBName: a.id.LBName}
+	return uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: a.live.Load().cfg.LifecycleDays, LBName: a.id.LBName}
 }
 
 // objectKey is the key a sealed segment is uploaded under.

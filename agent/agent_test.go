@@ -80,6 +80,7 @@ func testConfig(t *testing.T) *Config {
 	c.FsyncInterval = 50 * time.Millisecond
 	c.Bucket = "logs-{lb_name}"
 	c.LBName = "lb1"
+	c.OwnerAccount = "lbowner"
 	return c
 }
 

@@ -3,14 +3,11 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/elb-access-logger/elb-access-logger/uploader"
-	"github.com/magiconair/properties"
 )
 
 // DefaultConfigPath is where the agent looks for its property file.
@@ -51,7 +48,15 @@ type Config struct {
 	InsecureSkipTLS bool
 	CredentialsFile string
 
+	ServoConf string
+
 	MetadataEndpoint string
+	MetadataTimeout  time.Duration
+
+	// origins records where each key's value came from, values the
+	// value as written; see Settings.
+	origins map[string]Origin
+	values  map[string]string
 }
 
 // key is one property: its name, default, help line and how it is applied.
@@ -92,11 +97,11 @@ var keys = []key{
 	}},
 	{"access_log.key_layout", "seed", "object key layout: seed", oneOf(func(c *Config) *string { return &c.KeyLayout }, "seed")},
 	{"access_log.lifecycle_days", "30", "expire every object of the bucket after this many days; 0 removes the agent's rule", intKey(func(c *Config) *int { return &c.LifecycleDays }, 0, 36500)},
-	{"access_log.owner_account", "", "load balancer owner's account (metadata when empty)", str(func(c *Config) *string { return &c.OwnerAccount })},
-	{"access_log.lb_name", "", "load balancer name (metadata when empty)", str(func(c *Config) *string { return &c.LBName })},
-	{"access_log.node_ip", "", "public IPv4 of this node (metadata when empty)", str(func(c *Config) *string { return &c.NodeIP })},
-	{"access_log.instance_id", "", "instance id, i-xxxxxxxx (metadata when empty)", str(func(c *Config) *string { return &c.InstanceID })},
-	{"access_log.region", "", "region (metadata when empty)", str(func(c *Config) *string { return &c.Region })},
+	{"access_log.owner_account", "", "load balancer owner's account, grantee of READ (metadata when empty)", matching(func(c *Config) *string { return &c.OwnerAccount }, accountRE, "an account id such as 123456789012")},
+	{"access_log.lb_name", "", "load balancer name (metadata when empty)", matching(func(c *Config) *string { return &c.LBName }, lbNameRE, "a load balancer name: letters, digits and '-'")},
+	{"access_log.node_ip", "", "public IPv4 of this node (metadata when empty)", ipv4Key(func(c *Config) *string { return &c.NodeIP })},
+	{"access_log.instance_id", "", "instance id, i-xxxxxxxx (metadata when empty)", matching(func(c *Config) *string { return &c.InstanceID }, instanceIDRE, "an instance id such as i-315dd646")},
+	{"access_log.region", "", "region (metadata when empty)", matching(func(c *Config) *string { return &c.Region }, regionRE, "a region such as us-east-1")},
 	{"syslog.listen", "udp://127.0.0.1:514", "comma list of udp:// addresses", func(c *Config, v string) error {
 		var out []string
 		for _, a := range strings.Split(v, ",") {
@@ -122,7 +127,7 @@ var keys = []key{
 		return nil
 	}},
 	{"spool.fsync_interval", "1s", "most data at risk in a crash", durationKey(func(c *Config) *time.Duration { return &c.FsyncInterval })},
-	{"objectstorage.endpoint", "", "store URL; empty means AWS S3 of the region", str(func(c *Config) *string { return &c.StoreEndpoint })},
+	{"objectstorage.endpoint", "", "store URL; empty means AWS S3 of the region", urlKey(func(c *Config) *string { return &c.StoreEndpoint })},
 	{"objectstorage.region", "", "signing region; empty means the identity's region, else us-east-1", str(func(c *Config) *string { return &c.StoreRegion })},
 	{"objectstorage.access_key_id", "", "static access key id", str(func(c *Config) *string { return &c.AccessKeyID })},
 	{"objectstorage.secret_access_key", "", "static secret access key", str(func(c *Config) *string { return &c.SecretAccessKey })},
@@ -132,63 +137,9 @@ var keys = []key{
 	{"objectstorage.ca_bundle", "", "PEM file of CA certificates trusted for the endpoint, besides the system's", str(func(c *Config) *string { return &c.CABundle })},
 	{"objectstorage.insecure_skip_verify", "false", "do not verify the endpoint's TLS certificate", boolKey(func(c *Config) *bool { return &c.InsecureSkipTLS })},
 	{"objectstorage.credentials_file", "", "AWS shared-credentials file ([default] profile), used when no access key is set; refused unless mode 0600 or stricter", str(func(c *Config) *string { return &c.CredentialsFile })},
-	{"metadata.endpoint", "http://169.254.169.254", "instance metadata service; empty disables it", str(func(c *Config) *string { return &c.MetadataEndpoint })},
-}
-
-// DefaultConfig returns the embedded defaults.
-func DefaultConfig() *Config {
-	c := &Config{}
-	for _, k := range keys {
-		if err := k.set(c, k.def); err != nil {
-			panic(fmt.Sprintf("default of %s: %v", k.name, err)) // a bug in the table
-		}
-	}
-	return c
-}
-
-// LoadConfig reads the property file at path over the defaults. A missing
-// file at the default path means the defaults; a missing file named on the
-// command line (explicit) is an error.
-func LoadConfig(path string, explicit bool) (*Config, error) {
-	c := DefaultConfig()
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) && !explicit {
-		return c, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	p, err := properties.LoadString(string(data))
-	if err != nil {
-		return nil, fmt.Errorf("config: %s: %w", path, err)
-	}
-	known := map[string]key{}
-	for _, k := range keys {
-		known[k.name] = k
-	}
-	names := p.Keys()
-	sort.Strings(names)
-	var errs []error
-	for _, name := range names {
-		k, ok := known[name]
-		if !ok {
-			errs = append(errs, fmt.Errorf("config: %s: %s: unknown key", path, name))
-			continue
-		}
-		v, _ := p.Get(name)
-		if err := k.set(c, strings.TrimSpace(v)); err != nil {
-			errs = append(errs, fmt.Errorf("config: %s: %s: %w", path, name, err))
-		}
-	}
-	if len(errs) == 0 {
-		if err := c.checkBucketTemplate(); err != nil {
-			errs = append(errs, fmt.Errorf("config: %s: access_log.bucket: %w", path, err))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return c, nil
+	{"objectstorage.servo_conf", "/etc/load-balancer-servo/servo.conf", "servo-style k=v file whose objectstorage_service_url, webservice_port and loadbalancer_owner_account fill in keys this file leaves out; read if present", str(func(c *Config) *string { return &c.ServoConf })},
+	{"metadata.endpoint", "http://169.254.169.254", "instance metadata service; empty disables it (the identity keys uploads need are then required)", urlKey(func(c *Config) *string { return &c.MetadataEndpoint })},
+	{"metadata.timeout", "30s", "per metadata attempt; attempts are retried with backoff", durationKey(func(c *Config) *time.Duration { return &c.MetadataTimeout })},
 }
 
 func str(field func(*Config) *string) func(*Config, string) error {

@@ -10,11 +10,7 @@ import (
 
 func writeConfig(t *testing.T, content string) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "access-log.properties")
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return writeFile(t, t.TempDir(), "access-log.properties", content)
 }
 
 func TestDefaults(t *testing.T) {
@@ -105,5 +101,87 @@ func TestWindowSchedule(t *testing.T) {
 		if got := nextWindowEnd(s, local); !got.Equal(tt.want) {
 			t.Errorf("%+v: next end got %v, want %v", tt.cfg, got, tt.want)
 		}
+	}
+}
+
+// TestBadConfigCorpus loads every file of testdata/config/bad; each names
+// the exact errors it must produce in "# want:" lines, {file} standing for
+// its path.
+func TestBadConfigCorpus(t *testing.T) {
+	files, err := filepath.Glob("../testdata/config/bad/*.properties")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 20 {
+		t.Fatalf("corpus has %d files, want at least 20", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, line := range strings.Split(string(data), "\n") {
+				if w, ok := strings.CutPrefix(line, "# want: "); ok {
+					want = append(want, strings.ReplaceAll(w, "{file}", f))
+				}
+			}
+			if len(want) == 0 {
+				t.Fatal("no # want: line")
+			}
+			_, err = LoadConfig(f, true)
+			if err == nil {
+				t.Fatalf("got no error, want %q", want)
+			}
+			if got := err.Error(); got != strings.Join(want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", got, strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+// TestConfigurationDocMatchesKeys keeps docs/configuration.md's table of
+// keys in step with the key table of the code.
+func TestConfigurationDocMatchesKeys(t *testing.T) {
+	data, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]string{} // key -> default
+	for i, line := range strings.Split(string(data), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
+			continue
+		}
+		name := strings.Trim(strings.TrimSpace(cells[1]), "`")
+		if !strings.Contains(name, ".") {
+			continue // another table (servo.conf)
+		}
+		def := strings.TrimSpace(cells[2])
+		if def == "empty" {
+			def = ""
+		}
+		if _, dup := documented[name]; dup {
+			t.Errorf("docs/configuration.md:%d: %s documented twice", i+1, name)
+		}
+		documented[name] = strings.Trim(def, "`")
+	}
+	for _, k := range Keys() {
+		def, ok := documented[k.Name]
+		shown := "`" + k.Default + "`"
+		if k.Default == "" {
+			shown = "empty"
+		}
+		switch {
+		case !ok:
+			t.Errorf("%s is not in docs/configuration.md; add the row | `%s` | %s | %s |", k.Name, k.Name, shown, k.Help)
+		case def != k.Default:
+			t.Errorf("%s: docs/configuration.md says default %q, code says %q", k.Name, def, k.Default)
+		}
+		delete(documented, k.Name)
+	}
+	for name := range documented {
+		t.Errorf("docs/configuration.md documents %s, which the code does not know", name)
 	}
 }

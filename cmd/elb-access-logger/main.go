@@ -81,25 +81,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	explicit := false
 	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+	if *checkConfig {
+		return runCheckConfig(ctx, *configPath, explicit, stdout)
+	}
 	cfg, err := agent.LoadConfig(*configPath, explicit)
 	if err != nil {
 		return usageError{err}
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	up, err := newUploader(cfg, log)
+	a, err := newAgent(cfg, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return usageError{err}
 	}
-	a, err := agent.New(cfg, up, log)
-	if err != nil {
-		return usageError{err}
-	}
-	if *checkConfig {
-		fmt.Fprintf(stdout, "%s: ok\n", *configPath)
-		return nil
-	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	a.WatchConfig(*configPath, explicit, hup)
 	if err := a.Start(); err != nil {
 		return err
 	}
 	return a.Run(ctx)
+}
+
+// newAgent builds the uploader and the agent cfg describes.
+func newAgent(cfg *agent.Config, log *slog.Logger) (*agent.Agent, error) {
+	up, err := newUploader(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return agent.New(cfg, up, log)
 }

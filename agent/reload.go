@@ -1,0 +1,365 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/elb-access-logger/elb-access-logger/parser"
+	"github.com/fsnotify/fsnotify"
+	"github.com/robfig/cron/v3"
+)
+
+// liveConfig is the part of the agent a reload swaps at once.
+type liveConfig struct {
+	cfg   *Config
+	sched cron.Schedule
+	enc   parser.Encoder
+}
+
+// runState lets reloads start goroutines that Run waits for.
+type runState struct {
+	ctx context.Context
+	wg  *sync.WaitGroup
+}
+
+// spawn runs f in a goroutine Run waits for before it shuts down.
+func (a *Agent) spawn(f func()) {
+	a.run.wg.Add(1)
+	go func() {
+		defer a.run.wg.Done()
+		f()
+	}()
+}
+
+// reloadCounters count configuration reloads.
+type reloadCounters struct {
+	ok, failed atomic.Int64
+}
+
+// ReloadStats returns how many reloads were applied and how many were
+// rejected (a bad file, or a listener that could not be bound).
+func (a *Agent) ReloadStats() (ok, failed int64) {
+	return a.reloads.ok.Load(), a.reloads.failed.Load()
+}
+
+// Config returns the configuration in force.
+func (a *Agent) Config() *Config { return a.live.Load().cfg }
+
+// watchSpec says where Run finds the property file to reload.
+type watchSpec struct {
+	path     string
+	explicit bool
+	hup      <-chan os.Signal
+	loaded   []byte // watchedContent when the running config was loaded
+}
+
+// reloadDebounce lets an editor finish writing before the file is read.
+const reloadDebounce = 200 * time.Millisecond
+
+// WatchConfig makes Run reload the property file at path (as LoadConfig
+// reads it) whenever it or servo.conf changes, and whenever a value
+// arrives on hup (SIGHUP). Call it right after loading the configuration
+// from path, before Run: a change after that call is not missed.
+func (a *Agent) WatchConfig(path string, explicit bool, hup <-chan os.Signal) {
+	a.watch = &watchSpec{path: path, explicit: explicit, hup: hup}
+	a.watch.loaded = a.watchedContent()
+}
+
+// restartKeys are read once at start; a reload that changes them is
+// applied except for them, with a warning.
+var restartKeys = []string{
+	"spool.dir", "spool.fsync_interval", "syslog.max_message_bytes", "syslog.receive_buffer_bytes",
+	"objectstorage.endpoint", "objectstorage.region", "objectstorage.access_key_id",
+	"objectstorage.secret_access_key", "objectstorage.path_style", "objectstorage.signature",
+	"objectstorage.ca_bundle", "objectstorage.insecure_skip_verify", "objectstorage.credentials_file",
+	"objectstorage.max_concurrency", "metrics.listen", "metadata.endpoint", "metadata.timeout",
+}
+
+// provisionKeys describe the bucket; a change makes the next upload round
+// provision it again (create, ACL, lifecycle).
+var provisionKeys = []string{
+	"access_log.bucket", "access_log.owner_account", "access_log.lifecycle_days", "access_log.key_layout",
+	"access_log.prefix", "objectstorage.bucket_naming",
+}
+
+// startWatch sets up the file-system watch and returns the loop that
+// reloads; Run calls it before spawning the loop, so the watch is in place
+// when Run is running.
+func (a *Agent) startWatch() func(ctx context.Context) {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		a.log.Error("cannot watch the property file; SIGHUP still reloads", "err", err)
+		w = nil
+	}
+	return func(ctx context.Context) { a.watchConfig(ctx, w) }
+}
+
+// watchConfig reloads on file-system events in the directories of the
+// property file (and of its symlink target, and of servo.conf), debounced,
+// when the content changed; and on SIGHUP, always. Watching the directory,
+// not the file, survives editors that write a new file and rename it over
+// the old one, and symlink swaps.
+func (a *Agent) watchConfig(ctx context.Context, w *fsnotify.Watcher) {
+	var events <-chan fsnotify.Event
+	var errs <-chan error
+	if w != nil {
+		defer w.Close()
+		events, errs = w.Events, w.Errors
+	}
+	watched := map[string]bool{}
+	addWatches := func() {
+		if w == nil {
+			return
+		}
+		for _, d := range a.watchDirs() {
+			if watched[d] {
+				continue
+			}
+			if err := w.Add(d); err != nil {
+				if !errors.Is(err, os.ErrNotExist) {
+					a.log.Warn("cannot watch directory", "dir", d, "err", err)
+				}
+				continue
+			}
+			watched[d] = true
+		}
+	}
+	addWatches()
+	last := a.watch.loaded
+	debounce := time.NewTimer(0) // compare once: the file may have changed since it was loaded
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-events:
+			if ev.Op != fsnotify.Chmod {
+				debounce.Reset(reloadDebounce)
+			}
+		case err := <-errs:
+			a.log.Warn("watching the property file", "err", err)
+		case <-a.watch.hup:
+			a.log.Info("SIGHUP: reloading the configuration", "file", a.watch.path)
+			last = a.watchedContent()
+			a.reloadFile()
+			addWatches()
+		case <-debounce.C:
+			content := a.watchedContent()
+			if bytes.Equal(content, last) {
+				continue
+			}
+			last = content
+			a.reloadFile()
+			addWatches()
+		}
+	}
+}
+
+// watchDirs are the directories whose changes may change the configuration.
+func (a *Agent) watchDirs() []string {
+	dirs := []string{filepath.Dir(a.watch.path)}
+	if p, err := filepath.EvalSymlinks(a.watch.path); err == nil {
+		dirs = append(dirs, filepath.Dir(p))
+	}
+	if s := a.live.Load().cfg.ServoConf; s != "" {
+		dirs = append(dirs, filepath.Dir(s))
+	}
+	return dirs
+}
+
+// watchedContent is what a reload depends on: the property file and
+// servo.conf, each with whether it exists.
+func (a *Agent) watchedContent() []byte {
+	var b bytes.Buffer
+	for _, p := range []string{a.watch.path, a.live.Load().cfg.ServoConf} {
+		data, err := os.ReadFile(p)
+		fmt.Fprintf(&b, "%s %v %d\n", p, err == nil, len(data))
+		b.Write(data)
+	}
+	return b.Bytes()
+}
+
+// reloadFile loads the property file and applies it. A file that does not
+// load is rejected: logged with its errors, counted, and the running
+// configuration stays. Once a file was there, a missing one is an error
+// too (an editor between delete and create must not reset the agent to
+// the defaults).
+func (a *Agent) reloadFile() {
+	explicit := a.watch.explicit || a.loadedFromFile()
+	cfg, err := LoadConfig(a.watch.path, explicit)
+	if err == nil {
+		err = a.reload(cfg)
+	}
+	if err != nil {
+		a.reloads.failed.Add(1)
+		a.log.Error("configuration rejected; the running configuration stays", "file", a.watch.path, "err", err)
+		return
+	}
+	a.reloads.ok.Add(1)
+}
+
+// loadedFromFile reports whether the running configuration came from an
+// existing file (some key has a file origin, or the file existed).
+func (a *Agent) loadedFromFile() bool {
+	for _, o := range a.Config().origins {
+		if o.Source == SourceFile {
+			return true
+		}
+	}
+	_, err := os.Stat(a.watch.path)
+	return err == nil
+}
+
+// reload applies next to the running agent: listeners are rebound when
+// syslog.listen changed (sockets of addresses kept stay open, so nothing
+// spooled or queued there is lost), the bucket is provisioned again when
+// its settings changed, the identity is resolved again when its overrides
+// changed, and format, schedule (from the next window) and enabled take
+// effect at once. Call it while Run runs. Keys read only at start (restartKeys) keep their running
+// values, with a warning. On error nothing is changed.
+func (a *Agent) reload(next *Config) error {
+	if a.run.wg == nil {
+		return errors.New("reload: the agent is not running")
+	}
+	old := a.Config()
+	next = next.WithIdentity(Identity{}) // a copy we may adjust
+	for _, k := range restartKeys {
+		if old.values[k] != next.values[k] {
+			a.log.Warn("changed key takes effect after a restart", "key", k)
+		}
+	}
+	keepRestartValues(old, next)
+	sched, err := windowSchedule(next)
+	if err != nil {
+		return err
+	}
+	enc, err := parser.NewEncoder(next.Format)
+	if err != nil {
+		return err
+	}
+	if !slices.Equal(old.Listen, next.Listen) {
+		if err := a.rebind(next.Listen); err != nil {
+			return err
+		}
+	}
+	a.live.Store(&liveConfig{cfg: next, sched: sched, enc: enc})
+	changed := changedKeys(old, next)
+	if containsAny(changed, provisionKeys) {
+		a.resetProvisioning()
+	}
+	if containsAny(changed, identityKeys) || slices.Contains(changed, "access_log.bucket") {
+		a.spawn(func() { a.resolveIdentity(a.run.ctx) })
+	}
+	a.log.Info("configuration reloaded", "changed", strings.Join(changed, ","))
+	return nil
+}
+
+// keepRestartValues copies the keys read only at start from old to next.
+func keepRestartValues(old, next *Config) {
+	next.SpoolDir, next.FsyncInterval = old.SpoolDir, old.FsyncInterval
+	next.MaxMessageBytes, next.ReceiveBufferBytes = old.MaxMessageBytes, old.ReceiveBufferBytes
+	next.StoreEndpoint, next.StoreRegion, next.PathStyle = old.StoreEndpoint, old.StoreRegion, old.PathStyle
+	next.AccessKeyID, next.SecretAccessKey = old.AccessKeyID, old.SecretAccessKey
+	next.MetadataEndpoint, next.MetadataTimeout = old.MetadataEndpoint, old.MetadataTimeout
+	for _, k := range restartKeys {
+		if v, ok := old.values[k]; ok {
+			next.values[k], next.origins[k] = v, old.origins[k]
+		}
+	}
+}
+
+// changedKeys lists the keys whose values differ.
+func changedKeys(old, next *Config) []string {
+	var out []string
+	for _, k := range keys {
+		if old.values[k.name] != next.values[k.name] {
+			out = append(out, k.name)
+		}
+	}
+	return out
+}
+
+func containsAny(have, want []string) bool {
+	for _, w := range want {
+		if slices.Contains(have, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// rebind makes the listeners match addrs: sockets of addresses still
+// wanted stay open, new ones are bound before any is closed, and if one
+// cannot be bound nothing changes.
+func (a *Agent) rebind(addrs []string) error {
+	a.listenMu.Lock()
+	defer a.listenMu.Unlock()
+	cfg := a.Config()
+	byAddr := map[string]*udpListener{}
+	for i, l := range a.listeners {
+		if i < len(cfg.Listen) {
+			byAddr[cfg.Listen[i]] = l
+		}
+	}
+	var kept, fresh []*udpListener
+	for _, s := range addrs {
+		if l, ok := byAddr[s]; ok {
+			kept = append(kept, l)
+			delete(byAddr, s)
+			continue
+		}
+		_, addr, err := listenAddr(s)
+		var l *udpListener
+		if err == nil {
+			l, err = listenUDP(addr, cfg.MaxMessageBytes, cfg.ReceiveBufferBytes, a.log)
+		}
+		if err != nil {
+			for _, f := range fresh {
+				f.close()
+			}
+			return fmt.Errorf("syslog.listen: %w", err)
+		}
+		fresh = append(fresh, l)
+		kept = append(kept, l)
+	}
+	for _, l := range fresh {
+		a.log.Info("listening", "addr", "udp://"+l.Addr().String())
+		a.startServingLocked(l)
+	}
+	for s, l := range byAddr {
+		a.log.Info("listener stopped", "addr", s)
+		a.stopListen[l]()
+		delete(a.stopListen, l)
+	}
+	a.listeners = kept
+	return nil
+}
+
+// startServing serves l until Run's context is done or a rebind stops it;
+// either way l drains what the kernel already queued, then is closed.
+func (a *Agent) startServing(l *udpListener) {
+	a.listenMu.Lock()
+	defer a.listenMu.Unlock()
+	a.startServingLocked(l)
+}
+
+func (a *Agent) startServingLocked(l *udpListener) {
+	ctx, cancel := context.WithCancel(a.run.ctx)
+	if a.stopListen == nil {
+		a.stopListen = map[*udpListener]context.CancelFunc{}
+	}
+	a.stopListen[l] = cancel
+	a.spawn(func() {
+		defer cancel()
+		a.serveListener(ctx, l)
+		l.close()
+	})
+}

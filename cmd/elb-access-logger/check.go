@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/elb-access-logger/elb-access-logger/agent"
+)
+
+// checkMetadataTimeout bounds the one metadata lookup of --check-config: a
+// check must answer quickly on a machine without a metadata service.
+const checkMetadataTimeout = 3 * time.Second
+
+// runCheckConfig validates the configuration the agent would run with and
+// prints it, each key with where its value comes from (default, file,
+// servo.conf, metadata), secrets masked. An invalid configuration is a
+// usageError (exit 2) listing every problem as FILE:LINE: KEY: message.
+// Metadata that does not answer is reported but is no error: the running
+// agent retries it.
+func runCheckConfig(ctx context.Context, path string, explicit bool, stdout io.Writer) error {
+	cfg, err := agent.LoadConfig(path, explicit)
+	if err != nil {
+		return usageError{err}
+	}
+	if _, err := newAgent(cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		return usageError{err}
+	}
+	status := "valid"
+	if _, err := os.Stat(path); err != nil && !explicit {
+		status = "no file, embedded defaults"
+	}
+	fmt.Fprintf(stdout, "# %s: %s\n", path, status)
+	if cfg.MetadataEndpoint != "" {
+		timeout := min(cfg.MetadataTimeout, checkMetadataTimeout)
+		mctx, cancel := context.WithTimeout(ctx, timeout)
+		id, err := agent.NewMetadataClient(cfg.MetadataEndpoint, timeout).Fill(mctx, cfg.Identity())
+		cancel()
+		if err != nil {
+			fmt.Fprintf(stdout, "# metadata %s did not answer (the agent retries it; uploads wait for it): %v\n", cfg.MetadataEndpoint, err)
+		} else {
+			cfg = cfg.WithIdentity(id)
+		}
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
+	for _, s := range cfg.Settings() {
+		fmt.Fprintf(tw, "%s = %s\t# %s\n", s.Key, s.Value, s.Origin)
+	}
+	return tw.Flush()
+}

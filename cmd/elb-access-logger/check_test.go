@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// eucaMetadata answers like a Eucalyptus metadata service: no IMDSv2
+// token (the PUT is refused), plain GETs.
+func eucaMetadata(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		values := map[string]string{
+			"/latest/meta-data/instance-id":     "i-315dd646",
+			"/latest/meta-data/security-groups": "euca-internal-123456789012-web-lb",
+			"/latest/meta-data/public-ipv4":     "203.0.113.10",
+		}
+		v, ok := values[r.URL.Path]
+		if r.Method != http.MethodGet || !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte(v))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	md := eucaMetadata(t)
+	servo := filepath.Join(dir, "servo.conf")
+	if err := os.WriteFile(servo, []byte("objectstorage_service_url=osg.example.com\nwebservice_port=8773\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, props string
+		wantCode    int
+		wantOut     []string // regexps, each must match a line of stdout
+		wantErr     string
+	}{
+		{"valid with every source", "objectstorage.servo_conf = " + servo + "\nmetadata.endpoint = " + md + "\nobjectstorage.access_key_id = AKID\nobjectstorage.secret_access_key = do-not-show\n", exitOK, []string{
+			`^# .*access-log.properties: valid$`,
+			`^access_log.enabled = true +# default$`,
+			`^access_log.lb_name = web-lb +# metadata$`,
+			`^access_log.owner_account = 123456789012 +# metadata$`,
+			`^access_log.node_ip = 203.0.113.10 +# metadata$`,
+			`^objectstorage.endpoint = http://osg.example.com:8773/services/objectstorage +# servo.conf .*servo.conf:1$`,
+			`^objectstorage.secret_access_key = \*\*\*\*\*\*\*\* +# file .*access-log.properties:4$`,
+		}, ""},
+		{"metadata down is no error", "objectstorage.servo_conf =\nmetadata.endpoint = http://127.0.0.1:1\n", exitOK, []string{
+			`^# metadata http://127.0.0.1:1 did not answer`,
+			`^access_log.lb_name = +# default$`,
+		}, ""},
+		{"typo", "objectstorage.servo_conf =\n\naccess_log.emit_intervall = 5\n", exitUsage, nil,
+			"access-log.properties:3: access_log.emit_intervall: unknown key; did you mean access_log.emit_interval?"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "access-log.properties")
+			if err := os.WriteFile(path, []byte(tt.props), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), []string{"--check-config", "--config", path}, &stdout, &stderr)
+			if got := exitCode(err); got != tt.wantCode {
+				t.Fatalf("exit code: got %d, want %d (err %v)", got, tt.wantCode, err)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.HasSuffix(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), path)) {
+				t.Errorf("error: got %v, want %s%s", err, path, tt.wantErr)
+			}
+			lines := strings.Split(stdout.String(), "\n")
+			for _, w := range tt.wantOut {
+				re := regexp.MustCompile(w)
+				found := false
+				for _, l := range lines {
+					found = found || re.MatchString(l)
+				}
+				if !found {
+					t.Errorf("no line matches %s in\n%s", w, stdout.String())
+				}
+			}
+			if strings.Contains(stdout.String(), "do-not-show") {
+				t.Error("the secret was printed")
+			}
+		})
+	}
+}
