@@ -2,11 +2,8 @@ package agent
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,11 +36,21 @@ type Agent struct {
 	now      func() time.Time
 
 	spool     *Spool
+	fs        FS // the spool's filesystem; nil is the real one
 	listeners []*udpListener
+	backoff   Backoff
+	kick      chan struct{} // a segment was sealed: upload it
 
-	uploadMu      sync.Mutex // one upload round at a time
-	bucketReady   bool
-	lastUploadErr string
+	uploadMu    sync.Mutex // one upload round at a time; guards bucket, bucketReady, id
+	bucketReady bool
+	inflight    sync.Map // segment path -> struct{}: being uploaded
+	uploadErr   errOnce
+	spoolErr    errOnce
+
+	fsyncing atomic.Bool    // a background fsync is running
+	bg       sync.WaitGroup // background fsyncs
+
+	uploadsOK, uploadsFailed atomic.Int64
 
 	// Hot reload and identity (reload.go, identity.go).
 	live     atomic.Pointer[liveConfig] // what reloads may change
@@ -63,11 +70,13 @@ func New(cfg *Config, up Uploader, log *slog.Logger) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	enc, err := parser.NewEncoder(cfg.Format)
+	id := identityFromConfig(cfg)
+	enc, err := encoderFor(cfg, id.LBName)
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, id: identityFromConfig(cfg), sched: sched, enc: enc, uploader: up, log: log, now: time.Now}
+	a := &Agent{cfg: cfg, id: id, sched: sched, enc: enc, uploader: up, log: log, now: time.Now,
+		backoff: defaultBackoff, kick: make(chan struct{}, 1)}
 	a.live.Store(&liveConfig{cfg: cfg, sched: sched, enc: enc})
 	if cfg.MetadataEndpoint != "" {
 		a.metadata = NewMetadataClient(cfg.MetadataEndpoint, cfg.MetadataTimeout)
@@ -78,9 +87,14 @@ func New(cfg *Config, up Uploader, log *slog.Logger) (*Agent, error) {
 // Start opens the spool and binds the listeners. Addrs then reports the
 // bound addresses.
 func (a *Agent) Start() error {
-	sp, err := OpenSpool(a.cfg.SpoolDir, nextWindowEnd(a.sched, a.now()))
+	// A reloaded schedule takes effect from the next window.
+	next := func(t time.Time) time.Time { return nextWindowEnd(a.live.Load().sched, t) }
+	sp, err := OpenSpool(a.cfg.SpoolDir, next, a.now(), a.fs)
 	if err != nil {
 		return err
+	}
+	if err := sp.RecoverErr(); err != nil {
+		a.log.Error("spool: files of an earlier run not sealed yet; retrying at the next window end", "err", err)
 	}
 	a.spool = sp
 	for _, l := range a.cfg.Listen {
@@ -135,7 +149,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 
 	// Segments left sealed by an earlier run go out first.
-	go a.uploadRound(ctx)
+	upCtx, upCancel := context.WithCancel(ctx)
+	upDone := make(chan struct{})
+	go func() {
+		defer close(upDone)
+		a.uploadLoop(upCtx)
+	}()
 
 	fsync := time.NewTicker(a.cfg.FsyncInterval)
 	defer fsync.Stop()
@@ -144,16 +163,26 @@ func (a *Agent) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			wg.Wait()
+			wg.Wait() // the listeners drain the socket queues
+			upCancel()
+			<-upDone
+			a.bg.Wait()
 			return a.shutdown()
 		case <-fsync.C:
-			if err := a.spool.Sync(); err != nil {
-				a.log.Error("spool sync", "err", err)
+			// Into the kernel now, to the disk in the background: a
+			// slow disk must not hold lines in memory, where a kill
+			// would lose them.
+			a.spoolResult(a.spool.Flush())
+			if a.fsyncing.CompareAndSwap(false, true) {
+				a.bg.Go(func() {
+					defer a.fsyncing.Store(false)
+					a.spoolResult(a.spool.Sync())
+				})
 			}
+			a.evict()
 		case <-window.C:
 			a.rotate()
 			window.Reset(time.Until(a.spool.End()))
-			go a.uploadRound(ctx)
 		}
 	}
 }
@@ -173,36 +202,45 @@ func (a *Agent) serveListener(ctx context.Context, l *udpListener) {
 			return // empty datagram
 		}
 		line = live.enc.Encode(line[:0], &rec)
-		if err := a.spool.Append(line); err != nil {
-			a.log.Error("spool append", "err", err)
-		}
+		a.spoolResult(a.spool.Append(line))
 	})
 }
 
 // rotate seals the active window and starts the next one.
 func (a *Agent) rotate() {
 	end := a.spool.End()
-	next := nextWindowEnd(a.live.Load().sched, end)
-	if now := a.now(); !next.After(now) {
-		// The clock jumped or we were suspended: skip to the window
-		// that contains now.
-		next = nextWindowEnd(a.live.Load().sched, now)
+	err := a.spool.Rotate(a.now())
+	if err != nil {
+		a.spoolResult(err)
+	} else {
+		a.log.Info("window sealed", "end", end.Format(time.RFC3339), "next_end", a.spool.End().Format(time.RFC3339))
 	}
-	if err := a.spool.Rotate(next); err != nil {
-		a.log.Error("seal window", "end", end.Format(time.RFC3339), "err", err)
-		return
-	}
-	a.log.Info("window sealed", "end", end.Format(time.RFC3339), "next_end", next.Format(time.RFC3339))
+	a.evict()
+	a.kickUploads()
 }
 
-func (a *Agent) shutdown() error {
-	for _, l := range a.listeners {
-		l.close()
+// kickUploads asks the upload loop for a round.
+func (a *Agent) kickUploads() {
+	select {
+	case a.kick <- struct{}{}:
+	default: // a round is already due
 	}
-	a.rotate()
+}
+
+// shutdown seals the active window early, makes one upload round bounded
+// by ShutdownTimeout, and closes the spool. What is not uploaded stays
+// sealed for the next start.
+func (a *Agent) shutdown() error {
+	a.closeListeners()
+	if err := a.spool.SealEarly(a.now()); err != nil {
+		a.log.Error("seal window at shutdown", "err", err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
 	a.uploadRound(ctx)
+	if segs, err := a.spool.Sealed(); err == nil && len(segs) > 0 {
+		a.log.Warn("segments kept in the spool for the next start", "segments", len(segs))
+	}
 	return a.spool.Close()
 }
 
@@ -213,93 +251,32 @@ func (a *Agent) closeListeners() {
 	a.listeners = nil
 }
 
-// uploadRound uploads every sealed segment, oldest first, and removes each
-// one the store acknowledged. A failure keeps the segment for the next
-// round and stops this one.
-func (a *Agent) uploadRound(ctx context.Context) {
-	a.uploadMu.Lock()
-	defer a.uploadMu.Unlock()
-	cfg := a.live.Load().cfg
-	if !cfg.Enabled {
+// spoolResult logs a spool error once per cause (the spool counts every
+// one) and logs when the spool works again.
+func (a *Agent) spoolResult(err error) {
+	if err == nil {
+		if a.spoolErr.ok() {
+			a.log.Info("spool writable again")
+		}
 		return
 	}
-	segs, err := a.spool.Sealed()
-	if err != nil {
-		a.log.Error("list sealed segments", "err", err)
-		return
-	}
-	if len(segs) == 0 || !a.takeIdentity() {
-		return
-	}
-	if a.bucket == "" {
-		// Lines are spooled while the identity is incomplete; uploads
-		// wait for it.
-		b, err := expandTemplate(cfg.Bucket, a.id)
-		if err != nil {
-			a.reportUploadErr("bucket", fmt.Errorf("access_log.bucket: %w", err))
-			return
-		}
-		a.bucket = b
-	}
-	if !a.bucketReady {
-		if err := a.uploader.Provision(ctx, a.bucketSpec()); err != nil {
-			a.reportUploadErr("bucket", err)
-			return
-		}
-		a.bucketReady = true
-	}
-	for _, seg := range segs {
-		key := a.objectKey(seg)
-		if err := a.put(ctx, seg, key); err != nil {
-			a.reportUploadErr(key, err)
-			return
-		}
-		if err := a.spool.Remove(seg); err != nil {
-			a.log.Error("remove uploaded segment", "err", err)
-		}
-		a.lastUploadErr = ""
-		a.log.Info("uploaded", "bucket", a.bucket, "key", key, "bytes", seg.Size)
+	if a.spoolErr.failed(err) {
+		a.log.Error("spool write failed; lines kept in memory and retried", "err", err, "write_errors", a.spool.Stats().WriteErrors)
 	}
 }
 
-func (a *Agent) put(ctx context.Context, seg Segment, key string) error {
-	f, err := os.Open(seg.Path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	return a.uploader.Put(ctx, uploader.Object{
-		Bucket:       a.bucket,
-		Key:          key,
-		Body:         f,
-		Size:         info.Size(),
-		OwnerAccount: a.id.Account,
+// evict enforces spool.max_bytes, oldest sealed segments first.
+func (a *Agent) evict() {
+	maxBytes := a.live.Load().cfg.SpoolMaxBytes
+	evicted, err := a.spool.Evict(maxBytes, func(s Segment) bool {
+		_, busy := a.inflight.Load(s.Path)
+		return busy
 	})
-}
-
-// bucketSpec is what the agent wants of its bucket.
-func (a *Agent) bucketSpec() uploader.Bucket {
-	return uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: a.live.Load().cfg.LifecycleDays, LBName: a.id.LBName}
-}
-
-// objectKey is the key a sealed segment is uploaded under.
-func (a *Agent) objectKey(seg Segment) string {
-	return uploader.SeedKey(seg.End)
-}
-
-// reportUploadErr logs an upload failure once per distinct cause.
-func (a *Agent) reportUploadErr(what string, err error) {
-	if errors.Is(err, context.Canceled) {
-		return
+	for _, seg := range evicted {
+		a.log.Warn("spool over spool.max_bytes: segment evicted, its lines are lost",
+			"window_end", seg.End.Format(time.RFC3339), "bytes", seg.Size, "max_bytes", maxBytes)
 	}
-	msg := err.Error()
-	if msg == a.lastUploadErr {
-		return
+	if err != nil {
+		a.spoolResult(err)
 	}
-	a.lastUploadErr = msg
-	a.log.Error("upload failed; segment kept for the next round", "bucket", a.bucket, "object", what, "err", err)
 }

@@ -7,21 +7,37 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
-// memUploader is an in-memory store that can be told to fail.
+// memUploader is an in-memory store that can be told to fail. It records
+// the order of puts, the most puts in flight at once, and every overwrite
+// of an object with different bytes.
 type memUploader struct {
-	mu      sync.Mutex
-	objects map[string]string // bucket/key -> body
-	buckets map[string]bool
-	fail    error
+	mu       sync.Mutex
+	objects  map[string]string // bucket/key -> body
+	buckets  map[string]bool
+	fail     error
+	failKey  func(key string) error // per-key failure, nil: none
+	delay    time.Duration          // each Put takes this long
+	loseAcks int                    // this many stored puts answer with an error
+
+	puts                  []string // keys, in the order puts completed
+	inflight, maxInflight int
+	overwrites            []string // keys overwritten with different bytes
+}
+
+func newMemUploader() *memUploader {
+	return &memUploader{objects: map[string]string{}, buckets: map[string]bool{}}
 }
 
 func (m *memUploader) Provision(ctx context.Context, b uploader.Bucket) error {
@@ -44,14 +60,39 @@ func (m *memUploader) Put(ctx context.Context, o uploader.Object) error {
 		return fmt.Errorf("size %d, read %d", o.Size, len(b))
 	}
 	m.mu.Lock()
+	m.inflight++
+	m.maxInflight = max(m.maxInflight, m.inflight)
+	m.mu.Unlock()
+	select {
+	case <-time.After(m.delay):
+	case <-ctx.Done():
+	}
+	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.inflight--
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if m.fail != nil {
 		return m.fail
 	}
+	if m.failKey != nil {
+		if err := m.failKey(key); err != nil {
+			return err
+		}
+	}
 	if !m.buckets[bucket] {
-		return errors.New("NoSuchBucket")
+		return &uploader.Error{Op: "put object", Bucket: bucket, Key: key, Kind: uploader.ErrNoSuchBucket, Err: errors.New("404 NoSuchBucket")}
+	}
+	if old, ok := m.objects[bucket+"/"+key]; ok && old != string(b) {
+		m.overwrites = append(m.overwrites, key)
 	}
 	m.objects[bucket+"/"+key] = string(b)
+	m.puts = append(m.puts, key)
+	if m.loseAcks > 0 {
+		m.loseAcks-- // stored, but the 200 never reaches the agent
+		return &uploader.Error{Op: "put object", Kind: uploader.ErrNetwork, Err: errors.New("connection reset")}
+	}
 	return nil
 }
 
@@ -84,11 +125,15 @@ func testConfig(t *testing.T) *Config {
 	return c
 }
 
-func startAgent(t *testing.T, c *Config, up Uploader) (net.Conn, context.CancelFunc, chan error) {
+func startAgent(t *testing.T, c *Config, up Uploader, opts ...func(*Agent)) (net.Conn, context.CancelFunc, chan error) {
 	t.Helper()
 	a, err := New(c, up, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
+	}
+	a.backoff = Backoff{Base: 10 * time.Millisecond, Max: 100 * time.Millisecond}
+	for _, o := range opts {
+		o(a)
 	}
 	if err := a.Start(); err != nil {
 		t.Fatal(err)
@@ -116,7 +161,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestAgentDeliversEveryLineOnce(t *testing.T) {
-	up := &memUploader{objects: map[string]string{}, buckets: map[string]bool{}}
+	up := newMemUploader()
 	conn, cancel, done := startAgent(t, testConfig(t), up)
 	const n = 200
 	var want []string
@@ -145,11 +190,12 @@ func TestAgentDeliversEveryLineOnce(t *testing.T) {
 }
 
 func TestAgentKeepsSegmentsWhileStoreFails(t *testing.T) {
-	up := &memUploader{objects: map[string]string{}, buckets: map[string]bool{}, fail: errors.New("503 SlowDown")}
+	up := newMemUploader()
+	up.fail = errors.New("503 SlowDown")
 	c := testConfig(t)
 	conn, cancel, done := startAgent(t, c, up)
 	fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: kept\n")
-	sp := &Spool{dir: c.SpoolDir}
+	sp := &Spool{dir: c.SpoolDir, fs: osFS{}}
 	waitFor(t, "a sealed segment", func() bool { s, _ := sp.Sealed(); return len(s) > 0 })
 	time.Sleep(1500 * time.Millisecond) // at least one more failing round
 	if len(up.lines()) != 0 {
@@ -163,7 +209,7 @@ func TestAgentKeepsSegmentsWhileStoreFails(t *testing.T) {
 }
 
 func TestAgentShutdownUploadsActiveWindow(t *testing.T) {
-	up := &memUploader{objects: map[string]string{}, buckets: map[string]bool{}}
+	up := newMemUploader()
 	c := testConfig(t)
 	c.Schedule = "0 0 * * * *" // the window will not end during the test
 	conn, cancel, done := startAgent(t, c, up)
@@ -175,5 +221,229 @@ func TestAgentShutdownUploadsActiveWindow(t *testing.T) {
 	}
 	if got := up.lines(); len(got) != 1 || !strings.HasSuffix(got[0], "at-shutdown") {
 		t.Fatalf("got %q", got)
+	}
+}
+
+func (m *memUploader) snapshot() (puts, overwrites []string, maxInflight int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.puts...), append([]string(nil), m.overwrites...), m.maxInflight
+}
+
+// sealSegments leaves n sealed one-line segments, one per minute ending
+// at 06:01, 06:02, ..., in dir, as an earlier run with a store outage would.
+func sealSegments(t *testing.T, dir string, n int) {
+	t.Helper()
+	s, err := OpenSpool(dir, every(time.Minute), t0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= n; i++ {
+		appendLines(t, s, fmt.Sprintf("backlog-%03d", i))
+		if err := s.Rotate(t0.Add(time.Duration(i) * time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+}
+
+func TestAgentDrainsBacklogOldestFirstWithBoundedConcurrency(t *testing.T) {
+	tests := []struct {
+		name        string
+		concurrency int
+	}{
+		{"one at a time", 1},
+		{"three at a time", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := testConfig(t)
+			c.MaxConcurrency = tt.concurrency
+			const n = 12
+			sealSegments(t, c.SpoolDir, n)
+			up := newMemUploader()
+			up.delay = 30 * time.Millisecond
+			_, cancel, done := startAgent(t, c, up)
+			waitFor(t, "the backlog uploaded", func() bool { p, _, _ := up.snapshot(); return len(p) >= n })
+			cancel()
+			<-done
+			puts, overwrites, maxIn := up.snapshot()
+			if maxIn != tt.concurrency {
+				t.Errorf("most puts in flight: got %d, want %d", maxIn, tt.concurrency)
+			}
+			if len(overwrites) != 0 {
+				t.Errorf("objects overwritten with different bytes: %v", overwrites)
+			}
+			// Oldest first: a put never completes more than concurrency-1
+			// places ahead of an older window.
+			for i, k := range puts[:n] {
+				want := t0.Add(time.Duration(i+1) * time.Minute)
+				got, err := time.Parse("elb-access-02012006-150405.log", k)
+				if err != nil {
+					t.Fatalf("key %q: %v", k, err)
+				}
+				if d := got.Sub(want); d < -time.Duration(tt.concurrency)*time.Minute || d > time.Duration(tt.concurrency)*time.Minute {
+					t.Errorf("put %d: got %s, want about %s (oldest first)", i, k, uploader.SeedKey(want))
+				}
+			}
+		})
+	}
+}
+
+// notRetryable is an error the store will keep giving (a 403, say).
+type notRetryable struct{ error }
+
+func (notRetryable) Retryable() bool { return false }
+func (e notRetryable) Unwrap() error { return e.error }
+
+func TestAgentFailingSegmentDoesNotStallOthers(t *testing.T) {
+	c := testConfig(t)
+	c.MaxConcurrency = 1
+	sealSegments(t, c.SpoolDir, 4)
+	up := newMemUploader()
+	var calls atomic.Int32
+	poison := uploader.SeedKey(t0.Add(time.Minute)) // the oldest
+	up.failKey = func(key string) error {
+		if key == poison {
+			calls.Add(1)
+			return notRetryable{errors.New("403 AccessDenied")}
+		}
+		return nil
+	}
+	_, cancel, done := startAgent(t, c, up)
+	waitFor(t, "the younger segments uploaded", func() bool { p, _, _ := up.snapshot(); return len(p) >= 3 })
+	cancel()
+	<-done
+	segs, _ := (&Spool{dir: c.SpoolDir, fs: osFS{}}).Sealed()
+	if len(segs) != 1 || uploader.SeedKey(segs[0].End) != poison {
+		t.Fatalf("left in the spool: got %+v, want only the failing segment", segs)
+	}
+	if n := calls.Load(); n == 0 {
+		t.Fatal("the failing segment was never tried")
+	}
+}
+
+func TestAgentRestartAfterCleanStopNeverOverwrites(t *testing.T) {
+	c := testConfig(t)
+	c.Schedule = "0 0 * * * *" // the window outlives the test: both runs share it
+	up := newMemUploader()
+	for run := 1; run <= 3; run++ {
+		conn, cancel, done := startAgent(t, c, up)
+		fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: run-%d\n", run)
+		time.Sleep(150 * time.Millisecond)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+	}
+	puts, overwrites, _ := up.snapshot()
+	if len(overwrites) != 0 {
+		t.Fatalf("objects overwritten with different bytes: %v", overwrites)
+	}
+	if len(puts) != 3 {
+		t.Fatalf("puts: got %v, want three distinct keys", puts)
+	}
+	if got := up.lines(); len(got) != 3 {
+		t.Fatalf("lines: got %q, want one per run", got)
+	}
+}
+
+func TestAgentDiskFullKeepsRunningAndResumes(t *testing.T) {
+	c := testConfig(t)
+	ffs := &faultFS{}
+	var a *Agent
+	up := newMemUploader()
+	conn, cancel, done := startAgent(t, c, up, func(ag *Agent) { ag.fs = ffs; a = ag })
+	ffs.set(syscall.ENOSPC, 0)
+	fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: while-full\n")
+	waitFor(t, "the write error counted", func() bool { return a.spool.Stats().WriteErrors > 0 })
+	time.Sleep(1200 * time.Millisecond) // a window end passes on the full disk
+	select {
+	case err := <-done:
+		t.Fatalf("agent stopped on a full disk: %v", err)
+	default:
+	}
+	ffs.set(nil, 0)
+	fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: after\n")
+	waitFor(t, "both lines uploaded", func() bool { return len(up.lines()) == 2 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAgentDisabledKeepsSpool(t *testing.T) {
+	c := testConfig(t)
+	c.Enabled = false
+	sealSegments(t, c.SpoolDir, 2)
+	up := newMemUploader()
+	conn, cancel, done := startAgent(t, c, up)
+	fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: ignored\n")
+	time.Sleep(1200 * time.Millisecond)
+	cancel()
+	<-done
+	if p, _, _ := up.snapshot(); len(p) != 0 {
+		t.Fatalf("uploaded while disabled: %v", p)
+	}
+	segs, _ := (&Spool{dir: c.SpoolDir, fs: osFS{}}).Sealed()
+	if len(segs) != 2 {
+		t.Fatalf("spool: got %d segments, want the 2 kept", len(segs))
+	}
+}
+
+func TestAgentAWSKeyLayout(t *testing.T) {
+	c := testConfig(t)
+	c.KeyLayout, c.KeyPrefix = "aws", "logs/elb"
+	c.OwnerAccount, c.Region, c.NodeIP = "123456789012", "eu-west-1", "10.0.0.7"
+	sealSegments(t, c.SpoolDir, 1)
+	up := newMemUploader()
+	_, cancel, done := startAgent(t, c, up)
+	waitFor(t, "the segment uploaded", func() bool { p, _, _ := up.snapshot(); return len(p) == 1 })
+	cancel()
+	<-done
+	p, _, _ := up.snapshot()
+	re := regexp.MustCompile(`^logs/elb/AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/11/25/123456789012_elasticloadbalancing_eu-west-1_lb1_20261125T0601Z_10\.0\.0\.7_[a-z0-9]{8}\.log$`)
+	if !re.MatchString(p[0]) {
+		t.Fatalf("key: got %q, want %s", p[0], re)
+	}
+}
+
+func TestAgentProvisionsAgainWhenTheBucketVanishes(t *testing.T) {
+	up := newMemUploader()
+	conn, cancel, done := startAgent(t, testConfig(t), up)
+	fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: first\n")
+	waitFor(t, "the first line uploaded", func() bool { return len(up.lines()) == 1 })
+	up.mu.Lock()
+	up.buckets = map[string]bool{} // an operator deleted the bucket
+	up.mu.Unlock()
+	fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: second\n")
+	waitFor(t, "the second line uploaded to the re-created bucket", func() bool { return len(up.lines()) == 2 })
+	cancel()
+	<-done
+}
+
+// A PUT whose answer is lost is repeated under the same key, random suffix
+// included, with the same bytes: never a second object.
+func TestAgentLostAckReuploadsSameKey(t *testing.T) {
+	c := testConfig(t)
+	c.KeyLayout = "aws"
+	c.OwnerAccount, c.Region, c.NodeIP = "123456789012", "eu-west-1", "10.0.0.7"
+	sealSegments(t, c.SpoolDir, 1)
+	up := newMemUploader()
+	up.loseAcks = 2
+	var a *Agent
+	_, cancel, done := startAgent(t, c, up, func(ag *Agent) { a = ag })
+	waitFor(t, "the segment acknowledged", func() bool { ok, _ := a.UploadStats(); return ok == 1 })
+	cancel()
+	<-done
+	puts, overwrites, _ := up.snapshot()
+	if len(puts) != 3 || puts[0] != puts[1] || puts[1] != puts[2] {
+		t.Fatalf("puts: got %q, want the same key three times", puts)
+	}
+	if len(overwrites) != 0 || len(up.objects) != 1 {
+		t.Fatalf("objects: got %d (overwritten with other bytes: %v), want 1", len(up.objects), overwrites)
+	}
+	if st := a.SpoolStats(); st.Sealed != 0 {
+		t.Errorf("SpoolStats().Sealed: got %d, want 0 (sealed by an earlier run)", st.Sealed)
 	}
 }

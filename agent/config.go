@@ -21,6 +21,7 @@ type Config struct {
 	Format       string
 	Bucket       string // template
 	KeyLayout    string
+	KeyPrefix    string // aws layout prefix
 
 	LifecycleDays int // 0 removes the agent's rule
 
@@ -35,6 +36,7 @@ type Config struct {
 	ReceiveBufferBytes int
 
 	SpoolDir      string
+	SpoolMaxBytes int64
 	FsyncInterval time.Duration
 
 	StoreEndpoint   string
@@ -42,6 +44,7 @@ type Config struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	PathStyle       bool
+	MaxConcurrency  int
 	Signature       string // v4 or v2
 	BucketNaming    string // relaxed or dns
 	CABundle        string
@@ -87,7 +90,7 @@ var keys = []key{
 		c.Schedule = v
 		return nil
 	}},
-	{"access_log.format", "raw", "output format: raw", oneOf(func(c *Config) *string { return &c.Format }, "raw")},
+	{"access_log.format", "elb", "output format: elb (AWS Classic ELB lines), raw (syslog lines as stored by a file writer) or json", oneOf(func(c *Config) *string { return &c.Format }, "elb", "raw", "json")},
 	{"access_log.bucket", "access_logs-{lb_name}_{public_ipv4}_{instance_num}", "bucket name template", func(c *Config, v string) error {
 		if _, err := expandTemplate(v, Identity{Account: "x", LBName: "x", PublicIPv4: "x", InstanceID: "i-x", Region: "x"}); err != nil {
 			return err
@@ -95,7 +98,19 @@ var keys = []key{
 		c.Bucket = v
 		return nil
 	}},
-	{"access_log.key_layout", "seed", "object key layout: seed", oneOf(func(c *Config) *string { return &c.KeyLayout }, "seed")},
+	{"access_log.key_layout", "seed", "object key layout: seed (elb-access-DDMMYYYY-HHMMSS.log) or aws (AWSLogs/...)", oneOf(func(c *Config) *string { return &c.KeyLayout }, "seed", "aws")},
+	{"access_log.prefix", "", "aws layout: prefix before AWSLogs/; must not contain AWSLogs", func(c *Config, v string) error {
+		if strings.Contains(strings.ToLower(v), "awslogs") {
+			return errors.New("must not contain AWSLogs (the layout adds it)")
+		}
+		for _, r := range v {
+			if r < 0x20 || r == 0x7f || r == '\\' {
+				return fmt.Errorf("%q: control characters and backslashes are not allowed in a key prefix", v)
+			}
+		}
+		c.KeyPrefix = strings.Trim(v, "/")
+		return nil
+	}},
 	{"access_log.lifecycle_days", "30", "expire every object of the bucket after this many days; 0 removes the agent's rule", intKey(func(c *Config) *int { return &c.LifecycleDays }, 0, 36500)},
 	{"access_log.owner_account", "", "load balancer owner's account, grantee of READ (metadata when empty)", matching(func(c *Config) *string { return &c.OwnerAccount }, accountRE, "an account id such as 123456789012")},
 	{"access_log.lb_name", "", "load balancer name (metadata when empty)", matching(func(c *Config) *string { return &c.LBName }, lbNameRE, "a load balancer name: letters, digits and '-'")},
@@ -126,11 +141,20 @@ var keys = []key{
 		c.SpoolDir = v
 		return nil
 	}},
+	{"spool.max_bytes", "1073741824", "bound of the spool; the oldest sealed segments are evicted beyond it", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1<<20 {
+			return fmt.Errorf("%q is not a whole number of bytes of at least 1048576", v)
+		}
+		c.SpoolMaxBytes = n
+		return nil
+	}},
 	{"spool.fsync_interval", "1s", "most data at risk in a crash", durationKey(func(c *Config) *time.Duration { return &c.FsyncInterval })},
 	{"objectstorage.endpoint", "", "store URL; empty means AWS S3 of the region", urlKey(func(c *Config) *string { return &c.StoreEndpoint })},
 	{"objectstorage.region", "", "signing region; empty means the identity's region, else us-east-1", str(func(c *Config) *string { return &c.StoreRegion })},
 	{"objectstorage.access_key_id", "", "static access key id", str(func(c *Config) *string { return &c.AccessKeyID })},
 	{"objectstorage.secret_access_key", "", "static secret access key", str(func(c *Config) *string { return &c.SecretAccessKey })},
+	{"objectstorage.max_concurrency", "2", "uploads in flight per node", intKey(func(c *Config) *int { return &c.MaxConcurrency }, 1, 64)},
 	{"objectstorage.path_style", "true", "path-style bucket addressing", boolKey(func(c *Config) *bool { return &c.PathStyle })},
 	{"objectstorage.signature", "v4", "request signing: v4, or v2 for object storage that predates SigV4 (Eucalyptus OSG before 4.4)", oneOf(func(c *Config) *string { return &c.Signature }, uploader.SignatureV4, uploader.SignatureV2)},
 	{"objectstorage.bucket_naming", "relaxed", "bucket name rule: relaxed (letters, digits, '.', '-', '_'; 3-255, as Eucalyptus OSG and radosgw with relaxed names) or dns (AWS S3)", oneOf(func(c *Config) *string { return &c.BucketNaming }, uploader.NamingRelaxed, uploader.NamingDNS)},

@@ -18,7 +18,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Enabled || c.EmitInterval != 60 || c.Format != "raw" || c.SpoolDir != "/var/spool/elb-access-logger" ||
+	if !c.Enabled || c.EmitInterval != 60 || c.Format != "elb" || c.SpoolDir != "/var/spool/elb-access-logger" ||
 		len(c.Listen) != 1 || c.Listen[0] != "udp://127.0.0.1:514" || c.FsyncInterval != time.Second || !c.PathStyle {
 		t.Errorf("defaults: %+v", c)
 	}

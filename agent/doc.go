@@ -6,4 +6,13 @@
 // The agent knows nothing of S3 or of HAProxy's text: the parser package
 // turns datagrams into lines and the Uploader interface, declared here, is
 // satisfied by the uploader package.
+//
+// The spool (spool.go, segment.go) keeps what the agent accepted until the
+// store acknowledged it: whole lines reach the kernel every
+// spool.fsync_interval and the disk by fsync, windows are sealed under
+// strictly increasing keys, and a crash at any point neither loses sealed
+// data nor uploads a window under two keys. The upload loop (upload.go)
+// drains sealed segments oldest first with bounded concurrency, retrying
+// through one helper (retry.go). docs/durability.md has the contract and
+// the kill -9 test that proves it.
 package agent

@@ -173,6 +173,9 @@ func (a *Agent) setIdentity(gen int, id Identity, bucketTemplate string) bool {
 	if gen != a.ids.gen {
 		return false
 	}
+	if id.LBName != a.ids.latest.LBName && id.LBName != "" {
+		a.renameEncoder(id.LBName)
+	}
 	a.ids.latest = id
 	a.ids.ready = identityComplete(id, bucketTemplate)
 	a.ids.waitLogged = false

@@ -241,7 +241,7 @@ func (a *Agent) reload(next *Config) error {
 	if err != nil {
 		return err
 	}
-	enc, err := parser.NewEncoder(next.Format)
+	enc, err := encoderFor(next, a.lbName(next))
 	if err != nil {
 		return err
 	}

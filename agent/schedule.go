@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -14,6 +15,9 @@ var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | 
 // parseSchedule parses a robfig/cron spec. Window boundaries are computed
 // in UTC whatever the machine's zone.
 func parseSchedule(spec string) (cron.Schedule, error) {
+	if f := strings.Fields(spec); len(f) > 0 && (strings.HasPrefix(f[0], "CRON_TZ=") || strings.HasPrefix(f[0], "TZ=")) {
+		return nil, fmt.Errorf("cron spec %q: windows are aligned to UTC; remove %s", spec, f[0])
+	}
 	s, err := cronParser.Parse(spec)
 	if err != nil {
 		return nil, fmt.Errorf("bad cron spec %q: %w", spec, err)

@@ -1,10 +1,9 @@
 package agent
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,146 +12,334 @@ import (
 	"time"
 )
 
-// Spool file names. The window end, in UTC, is part of every name, so a
-// segment's object key is fixed by its name alone.
+// Buffer sizes of the active window.
 const (
-	activeSuffix = ".active"
-	sealedSuffix = ".log"
-	namePrefix   = "window-"
-	endLayout    = "20060102T150405Z"
+	flushAt          = 64 << 10 // write to the file once this much is buffered
+	defaultMaxBuffer = 4 << 20  // refuse lines beyond this while the disk fails
 )
 
-// Segment is a sealed window waiting for upload.
-type Segment struct {
-	Path string
-	End  time.Time // end of the window, UTC
-	Size int64
+// ErrBufferFull means a line was refused because the spool could not write
+// to disk for so long that its memory buffer filled up.
+var ErrBufferFull = errors.New("spool: buffer full while the disk refuses writes; line dropped")
+
+// SpoolStats counts what the spool did and what went wrong.
+type SpoolStats struct {
+	WriteErrors  int64 // failed opens, writes, fsyncs and seals
+	DroppedLines int64 // lines refused with ErrBufferFull
+	Sealed       int64 // segments sealed
+	Evicted      int64 // sealed segments evicted by spool.max_bytes
+	EvictedBytes int64
+	TrimmedBytes int64 // torn tails cut from files left by a crash
 }
 
 // Spool holds the active window file and the sealed segments in one
 // directory.
 //
-// Lines are appended to the active file through a buffer that Sync flushes
-// and fsyncs; Rotate seals the active file (fsync, rename, directory fsync)
-// and starts the next window. A sealed segment is removed only by Remove,
-// which the caller calls after the store acknowledged the upload.
+// Append buffers whole lines in memory; Flush and Sync (called every
+// spool.fsync_interval) write them to the active file and fsync it, so a
+// crash loses at most the lines of one fsync interval (a power loss: plus
+// the time an fsync takes). Rotate and SealEarly
+// seal the active file: flush, fsync, rename to a sealed segment name,
+// fsync the directory. A sealed segment is removed only by Remove, which
+// the caller calls after the store acknowledged its upload, or by Evict.
+//
+// A failing disk (ENOSPC, EIO) is never fatal: the error is returned and
+// counted, lines stay buffered (up to a bound) and the next Sync retries.
 type Spool struct {
-	dir string
+	dir       string
+	fs        FS // the filesystem seam: tests inject faults here
+	next      func(after time.Time) time.Time
+	maxBuffer int
 
-	mu  sync.Mutex
-	end time.Time // end of the active window
-	f   *os.File  // nil until the window's first line
-	w   *bufio.Writer
+	// fsyncMu serialises fsyncs and seals; mu guards the rest. Sync holds
+	// only fsyncMu while the disk works, so Append (and with it the UDP
+	// reader) never waits for an fsync. Lock order: fsyncMu, then mu.
+	fsyncMu     sync.Mutex
+	mu          sync.Mutex
+	end         time.Time // scheduled end of the active window
+	through     time.Time // every key end sealed so far is <= through
+	marker      string    // path of the sealed-through marker, "" if none
+	f           File      // nil until the window's first write
+	buf         []byte    // whole lines not yet written to f
+	activeSize  int64     // bytes written to f
+	sealedBytes int64     // bytes in sealed segments
+	stats       SpoolStats
+	recoverErr  error
 }
 
-// OpenSpool opens (creating it if needed) the spool directory. Active files
-// left behind by a crash are sealed under their own windows, except the one
-// of the window ending at end, which is reopened and continued.
-func OpenSpool(dir string, end time.Time) (*Spool, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
+// OpenSpool opens (creating it if needed) the spool directory dir; it fails
+// only when the directory cannot be created or read. next
+// returns the first window end strictly after a time; the active window is
+// the one containing now, or the one after the latest seal.
+//
+// Active files left behind by a crash are sealed under their own windows,
+// except the one of the current window, which is continued: a crash never
+// splits a window. Torn last lines are trimmed. fsys nil means the real
+// filesystem.
+func OpenSpool(dir string, next func(time.Time) time.Time, now time.Time, fsys FS) (*Spool, error) {
+	if fsys == nil {
+		fsys = osFS{}
 	}
-	s := &Spool{dir: dir, end: end.UTC()}
-	entries, err := os.ReadDir(dir)
+	s := &Spool{dir: dir, fs: fsys, next: next, maxBuffer: defaultMaxBuffer}
+	if err := fsys.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("spool: create %s: %w", dir, err)
+	}
+	entries, err := fsys.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
+		return nil, fmt.Errorf("spool: read %s: %w", dir, err)
 	}
+	type active struct {
+		path string
+		end  time.Time
+	}
+	var actives []active
 	for _, e := range entries {
 		name := e.Name()
-		if !strings.HasSuffix(name, activeSuffix) {
-			continue
-		}
-		wend, ok := parseEnd(name, activeSuffix)
-		if !ok {
-			continue
-		}
-		if wend.Equal(s.end) {
-			if err := s.open(); err != nil {
-				return nil, err
+		switch {
+		case strings.HasPrefix(name, throughPrefix):
+			t, err := time.Parse(endLayout, strings.TrimPrefix(name, throughPrefix))
+			if err != nil {
+				continue
 			}
-			continue
-		}
-		if err := s.sealFile(filepath.Join(dir, name), wend); err != nil {
-			return nil, err
+			if s.marker == "" || t.After(s.through) {
+				if s.marker != "" {
+					fsys.Remove(s.marker) // a stale extra marker; best effort
+				}
+				s.marker, s.through = filepath.Join(dir, name), t.UTC()
+			}
+		case strings.HasSuffix(name, sealedSuffix):
+			end, _, ok := parseSealed(name)
+			if !ok {
+				continue
+			}
+			s.through = maxTime(s.through, end)
+			if info, err := e.Info(); err == nil {
+				s.sealedBytes += info.Size()
+			}
+		case strings.HasSuffix(name, activeSuffix):
+			if end, ok := parseActive(name); ok {
+				actives = append(actives, active{filepath.Join(dir, name), end})
+			}
 		}
 	}
+	sort.Slice(actives, func(i, j int) bool { return actives[i].end.Before(actives[j].end) })
+	s.end = s.currentEnd(now)
+	var cont string
+	var errs []error
+	for _, a := range actives {
+		if a.end.Equal(s.end) {
+			cont = a.path
+			continue
+		}
+		errs = append(errs, s.seal(a.path, s.keyEnd(a.end)))
+	}
+	if cont != "" {
+		if !s.end.After(s.through) {
+			// Only when the clock went backwards past a sealed window.
+			errs = append(errs, s.seal(cont, s.keyEnd(s.end)))
+		} else {
+			errs = append(errs, s.continueActive(cont))
+		}
+	}
+	s.end = s.currentEnd(now)
+	if s.marker == "" {
+		// Created now, so that sealing needs only renames, which work on
+		// a full disk.
+		errs = append(errs, s.advanceThrough(s.through))
+	}
+	s.recoverErr = errors.Join(errs...)
 	return s, nil
 }
 
-// End returns the end of the active window.
+// RecoverErr reports what OpenSpool could not recover (a file it could not
+// seal stays in place and the next rotation tries again). It is nil when
+// every file left by an earlier run was sealed or continued.
+func (s *Spool) RecoverErr() error { return s.recoverErr }
+
+// currentEnd is the end of the window that takes lines at now: the one
+// containing now, but never one at or before the latest seal (late lines
+// after a seal go to the next window).
+func (s *Spool) currentEnd(now time.Time) time.Time {
+	t := now.UTC()
+	if s.through.After(t) {
+		t = s.through
+	}
+	return s.next(t).UTC()
+}
+
+// keyEnd is the key end for a segment of the window ending at end: end
+// itself unless an earlier seal used it or a later time already.
+func (s *Spool) keyEnd(end time.Time) time.Time {
+	if end.After(s.through) {
+		return end
+	}
+	return s.through.Add(time.Second)
+}
+
+// End returns the scheduled end of the active window.
 func (s *Spool) End() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.end
 }
 
-// Append adds one encoded line (newline included) to the active window.
+// Stats returns the spool's counters.
+func (s *Spool) Stats() SpoolStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// Append adds one encoded line (newline included) to the active window. It
+// returns an error, and counts it, when the disk refuses the write; the line
+// is still kept in memory unless the buffer is full (ErrBufferFull).
 func (s *Spool) Append(line []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.f == nil {
-		if err := s.open(); err != nil {
-			return err
-		}
+	if len(s.buf)+len(line) > s.maxBuffer {
+		s.stats.DroppedLines++
+		return ErrBufferFull
 	}
-	_, err := s.w.Write(line)
-	if err != nil {
-		return fmt.Errorf("spool: append to %s: %w", s.f.Name(), err)
+	s.buf = append(s.buf, line...)
+	if len(s.buf) >= flushAt {
+		return s.flush()
 	}
 	return nil
 }
 
-// Sync flushes buffered lines to the active file and fsyncs it.
-func (s *Spool) Sync() error {
+// Flush writes buffered lines to the active file (the kernel's page cache:
+// from then on they survive the process being killed, not a power loss).
+func (s *Spool) Flush() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.sync()
+	return s.flush()
 }
 
-// Rotate seals the active window, if it holds any line, and starts the
-// window ending at next.
-func (s *Spool) Rotate(next time.Time) error {
+// Sync flushes and fsyncs the active file (from then on its lines survive
+// a power loss). Appends and Flushes go on while the fsync runs.
+func (s *Spool) Sync() error {
+	if err := s.Flush(); err != nil {
+		return err
+	}
+	s.fsyncMu.Lock()
+	defer s.fsyncMu.Unlock()
+	s.mu.Lock()
+	f := s.f
+	s.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	if err := f.Sync(); err != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.count(fmt.Errorf("spool: fsync %s: %w", f.Name(), err))
+	}
+	return nil
+}
+
+// Rotate seals the active window, if it holds any line, under its scheduled
+// end, and starts the window that contains now (or the next one).
+func (s *Spool) Rotate(now time.Time) error {
+	s.fsyncMu.Lock()
+	defer s.fsyncMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var err error
+	return s.closeWindow(s.keyEnd(s.end), now)
+}
+
+// SealEarly seals the active window before its scheduled end, as on
+// shutdown. The segment is named by the second the window was closed at
+// (never at or before an earlier seal, never after the scheduled end), so a
+// restart within the same window starts a new segment under a later key
+// and no object is ever overwritten with different bytes.
+func (s *Spool) SealEarly(now time.Time) error {
+	s.fsyncMu.Lock()
+	defer s.fsyncMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := now.UTC().Truncate(time.Second)
+	if !key.After(s.through) {
+		key = s.through.Add(time.Second)
+	}
+	if key.After(s.end) {
+		key = s.end
+	}
+	return s.closeWindow(key, now)
+}
+
+// closeWindow seals the active file under key and moves to the window that
+// takes lines at now. If the disk refuses the final write, the lines still
+// buffered go to the next window rather than being lost; a seal that fails
+// leaves the active file behind, and the next rotation seals it.
+func (s *Spool) closeWindow(key, now time.Time) error {
+	if s.f == nil && len(s.buf) == 0 {
+		s.end = s.currentEnd(now)
+		return s.sealLeftovers()
+	}
+	// Older windows whose seal failed go first: key ends stay in order.
+	errs := []error{s.sealLeftovers()}
+	if err := s.sync(); err != nil {
+		errs = append(errs, err)
+	}
 	if s.f != nil {
-		err = s.sync()
+		path := s.f.Name()
+		if err := s.f.Close(); err != nil {
+			errs = append(errs, s.count(fmt.Errorf("spool: close %s: %w", path, err)))
+		}
+		s.f, s.activeSize = nil, 0
+		if err := s.seal(path, key); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.end = s.currentEnd(now)
+	return errors.Join(errs...)
+}
+
+// sealLeftovers seals active files of earlier windows whose seal failed.
+func (s *Spool) sealLeftovers() error {
+	entries, err := s.filesys().ReadDir(s.dir)
+	if err != nil {
+		return s.count(fmt.Errorf("spool: read %s: %w", s.dir, err))
+	}
+	var errs []error
+	for _, e := range entries {
+		end, ok := parseActive(e.Name())
+		if !ok || end.Equal(s.end) {
+			continue
+		}
+		if err := s.seal(filepath.Join(s.dir, e.Name()), s.keyEnd(end)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close writes and fsyncs buffered lines and closes the active file without
+// sealing it.
+func (s *Spool) Close() error {
+	s.fsyncMu.Lock()
+	defer s.fsyncMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.sync()
+	if s.f != nil {
 		if cerr := s.f.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("spool: close %s: %w", s.f.Name(), cerr)
 		}
-		if err == nil {
-			err = s.sealFile(s.f.Name(), s.end)
-		}
-		s.f, s.w = nil, nil
+		s.f = nil
 	}
-	s.end = next.UTC()
 	return err
 }
 
-// Close flushes and closes the active file without sealing it.
-func (s *Spool) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.f == nil {
-		return nil
-	}
-	err := s.sync()
-	if cerr := s.f.Close(); err == nil {
-		err = cerr
-	}
-	s.f, s.w = nil, nil
-	return err
-}
-
-// Sealed lists the sealed segments, oldest window first.
+// Sealed lists the sealed segments, oldest first.
 func (s *Spool) Sealed() ([]Segment, error) {
-	entries, err := os.ReadDir(s.dir)
+	entries, err := s.filesys().ReadDir(s.dir)
 	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
+		return nil, fmt.Errorf("spool: read %s: %w", s.dir, err)
 	}
 	var segs []Segment
 	for _, e := range entries {
-		end, ok := parseEnd(e.Name(), sealedSuffix)
+		end, rnd, ok := parseSealed(e.Name())
 		if !ok {
 			continue
 		}
@@ -160,127 +347,248 @@ func (s *Spool) Sealed() ([]Segment, error) {
 		if err != nil {
 			continue // removed meanwhile
 		}
-		segs = append(segs, Segment{Path: filepath.Join(s.dir, e.Name()), End: end, Size: info.Size()})
+		segs = append(segs, Segment{Path: filepath.Join(s.dir, e.Name()), End: end, Rand: rnd, Size: info.Size()})
 	}
-	sort.Slice(segs, func(i, j int) bool { return segs[i].End.Before(segs[j].End) })
+	sort.Slice(segs, func(i, j int) bool {
+		if !segs[i].End.Equal(segs[j].End) {
+			return segs[i].End.Before(segs[j].End)
+		}
+		return segs[i].Path < segs[j].Path
+	})
 	return segs, nil
 }
 
-// Remove deletes an uploaded segment.
+// Remove deletes an uploaded segment. A segment already gone is not an
+// error.
 func (s *Spool) Remove(seg Segment) error {
-	if err := os.Remove(seg.Path); err != nil {
+	err := s.filesys().Remove(seg.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // evicted meanwhile
+	}
+	if err != nil {
 		return fmt.Errorf("spool: remove %s: %w", seg.Path, err)
 	}
-	return syncDir(s.dir)
+	s.mu.Lock()
+	s.sealedBytes -= seg.Size
+	s.mu.Unlock()
+	return syncDir(s.filesys(), s.dir)
 }
 
-func (s *Spool) open() error {
-	path := filepath.Join(s.dir, namePrefix+s.end.Format(endLayout)+activeSuffix)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
-	if err != nil {
-		return fmt.Errorf("spool: %w", err)
+// Evict removes the oldest sealed segments, skipping those busy reports as
+// being uploaded, until the spool (sealed segments plus the active file)
+// holds at most maxBytes. It returns what it evicted.
+func (s *Spool) Evict(maxBytes int64, busy func(Segment) bool) ([]Segment, error) {
+	s.mu.Lock()
+	under := s.sealedBytes+s.activeSize+int64(len(s.buf)) <= maxBytes
+	s.mu.Unlock()
+	if under {
+		return nil, nil // the common case, without listing the directory
 	}
-	if err := syncDir(s.dir); err != nil {
+	segs, err := s.Sealed()
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var sealedBytes int64
+	for _, seg := range segs {
+		sealedBytes += seg.Size
+	}
+	s.sealedBytes = sealedBytes // the directory is the truth
+	total := sealedBytes + s.activeSize + int64(len(s.buf))
+	var evicted []Segment
+	for _, seg := range segs {
+		if total <= maxBytes {
+			break
+		}
+		if busy != nil && busy(seg) {
+			continue
+		}
+		if err := s.filesys().Remove(seg.Path); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // uploaded meanwhile
+			}
+			return evicted, s.count(fmt.Errorf("spool: evict %s: %w", seg.Path, err))
+		}
+		total -= seg.Size
+		s.sealedBytes -= seg.Size
+		s.stats.Evicted++
+		s.stats.EvictedBytes += seg.Size
+		evicted = append(evicted, seg)
+	}
+	if len(evicted) > 0 {
+		return evicted, syncDir(s.filesys(), s.dir)
+	}
+	return nil, nil
+}
+
+// count counts err as a write error and returns it.
+func (s *Spool) count(err error) error {
+	s.stats.WriteErrors++
+	return err
+}
+
+func (s *Spool) activePath(end time.Time) string {
+	return filepath.Join(s.dir, namePrefix+end.UTC().Format(endLayout)+activeSuffix)
+}
+
+func (s *Spool) openActive() error {
+	path := s.activePath(s.end)
+	f, err := s.filesys().OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return s.count(fmt.Errorf("spool: open %s: %w", path, err))
+	}
+	if err := syncDir(s.filesys(), s.dir); err != nil {
 		f.Close()
+		return s.count(err)
+	}
+	s.f = f
+	return nil
+}
+
+// continueActive reopens the current window's active file left by a crash.
+func (s *Spool) continueActive(path string) error {
+	size, err := s.trimTorn(path)
+	if err != nil {
 		return err
 	}
-	s.f, s.w = f, bufio.NewWriterSize(f, 64<<10)
+	f, err := s.filesys().OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return s.count(fmt.Errorf("spool: reopen %s: %w", path, err))
+	}
+	s.f, s.activeSize = f, size
+	return nil
+}
+
+// flush writes the buffer to the active file. What the file did not take
+// stays buffered for the next attempt, so nothing is lost or written twice.
+func (s *Spool) flush() error {
+	if len(s.buf) == 0 {
+		return nil
+	}
+	if s.f == nil {
+		if err := s.openActive(); err != nil {
+			return err
+		}
+	}
+	n, err := s.f.Write(s.buf)
+	s.activeSize += int64(n)
+	s.buf = s.buf[:copy(s.buf, s.buf[n:])]
+	if err != nil {
+		return s.count(fmt.Errorf("spool: write %s: %w", s.f.Name(), err))
+	}
 	return nil
 }
 
 func (s *Spool) sync() error {
+	if err := s.flush(); err != nil {
+		return err
+	}
 	if s.f == nil {
 		return nil
 	}
-	if err := s.w.Flush(); err != nil {
-		return fmt.Errorf("spool: flush %s: %w", s.f.Name(), err)
-	}
 	if err := s.f.Sync(); err != nil {
-		return fmt.Errorf("spool: fsync %s: %w", s.f.Name(), err)
+		return s.count(fmt.Errorf("spool: fsync %s: %w", s.f.Name(), err))
 	}
 	return nil
 }
 
-// sealFile renames an active file, already synced, to its sealed name and
-// fsyncs the directory. An empty active file is removed instead.
-func (s *Spool) sealFile(path string, end time.Time) error {
-	info, err := os.Stat(path)
+// trimTorn cuts a partial last line (left by a crash mid-write) from the
+// file at path and fsyncs it. It returns the file's size afterwards.
+func (s *Spool) trimTorn(path string) (int64, error) {
+	f, err := s.filesys().OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
-		return fmt.Errorf("spool: %w", err)
+		return 0, s.count(fmt.Errorf("spool: open %s: %w", path, err))
 	}
-	if info.Size() == 0 {
-		if err := os.Remove(path); err != nil {
-			return fmt.Errorf("spool: %w", err)
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return 0, s.count(fmt.Errorf("spool: stat %s: %w", path, err))
+	}
+	size := info.Size()
+	keep, err := lastNewline(f, size)
+	if err != nil {
+		return 0, s.count(fmt.Errorf("spool: read %s: %w", path, err))
+	}
+	if keep < size {
+		if err := s.filesys().Truncate(path, keep); err != nil {
+			return 0, s.count(fmt.Errorf("spool: trim torn line of %s: %w", path, err))
 		}
-		return syncDir(s.dir)
+		s.stats.TrimmedBytes += size - keep
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("spool: %w", err)
+	if err := f.Sync(); err != nil {
+		return 0, s.count(fmt.Errorf("spool: fsync %s: %w", path, err))
 	}
-	err = f.Sync()
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("spool: fsync %s: %w", path, err)
-	}
-	sealed := filepath.Join(s.dir, namePrefix+end.Format(endLayout)+sealedSuffix)
-	if _, err := os.Stat(sealed); err == nil {
-		// The window was sealed before (shutdown, then a restart within
-		// the same window) and is not uploaded yet: keep one segment.
-		return s.appendSegment(sealed, path)
-	}
-	if err := os.Rename(path, sealed); err != nil {
-		return fmt.Errorf("spool: seal %s: %w", path, err)
-	}
-	return syncDir(s.dir)
+	return keep, nil
 }
 
-// appendSegment appends the file at path to the sealed segment dst and
-// removes path.
-func (s *Spool) appendSegment(dst, path string) error {
-	src, err := os.Open(path)
+// seal turns the active file at path into a sealed segment named by key:
+// trim a torn tail, fsync, rename, advance the sealed-through marker,
+// fsync the directory. An empty file is removed instead.
+func (s *Spool) seal(path string, key time.Time) error {
+	size, err := s.trimTorn(path)
 	if err != nil {
-		return fmt.Errorf("spool: %w", err)
+		return err
 	}
-	defer src.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		return fmt.Errorf("spool: %w", err)
+	if size == 0 {
+		if err := s.filesys().Remove(path); err != nil {
+			return s.count(fmt.Errorf("spool: remove empty %s: %w", path, err))
+		}
+		return syncDir(s.filesys(), s.dir)
 	}
-	_, err = io.Copy(out, src)
-	if err == nil {
-		err = out.Sync()
+	key = key.UTC()
+	sealed := filepath.Join(s.dir, namePrefix+key.Format(endLayout)+"-"+randomSuffix()+sealedSuffix)
+	if err := s.filesys().Rename(path, sealed); err != nil {
+		return s.count(fmt.Errorf("spool: seal %s: %w", path, err))
 	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
+	// The segment is sealed: from here on its own name holds key up as the
+	// latest key end (OpenSpool reads both), so a crash before the marker
+	// moves changes nothing. The marker takes over once the segment is
+	// uploaded and removed.
+	s.stats.Sealed++
+	s.sealedBytes += size
+	err = s.advanceThrough(key)
+	if serr := syncDir(s.filesys(), s.dir); err == nil && serr != nil {
+		err = s.count(serr)
 	}
-	if err != nil {
-		return fmt.Errorf("spool: append %s to %s: %w", path, dst, err)
-	}
-	if err := os.Remove(path); err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
-	return syncDir(s.dir)
+	return err
 }
 
-func parseEnd(name, suffix string) (time.Time, bool) {
-	if !strings.HasPrefix(name, namePrefix) || !strings.HasSuffix(name, suffix) {
-		return time.Time{}, false
+// advanceThrough records key as the latest key end sealed. Renaming the
+// marker needs no free space, so this keeps working on a full disk once
+// the marker exists.
+func (s *Spool) advanceThrough(key time.Time) error {
+	if !key.After(s.through) && s.marker != "" {
+		return nil
 	}
-	t, err := time.Parse(endLayout, strings.TrimSuffix(strings.TrimPrefix(name, namePrefix), suffix))
-	return t.UTC(), err == nil
-}
-
-// syncDir fsyncs a directory so that renames and removals in it are durable.
-// Filesystems that cannot fsync a directory are tolerated.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("spool: %w", err)
+	name := filepath.Join(s.dir, throughPrefix+key.UTC().Format(endLayout))
+	if s.marker == "" {
+		f, err := s.filesys().OpenFile(name, os.O_WRONLY|os.O_CREATE, 0o640)
+		if err != nil {
+			return s.count(fmt.Errorf("spool: create %s: %w", name, err))
+		}
+		f.Close()
+	} else if err := s.filesys().Rename(s.marker, name); err != nil {
+		s.through = maxTime(s.through, key) // the sealed segment holds it meanwhile
+		return s.count(fmt.Errorf("spool: rename %s: %w", s.marker, err))
 	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("spool: fsync dir %s: %w", dir, err)
-	}
+	s.marker = name
+	s.through = maxTime(s.through, key)
 	return nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// filesys returns the filesystem seam; a Spool built without OpenSpool
+// (to list another spool's segments, say) uses the real one.
+func (s *Spool) filesys() FS {
+	if s.fs == nil {
+		return osFS{}
+	}
+	return s.fs
 }

@@ -1,11 +1,44 @@
 package agent
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
+
+// every returns window ends every d on the UTC clock.
+func every(d time.Duration) func(time.Time) time.Time {
+	return func(t time.Time) time.Time { return t.Truncate(d).Add(d) }
+}
+
+var t0 = time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
+
+func openSpool(t *testing.T, dir string, now time.Time, fsys FS) *Spool {
+	t.Helper()
+	s, err := OpenSpool(dir, every(5*time.Minute), now, fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecoverErr(); err != nil {
+		t.Fatalf("RecoverErr: %v", err)
+	}
+	return s
+}
+
+func appendLines(t *testing.T, s *Spool, lines ...string) {
+	t.Helper()
+	for _, l := range lines {
+		if err := s.Append([]byte(l + "\n")); err != nil {
+			t.Fatalf("Append(%q): %v", l, err)
+		}
+	}
+}
 
 func readSegment(t *testing.T, seg Segment) string {
 	t.Helper()
@@ -16,92 +49,406 @@ func readSegment(t *testing.T, seg Segment) string {
 	return string(b)
 }
 
-func TestSpoolRotateSealsWindow(t *testing.T) {
-	dir := t.TempDir()
-	end1 := time.Date(2026, 11, 25, 6, 5, 0, 0, time.UTC)
-	end2 := end1.Add(5 * time.Minute)
-	s, err := OpenSpool(dir, end1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range []string{"a\n", "b\n"} {
-		if err := s.Append([]byte(l)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if segs, _ := s.Sealed(); len(segs) != 0 {
-		t.Fatalf("sealed before rotate: %v", segs)
-	}
-	if err := s.Rotate(end2); err != nil {
-		t.Fatal(err)
-	}
-	// An empty window is not sealed.
-	if err := s.Rotate(end2.Add(5 * time.Minute)); err != nil {
-		t.Fatal(err)
-	}
+// sealed returns the sealed segments as "END: content" strings.
+func sealed(t *testing.T, s *Spool) []string {
+	t.Helper()
 	segs, err := s.Sealed()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(segs) != 1 || !segs[0].End.Equal(end1) || readSegment(t, segs[0]) != "a\nb\n" {
-		t.Fatalf("sealed: got %+v", segs)
+	var out []string
+	for _, seg := range segs {
+		if len(seg.Rand) != randLen {
+			t.Errorf("segment %s: random suffix %q, want %d characters", seg.Path, seg.Rand, randLen)
+		}
+		out = append(out, seg.End.Format("15:04:05")+": "+readSegment(t, seg))
 	}
+	return out
+}
+
+func wantSealed(t *testing.T, s *Spool, want ...string) {
+	t.Helper()
+	if got := sealed(t, s); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("sealed segments:\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestSpoolRotateSealsWindow(t *testing.T) {
+	s := openSpool(t, t.TempDir(), t0.Add(time.Minute), nil)
+	if got, want := s.End(), t0.Add(5*time.Minute); !got.Equal(want) {
+		t.Fatalf("End: got %v, want %v", got, want)
+	}
+	appendLines(t, s, "a", "b")
+	wantSealed(t, s)
+	if err := s.Rotate(t0.Add(5 * time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.End(), t0.Add(10*time.Minute); !got.Equal(want) {
+		t.Fatalf("End after rotate: got %v, want %v", got, want)
+	}
+	// An empty window is not sealed.
+	if err := s.Rotate(t0.Add(10 * time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	wantSealed(t, s, "06:05:00: a\nb\n")
+	segs, _ := s.Sealed()
 	if err := s.Remove(segs[0]); err != nil {
 		t.Fatal(err)
 	}
-	if segs, _ := s.Sealed(); len(segs) != 0 {
-		t.Fatalf("after remove: %v", segs)
+	wantSealed(t, s)
+	if got := s.Stats().Sealed; got != 1 {
+		t.Errorf("Stats().Sealed: got %d, want 1", got)
 	}
+}
+
+func TestSpoolLateLinesGoToNextWindow(t *testing.T) {
+	s := openSpool(t, t.TempDir(), t0.Add(time.Minute), nil)
+	appendLines(t, s, "in-window")
+	// The timer fired late: the rotation happens at 06:05:02.
+	if err := s.Rotate(t0.Add(5*time.Minute + 2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, s, "late")
+	if err := s.Rotate(t0.Add(10 * time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	wantSealed(t, s, "06:05:00: in-window\n", "06:10:00: late\n")
 }
 
 func TestSpoolRecoversActiveFiles(t *testing.T) {
-	dir := t.TempDir()
-	old := time.Date(2026, 11, 25, 6, 5, 0, 0, time.UTC)
-	cur := old.Add(10 * time.Minute)
-	// A crash left the active files of an old window and of the current one.
-	for end, content := range map[time.Time]string{old: "old\n", cur: "cur1\n"} {
-		name := filepath.Join(dir, namePrefix+end.Format(endLayout)+activeSuffix)
-		if err := os.WriteFile(name, []byte(content), 0o640); err != nil {
-			t.Fatal(err)
-		}
+	tests := []struct {
+		name   string
+		files  map[string]string // active files left by a crash, by window end
+		now    time.Time
+		then   []string // lines appended after the restart
+		want   []string // sealed after the next rotation
+		trimed int64
+	}{
+		{
+			name:  "old window sealed under its own end, current one continued",
+			files: map[string]string{"06:05": "old\n", "06:15": "cur1\n"},
+			now:   t0.Add(12 * time.Minute),
+			then:  []string{"cur2"},
+			want:  []string{"06:05:00: old\n", "06:15:00: cur1\ncur2\n"},
+		},
+		{
+			name:   "torn last line trimmed",
+			files:  map[string]string{"06:15": "whole\ntor"},
+			now:    t0.Add(12 * time.Minute),
+			then:   []string{"next"},
+			want:   []string{"06:15:00: whole\nnext\n"},
+			trimed: 3,
+		},
+		{
+			name:  "empty active file removed",
+			files: map[string]string{"06:05": ""},
+			now:   t0.Add(12 * time.Minute),
+			want:  nil,
+		},
+		{
+			name:   "only a torn line: nothing sealed",
+			files:  map[string]string{"06:05": "tor"},
+			now:    t0.Add(12 * time.Minute),
+			want:   nil,
+			trimed: 3,
+		},
 	}
-	s, err := OpenSpool(dir, cur)
-	if err != nil {
-		t.Fatal(err)
-	}
-	segs, _ := s.Sealed()
-	if len(segs) != 1 || !segs[0].End.Equal(old) || readSegment(t, segs[0]) != "old\n" {
-		t.Fatalf("old window not sealed under its own end: %+v", segs)
-	}
-	if err := s.Append([]byte("cur2\n")); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Rotate(cur.Add(5 * time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	segs, _ = s.Sealed()
-	if len(segs) != 2 || !segs[1].End.Equal(cur) || readSegment(t, segs[1]) != "cur1\ncur2\n" {
-		t.Fatalf("current window not continued: %+v", segs)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for hhmm, content := range tt.files {
+				end, _ := time.Parse("2006-01-02 15:04", "2026-11-25 "+hhmm)
+				if err := os.WriteFile(filepath.Join(dir, namePrefix+end.Format(endLayout)+activeSuffix), []byte(content), 0o640); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s := openSpool(t, dir, tt.now, nil)
+			appendLines(t, s, tt.then...)
+			if err := s.Rotate(s.End()); err != nil {
+				t.Fatal(err)
+			}
+			wantSealed(t, s, tt.want...)
+			if got := s.Stats().TrimmedBytes; got != tt.trimed {
+				t.Errorf("TrimmedBytes: got %d, want %d", got, tt.trimed)
+			}
+		})
 	}
 }
 
-func TestSpoolSealOntoUnuploadedSegmentKeepsBoth(t *testing.T) {
+// A clean shutdown seals the window early; a restart within the same
+// window must never produce a second object under the same key, even after
+// the first was uploaded and removed from the spool.
+func TestSpoolEarlySealThenRestartNeverReusesKey(t *testing.T) {
 	dir := t.TempDir()
-	end := time.Date(2026, 11, 25, 6, 5, 0, 0, time.UTC)
-	s, err := OpenSpool(dir, end)
+	stop1 := t0.Add(2*time.Minute + 30*time.Second + 400*time.Millisecond)
+	s := openSpool(t, dir, t0.Add(time.Minute), nil)
+	appendLines(t, s, "before-stop")
+	if err := s.SealEarly(stop1); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	wantSealed(t, s, "06:02:30: before-stop\n")
+	segs, _ := s.Sealed()
+	s.Remove(segs[0]) // uploaded
+
+	// Restart in the same second, stop again: the key moves on by a second.
+	s = openSpool(t, dir, stop1.Add(100*time.Millisecond), nil)
+	appendLines(t, s, "second-run")
+	if err := s.SealEarly(stop1.Add(200 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	wantSealed(t, s, "06:02:31: second-run\n")
+	segs, _ = s.Sealed()
+	s.Remove(segs[0])
+
+	// A third run reaches the window end: the full window key is free.
+	s = openSpool(t, dir, stop1.Add(time.Second), nil)
+	if got, want := s.End(), t0.Add(5*time.Minute); !got.Equal(want) {
+		t.Fatalf("End: got %v, want %v", got, want)
+	}
+	appendLines(t, s, "third-run")
+	if err := s.Rotate(t0.Add(5 * time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	wantSealed(t, s, "06:05:00: third-run\n")
+}
+
+func TestSpoolEarlySealAtWindowEndMovesToNextWindow(t *testing.T) {
+	dir := t.TempDir()
+	s := openSpool(t, dir, t0.Add(time.Minute), nil)
+	appendLines(t, s, "a")
+	// Stopped in the window's last second, twice.
+	last := t0.Add(5*time.Minute - 300*time.Millisecond)
+	if err := s.SealEarly(last); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openSpool(t, dir, last.Add(100*time.Millisecond), nil)
+	appendLines(t, s, "b")
+	if err := s.SealEarly(last.Add(200 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// The key of the whole window (06:05:00) is now used: a restart before
+	// 06:05 spools into the next window.
+	s = openSpool(t, dir, last.Add(250*time.Millisecond), nil)
+	if got, want := s.End(), t0.Add(10*time.Minute); !got.Equal(want) {
+		t.Fatalf("End after the window key was used: got %v, want %v", got, want)
+	}
+	appendLines(t, s, "c")
+	s.Rotate(t0.Add(10 * time.Minute))
+	wantSealed(t, s, "06:04:59: a\n", "06:05:00: b\n", "06:10:00: c\n")
+}
+
+// faultFS injects write failures such as ENOSPC into the spool.
+type faultFS struct {
+	osFS
+	mu      sync.Mutex
+	err     error // returned by writes and creations while set
+	partial int   // bytes a failing write still takes
+}
+
+func (f *faultFS) set(err error, partial int) {
+	f.mu.Lock()
+	f.err, f.partial = err, partial
+	f.mu.Unlock()
+}
+
+func (f *faultFS) fault() (error, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err, f.partial
+}
+
+func (f *faultFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
+	if err, _ := f.fault(); err != nil && flag&os.O_CREATE != 0 {
+		if _, serr := os.Stat(name); serr != nil {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+	}
+	file, err := f.osFS.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return &faultFile{File: file, fs: f}, nil
+}
+
+type faultFile struct {
+	File
+	fs *faultFS
+}
+
+func (f *faultFile) Write(p []byte) (int, error) {
+	err, partial := f.fs.fault()
+	if err == nil {
+		return f.File.Write(p)
+	}
+	n, _ := f.File.Write(p[:min(partial, len(p))])
+	return n, &fs.PathError{Op: "write", Path: f.Name(), Err: err}
+}
+
+func TestSpoolDiskFullIsReportedAndRecovers(t *testing.T) {
+	tests := []struct {
+		name    string
+		partial int  // bytes a failing write takes
+		opened  bool // the active file exists before the disk fills
+	}{
+		{"full before the window's file exists", 0, false},
+		{"full with the file open", 0, true},
+		{"full in the middle of a write", 5, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ffs := &faultFS{}
+			s := openSpool(t, t.TempDir(), t0.Add(time.Minute), ffs)
+			if tt.opened {
+				appendLines(t, s, "first")
+				if err := s.Sync(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ffs.set(syscall.ENOSPC, tt.partial)
+			s.Append([]byte("during-1\n"))
+			s.Append([]byte("during-2\n"))
+			err := s.Sync()
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("Sync on a full disk: got %v, want ENOSPC", err)
+			}
+			if got := s.Stats().WriteErrors; got == 0 {
+				t.Fatal("WriteErrors not counted")
+			}
+			ffs.set(nil, 0) // space returns
+			appendLines(t, s, "after")
+			if err := s.Sync(); err != nil {
+				t.Fatalf("Sync after space returned: %v", err)
+			}
+			if err := s.Rotate(t0.Add(5 * time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			want := "during-1\nduring-2\nafter\n"
+			if tt.opened {
+				want = "first\n" + want
+			}
+			wantSealed(t, s, "06:05:00: "+want)
+		})
+	}
+}
+
+func TestSpoolSealOnFullDiskKeepsLines(t *testing.T) {
+	ffs := &faultFS{}
+	s := openSpool(t, t.TempDir(), t0.Add(time.Minute), ffs)
+	appendLines(t, s, "a")
+	s.Sync()
+	ffs.set(syscall.ENOSPC, 0)
+	s.Append([]byte("b\n"))
+	if err := s.Rotate(t0.Add(5 * time.Minute)); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("Rotate on a full disk: got %v, want ENOSPC", err)
+	}
+	ffs.set(nil, 0)
+	appendLines(t, s, "c")
+	if err := s.Rotate(t0.Add(10 * time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	// What reached the disk was sealed in its window; the line the disk
+	// refused went with the next window; none was lost.
+	wantSealed(t, s, "06:05:00: a\n", "06:10:00: b\nc\n")
+}
+
+func TestSpoolBufferBoundDropsAndCounts(t *testing.T) {
+	ffs := &faultFS{}
+	s := openSpool(t, t.TempDir(), t0.Add(time.Minute), ffs)
+	s.maxBuffer = 10
+	ffs.set(syscall.ENOSPC, 0)
+	if err := s.Append([]byte("12345678\n")); err != nil {
+		t.Fatalf("first line: %v", err)
+	}
+	if err := s.Append([]byte("x\n")); !errors.Is(err, ErrBufferFull) {
+		t.Fatalf("over the bound: got %v, want ErrBufferFull", err)
+	}
+	if got := s.Stats().DroppedLines; got != 1 {
+		t.Errorf("DroppedLines: got %d, want 1", got)
+	}
+}
+
+func TestSpoolEvictOldestFirst(t *testing.T) {
+	tests := []struct {
+		name    string
+		max     int64
+		busy    string // window end of a segment being uploaded
+		evicted []string
+	}{
+		{"under the bound", 100, "", nil},
+		{"oldest one", 25, "", []string{"06:05:00"}},
+		{"oldest two", 15, "", []string{"06:05:00", "06:10:00"}},
+		{"busy segment skipped", 15, "06:05:00", []string{"06:10:00", "06:15:00"}},
+		{"all", 0, "", []string{"06:05:00", "06:10:00", "06:15:00"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := openSpool(t, t.TempDir(), t0.Add(time.Minute), nil)
+			for i := 1; i <= 3; i++ {
+				appendLines(t, s, strings.Repeat("x", 9)) // 10 bytes
+				s.Rotate(t0.Add(time.Duration(i*5) * time.Minute))
+			}
+			ev, err := s.Evict(tt.max, func(seg Segment) bool { return seg.End.Format("15:04:05") == tt.busy })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, seg := range ev {
+				got = append(got, seg.End.Format("15:04:05"))
+			}
+			if strings.Join(got, ",") != strings.Join(tt.evicted, ",") {
+				t.Fatalf("evicted: got %v, want %v", got, tt.evicted)
+			}
+			st := s.Stats()
+			if st.Evicted != int64(len(tt.evicted)) || st.EvictedBytes != int64(10*len(tt.evicted)) {
+				t.Errorf("stats: got %d segments %d bytes, want %d, %d", st.Evicted, st.EvictedBytes, len(tt.evicted), 10*len(tt.evicted))
+			}
+			if left, _ := s.Sealed(); len(left) != 3-len(tt.evicted) {
+				t.Errorf("left in the spool: %d segments, want %d", len(left), 3-len(tt.evicted))
+			}
+		})
+	}
+}
+
+func TestParseSealedRejectsForeignNames(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"window-20261125T060500Z-abcd1234.log", true},
+		{"window-20261125T060500Z.log", false},
+		{"window-20261125T060500Z-abc.log", false},
+		{"window-2026-abcd1234.log", false},
+		{"other-20261125T060500Z-abcd1234.log", false},
+		{"window-20261125T060500Z.active", false},
+	}
+	for _, tt := range tests {
+		if _, _, ok := parseSealed(tt.name); ok != tt.ok {
+			t.Errorf("parseSealed(%q): got ok=%v, want %v", tt.name, ok, tt.ok)
+		}
+	}
+}
+
+func TestSpoolEvictCountsSegmentsOfEarlierRuns(t *testing.T) {
+	dir := t.TempDir()
+	s := openSpool(t, dir, t0.Add(time.Minute), nil)
+	for i := 1; i <= 3; i++ {
+		appendLines(t, s, strings.Repeat("x", 9)) // 10 bytes
+		s.Rotate(t0.Add(time.Duration(i*5) * time.Minute))
+	}
+	s.Close()
+	s = openSpool(t, dir, t0.Add(16*time.Minute), nil)
+	ev, err := s.Evict(15, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Append([]byte("first\n"))
-	if err := s.Rotate(end); err != nil { // early seal, as on shutdown
-		t.Fatal(err)
+	if len(ev) != 2 || !ev[0].End.Equal(t0.Add(5*time.Minute)) {
+		t.Fatalf("evicted after a restart: got %+v, want the two oldest", ev)
 	}
-	s.Append([]byte("second\n"))
-	if err := s.Rotate(end.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	segs, _ := s.Sealed()
-	if len(segs) != 1 || readSegment(t, segs[0]) != "first\nsecond\n" {
-		t.Fatalf("got %+v", segs)
+	if ev, _ := s.Evict(15, nil); len(ev) != 0 {
+		t.Fatalf("evicted again under the bound: %+v", ev)
 	}
 }

@@ -4,9 +4,20 @@
 //
 // The stages are:
 //
-//	datagram --Parse--> Record (syslog header + HAProxy body) --Encoder--> line
+//	datagram --Parser.Parse--> Record (syslog header + HAProxy fields) --Encoder--> line
 //
-// Syslog framing (RFC 3164 and RFC 5424) is done by github.com/leodido/go-syslog.
-// The message body is kept whole: it is never split on ':' because URLs,
-// IPv6 addresses and user agents contain it.
+// Framing reads RFC 3164 and RFC 5424. The exact shapes HAProxy sends take
+// an allocation-free fast path; everything else goes through
+// github.com/leodido/go-syslog. The message body is kept whole: it is never
+// split on ':' because URLs, IPv6 addresses and user agents contain it.
+//
+// ParseBody recognises, line by line, the project's recommended log-format
+// (packaging/haproxy), HAProxy's stock httplog and tcplog, the original
+// recipe's formats and the Eucalyptus servo formats. A body of no known
+// format keeps FormatUnknown with a Reason and is still encoded (raw);
+// lines HAProxy cut short are marked Truncated.
+//
+// Encoders: "elb" (AWS Classic ELB access-log lines), "raw" (the syslog line
+// as a file writer stores it) and "json". docs/elb-format.md maps every
+// field. In steady state neither parsing nor encoding allocates.
 package parser

@@ -1,6 +1,9 @@
 package parser
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Encoder appends the output line for r, newline included, to dst and
 // returns the extended slice. Encoders must not retain r or dst.
@@ -8,13 +11,42 @@ type Encoder interface {
 	Encode(dst []byte, r *Record) []byte
 }
 
-// NewEncoder returns the encoder for an access_log.format value.
-func NewEncoder(format string) (Encoder, error) {
-	switch format {
-	case "raw":
-		return RawEncoder{Hostname: "localhost"}, nil
+// EncoderOptions is what encoders need beyond the Record.
+type EncoderOptions struct {
+	// LBName is the load balancer's name, the second field of an ELB line.
+	// Empty: the HAProxy frontend name stands in.
+	LBName string
+	// Hostname stands in for a sender that sent no hostname in the raw
+	// format (rsyslog substitutes the sending host's name the same way).
+	// Empty: "localhost".
+	Hostname string
+	// Now is used for lines that carry no time at all; nil: time.Now.
+	Now func() time.Time
+}
+
+// Formats lists the access_log.format values NewEncoder accepts.
+var Formats = []string{"elb", "raw", "json"}
+
+// NewEncoder returns the encoder for an access_log.format value: "elb"
+// (AWS Classic ELB lines), "raw" (the syslog line as a file writer stores
+// it) or "json" (one object per line with every parsed field).
+func NewEncoder(format string, opts EncoderOptions) (Encoder, error) {
+	if opts.Hostname == "" {
+		opts.Hostname = "localhost"
 	}
-	return nil, fmt.Errorf("parser: unknown output format %q (want raw)", format)
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	raw := RawEncoder{Hostname: opts.Hostname}
+	switch format {
+	case "elb":
+		return ELBEncoder{opts: opts, raw: raw}, nil
+	case "raw":
+		return raw, nil
+	case "json":
+		return JSONEncoder{opts: opts}, nil
+	}
+	return nil, fmt.Errorf("parser: unknown output format %q (want elb, raw or json)", format)
 }
 
 // RawEncoder writes the line the way a classic syslog file writer (rsyslog's
@@ -34,6 +66,77 @@ func (e RawEncoder) Encode(dst []byte, r *Record) []byte {
 		dst = r.Header.appendClassic(dst, e.Hostname)
 		dst = append(dst, ' ')
 	}
-	dst = append(dst, r.Body...)
+	// Control characters are escaped the way rsyslog does by default
+	// (#ooo, octal), so one record stays one line.
+	for _, c := range r.Body {
+		if c < 0x20 || c == 0x7f {
+			dst = append(dst, '#', '0'+c>>6, '0'+(c>>3)&7, '0'+c&7)
+			continue
+		}
+		dst = append(dst, c)
+	}
 	return append(dst, '\n')
+}
+
+// when returns the time of the record: when HAProxy received the request,
+// else the syslog header's time, else now.
+func when(r *Record, now func() time.Time) time.Time {
+	switch {
+	case !r.Received.IsZero():
+		return r.Received
+	case !r.Header.Timestamp.IsZero():
+		return r.Header.Timestamp
+	}
+	return now().UTC()
+}
+
+// appendTime appends t as ISO 8601 with microseconds and Z:
+// 2015-05-13T23:39:43.945958Z.
+func appendTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	dst = appendPad(dst, y, 4)
+	dst = append(dst, '-')
+	dst = appendPad(dst, int(mo), 2)
+	dst = append(dst, '-')
+	dst = appendPad(dst, d, 2)
+	dst = append(dst, 'T')
+	dst = appendPad(dst, h, 2)
+	dst = append(dst, ':')
+	dst = appendPad(dst, mi, 2)
+	dst = append(dst, ':')
+	dst = appendPad(dst, s, 2)
+	dst = append(dst, '.')
+	dst = appendPad(dst, t.Nanosecond()/1000, 6)
+	return append(dst, 'Z')
+}
+
+// appendPad appends n (>= 0) zero-padded to width digits (more when n
+// needs them).
+func appendPad(dst []byte, n, width int) []byte {
+	switch {
+	case width == 2 && n >= 0 && n < 100:
+		return append(dst, byte('0'+n/10), byte('0'+n%10))
+	case n < 0:
+		n = 0
+	}
+	var buf [20]byte
+	i := len(buf)
+	for n > 0 || width > 0 {
+		i--
+		buf[i] = byte('0' + n%10)
+		n /= 10
+		width--
+	}
+	return append(dst, buf[i:]...)
+}
+
+// appendInt appends n in decimal.
+func appendInt(dst []byte, n int64) []byte {
+	if n < 0 {
+		dst = append(dst, '-')
+		n = -n
+	}
+	return appendPad(dst, int(n), 1)
 }

@@ -3,7 +3,6 @@ package parser
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"time"
 
 	syslog "github.com/leodido/go-syslog/v4"
@@ -30,14 +29,30 @@ type Header struct {
 	Priority int
 }
 
-// Parser frames syslog datagrams. A Parser is not safe for concurrent use;
-// give each receiving goroutine its own.
+// Parser frames syslog datagrams and parses their HAProxy bodies. A Parser
+// is not safe for concurrent use; give each receiving goroutine its own.
 type Parser struct {
 	rfc3164 syslog.Machine
 	rfc5424 syslog.Machine
+	now     func() time.Time
+
+	// The last header strings seen: HAProxy sends the same tag, pid and
+	// host in every datagram, so reusing them keeps Parse from allocating.
+	host, tag, pid string
+
+	// The current year and month for RFC 3164 headers, read from now
+	// every yearEvery lines rather than per line.
+	year      int
+	month     time.Month
+	yearLines int
 }
 
-// NewParser returns a Parser that accepts RFC 3164 and RFC 5424 datagrams.
+// yearEvery is how many lines the cached current year serves.
+const yearEvery = 1024
+
+// NewParser returns a Parser that accepts RFC 3164 and RFC 5424 datagrams,
+// lines as a syslog file writer stores them ("Dec 11 05:05:36 host tag:
+// msg", no PRI), and bare HAProxy bodies.
 func NewParser() *Parser {
 	return &Parser{
 		rfc3164: rfc3164.NewParser(
@@ -46,20 +61,48 @@ func NewParser() *Parser {
 			rfc3164.WithTimezone(time.UTC),
 		),
 		rfc5424: rfc5424.NewParser(rfc5424.WithBestEffort()),
+		now:     time.Now,
 	}
 }
 
-// Parse frames one datagram into r, replacing what r held. r.Body aliases
-// datagram: copy it before reusing the datagram's buffer.
+// Parse frames one datagram into r, replacing what r held, and parses its
+// body (see ParseBody). r's byte fields alias datagram: copy them before
+// reusing the datagram's buffer.
 //
 // A datagram that is not valid syslog is not an error: it is kept whole as the
-// body with an empty header, so nothing that reached the agent is lost.
+// body with an empty header, so nothing that reached the agent is lost. The
+// only error is ErrEmpty.
 func (p *Parser) Parse(datagram []byte, r *Record) error {
+	if err := p.Frame(datagram, r); err != nil {
+		return err
+	}
+	ParseBody(r.Body, r)
+	return nil
+}
+
+// Frame reads the syslog envelope of datagram into r.Header, r.Framing and
+// r.Body and clears the rest of r; it does not parse the body.
+//
+// The exact shapes HAProxy sends take a fast path that does not allocate;
+// anything else goes through go-syslog.
+func (p *Parser) Frame(datagram []byte, r *Record) error {
 	*r = Record{Header: Header{Priority: -1}}
-	line := bytes.TrimRight(datagram, "\r\n\x00")
-	if len(bytes.TrimSpace(line)) == 0 {
+	line := datagram
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r' || line[len(line)-1] == 0) {
+		line = line[:len(line)-1]
+	}
+	if len(line) == 0 || (line[0] <= ' ' && len(bytes.TrimSpace(line)) == 0) {
 		return ErrEmpty
 	}
+	if p.fastFrame(line, r) {
+		return nil
+	}
+	return p.slowFrame(line, r)
+}
+
+// slowFrame frames line with go-syslog.
+func (p *Parser) slowFrame(line []byte, r *Record) error {
+	*r = Record{Header: Header{Priority: -1}}
 	if isRFC5424(line) {
 		msg, _ := p.rfc5424.Parse(line)
 		if m, ok := msg.(*rfc5424.SyslogMessage); ok && m != nil && m.Message != nil {
@@ -143,14 +186,31 @@ func (h Header) appendClassic(dst []byte, host string) []byte {
 	if h.Hostname != "" {
 		host = h.Hostname
 	}
-	dst = append(dst, host...)
+	dst = appendPrintable(dst, host)
 	if h.Tag != "" {
 		dst = append(dst, ' ')
-		dst = append(dst, h.Tag...)
+		dst = appendPrintable(dst, h.Tag)
 		if h.PID != "" {
-			dst = fmt.Appendf(dst, "[%s]", h.PID)
+			dst = append(dst, '[')
+			dst = appendPrintable(dst, h.PID)
+			dst = append(dst, ']')
 		}
 		dst = append(dst, ':')
+	}
+	return dst
+}
+
+// appendPrintable appends s with control characters and spaces written as
+// rsyslog writes control characters (#ooo, octal), so a header field can
+// neither end the line nor shift the fields after it.
+func appendPrintable(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c == 0x7f {
+			dst = append(dst, '#', '0'+c>>6, '0'+(c>>3)&7, '0'+c&7)
+			continue
+		}
+		dst = append(dst, c)
 	}
 	return dst
 }

@@ -78,7 +78,7 @@ func TestRawEncoder(t *testing.T) {
 		{"<158>Dec  1 05:05:36 lb1 haproxy[1070]: x", "Dec  1 05:05:36 lb1 haproxy[1070]: x\n"},
 		{"garbage", "garbage\n"},
 	}
-	enc, err := NewEncoder("raw")
+	enc, err := NewEncoder("raw", EncoderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestRawEncoder(t *testing.T) {
 }
 
 func TestNewEncoderUnknown(t *testing.T) {
-	if _, err := NewEncoder("xml"); err == nil {
+	if _, err := NewEncoder("xml", EncoderOptions{}); err == nil {
 		t.Fatal("NewEncoder(xml): want error")
 	}
 }

@@ -75,21 +75,24 @@ agent_pid=$!
 for _ in $(seq 50); do grep -q 'msg=listening' "$work/agent.log" && break; sleep 0.1; done
 grep -q 'msg=listening' "$work/agent.log" || { cat "$work/agent.log"; exit 1; }
 
-say "starting HAProxy on 127.0.0.1:$HTTP_PORT, logging to the agent"
+say "starting HAProxy on 127.0.0.1:$HTTP_PORT, logging to the agent in the recommended format"
+# The log-format shipped in packaging/haproxy/ (installed under
+# /usr/share/elb-access-logger/), so the demo shows what an image gets.
+log_format=$(grep -m1 '^ *log-format "elb-http ' packaging/haproxy/elb-access-logger.cfg)
 cat >"$work/haproxy.cfg" <<CFG
 global
     log 127.0.0.1:$SYSLOG_PORT len 65535 local3 info
 defaults
     mode http
     log global
-    option httplog
+$log_format
     timeout connect 5s
     timeout client 30s
     timeout server 30s
 frontend fe_http
     bind 127.0.0.1:$HTTP_PORT
     capture request header Host len 255
-    capture request header User-Agent len 512
+    capture request header User-Agent len 8192
     default_backend be_http
 backend be_http
     server s1 127.0.0.1:$BACKEND_PORT

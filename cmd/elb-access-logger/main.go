@@ -41,6 +41,9 @@ func main() {
 	// kill the agent, even before the configuration watcher handles it.
 	signal.Ignore(syscall.SIGHUP)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Two-stage shutdown: the first signal seals the window and makes one
+	// bounded upload round; a second one ends the process at once.
+	go func() { <-ctx.Done(); stop() }()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(exitCode(err))
@@ -66,6 +69,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	configPath := fs.String("config", agent.DefaultConfigPath, "property file")
 	checkConfig := fs.Bool("check-config", false, "validate the configuration and exit 0 (valid) or 2 (invalid)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	var replay replayOptions
+	fs.StringVar(&replay.File, "replay", "", "feed a captured log (`FILE`, - for stdin) through parse, encode and upload as one window, then exit")
+	fs.BoolVar(&replay.DryRun, "dry-run", false, "with --replay: write the encoded lines to stdout and the plan to stderr; upload nothing")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -87,6 +93,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := agent.LoadConfig(*configPath, explicit)
 	if err != nil {
 		return usageError{err}
+	}
+	if replay.File != "" {
+		return runReplay(ctx, cfg, replay, os.Stdin, stdout, stderr)
 	}
 	a, err := newAgent(cfg, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {

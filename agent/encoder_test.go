@@ -1,0 +1,37 @@
+package agent
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/elb-access-logger/elb-access-logger/parser"
+)
+
+// TestEncoderFollowsIdentity: the ELB line names the load balancer of the
+// identity, which metadata may supply after the agent started.
+func TestEncoderFollowsIdentity(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MetadataEndpoint = ""
+	a, err := New(cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r parser.Record
+	line := []byte("<158>Nov 25 17:16:40 haproxy[1]: elb-tcp 25/Nov/2026:17:16:40.626 10.0.0.1:1 10.0.0.2:443 10.0.0.3:9000 fe be/s1 1/1/3 6 7 -- - -")
+	if err := parser.NewParser().Parse(line, &r); err != nil {
+		t.Fatal(err)
+	}
+	field := func() string { return strings.Fields(string(a.live.Load().enc.Encode(nil, &r)))[1] }
+	if got := field(); got != "fe" {
+		t.Errorf("before the identity: got %q, want the frontend name fe", got)
+	}
+	a.ids.mu.Lock()
+	gen := a.ids.gen
+	a.ids.mu.Unlock()
+	a.setIdentity(gen, Identity{Account: "123456789012", LBName: "from-metadata", PublicIPv4: "10.0.0.5", InstanceID: "i-1"}, cfg.Bucket)
+	if got := field(); got != "from-metadata" {
+		t.Errorf("after the identity: got %q, want from-metadata", got)
+	}
+}

@@ -1,0 +1,103 @@
+package agent
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/elb-access-logger/elb-access-logger/parser"
+	"github.com/elb-access-logger/elb-access-logger/uploader"
+)
+
+// ReplayPlan is what a replay would store and upload: one window.
+type ReplayPlan struct {
+	Bucket    string          // empty when the identity cannot name it
+	BucketErr error           // why Bucket is empty
+	Spec      uploader.Bucket // what provisioning would make of the bucket
+	Key       string
+	Owner     string // the LB owner's account, grantee of READ
+	WindowEnd time.Time
+	Lines     int // lines written
+	Bytes     int64
+	Unparsed  int // lines of no known format, written raw
+	Truncated int // lines HAProxy cut short
+	Formats   map[string]int
+}
+
+// Replay reads a captured log from in (syslog lines as a file writer
+// stores them or as datagrams, or bare HAProxy bodies; one per line), runs
+// every line through the agent's parse and encode pipeline and writes the
+// encoded lines to out exactly as they would be stored. It returns the plan
+// of the single window the lines would form. Empty lines are skipped.
+func Replay(cfg *Config, in io.Reader, out io.Writer, now time.Time) (*ReplayPlan, error) {
+	sched, err := windowSchedule(cfg)
+	if err != nil {
+		return nil, err
+	}
+	id := identityFromConfig(cfg)
+	enc, err := parser.NewEncoder(cfg.Format, parser.EncoderOptions{LBName: id.LBName})
+	if err != nil {
+		return nil, err
+	}
+	plan := &ReplayPlan{Owner: id.Account, WindowEnd: nextWindowEnd(sched, now), Formats: map[string]int{}}
+	plan.Key = uploader.SeedKey(plan.WindowEnd)
+	if plan.Bucket, err = expandTemplate(cfg.Bucket, id); err != nil {
+		plan.BucketErr = fmt.Errorf("access_log.bucket: %w", err)
+	}
+	plan.Spec = uploader.Bucket{Name: plan.Bucket, OwnerAccount: id.Account, LifecycleDays: cfg.LifecycleDays, LBName: id.LBName}
+
+	br := bufio.NewReaderSize(in, 64*1024)
+	bw := bufio.NewWriter(out)
+	p := parser.NewParser()
+	var rec parser.Record
+	var line []byte
+	for n := 1; ; n++ {
+		raw, err := readLine(br, cfg.MaxMessageBytes)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return plan, fmt.Errorf("replay: line %d: %w", n, err)
+		}
+		if len(raw) > 0 && p.Parse(raw, &rec) == nil {
+			line = enc.Encode(line[:0], &rec)
+			if _, werr := bw.Write(line); werr != nil {
+				return plan, fmt.Errorf("replay: write: %w", werr)
+			}
+			plan.Lines++
+			plan.Bytes += int64(len(line))
+			plan.Formats[rec.Format.String()]++
+			if rec.Format == parser.FormatUnknown {
+				plan.Unparsed++
+			}
+			if rec.Truncated {
+				plan.Truncated++
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return plan, fmt.Errorf("replay: write: %w", err)
+	}
+	return plan, nil
+}
+
+// readLine returns the next line, newline included; a line longer than
+// limit bytes is cut to limit, as the listener cuts a datagram. It returns
+// io.EOF with the last line.
+func readLine(br *bufio.Reader, limit int) ([]byte, error) {
+	var out []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(out)+len(chunk) <= limit {
+			out = append(out, chunk...)
+		} else if len(out) < limit {
+			out = append(out, chunk[:limit-len(out)]...)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return out, err
+	}
+}

@@ -1,0 +1,240 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/elb-access-logger/elb-access-logger/uploader"
+)
+
+const (
+	// putAttempts is how often one round tries a store call before it
+	// leaves the segment for a later round.
+	putAttempts = 3
+	// roundFailures ends a round early: after this many segments failed,
+	// the store is taken to be down and the round waits for the backoff.
+	roundFailures = 2
+)
+
+// uploadLoop runs upload rounds until ctx is done: at start, whenever a
+// window is sealed, and after a failed round with capped exponential
+// backoff. Rounds never block listening or sealing: a store outage of any
+// length only makes the backlog grow (up to spool.max_bytes).
+func (a *Agent) uploadLoop(ctx context.Context) {
+	failures := 0
+	retryAfter := time.NewTimer(0)
+	defer retryAfter.Stop()
+	for {
+		retryAfter.Stop()
+		if err := a.uploadRound(ctx); err != nil {
+			failures++
+			retryAfter.Reset(a.backoff.Delay(failures))
+		} else {
+			failures = 0
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.kick:
+		case <-retryAfter.C:
+		}
+	}
+}
+
+// uploadRound uploads the sealed segments, oldest first, with at most
+// objectstorage.max_concurrency in flight, and removes each one the store
+// acknowledged. A segment that fails stays sealed; the round goes on with
+// younger segments unless the store looks down. It returns the first error.
+func (a *Agent) uploadRound(ctx context.Context) error {
+	a.uploadMu.Lock()
+	defer a.uploadMu.Unlock()
+	cfg := a.live.Load().cfg
+	if !cfg.Enabled {
+		return nil
+	}
+	segs, err := a.spool.Sealed()
+	if err != nil {
+		a.reportUploadErr("spool", err)
+		return err
+	}
+	if len(segs) == 0 || !a.takeIdentity() {
+		return nil // without an identity, uploads wait for it (resolveIdentity runs a round)
+	}
+	if err := a.prepareBucket(ctx, cfg); err != nil {
+		a.reportUploadErr("bucket", err)
+		return err
+	}
+
+	var (
+		failed   atomic.Int32
+		errMu    sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+		work     = make(chan Segment)
+	)
+	for range max(cfg.MaxConcurrency, 1) {
+		wg.Go(func() {
+			for seg := range work {
+				if err := a.upload(ctx, cfg, seg); err != nil {
+					failed.Add(1)
+					errMu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					errMu.Unlock()
+				}
+			}
+		})
+	}
+feed:
+	for _, seg := range segs {
+		if failed.Load() >= roundFailures {
+			break
+		}
+		select {
+		case work <- seg:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if firstErr == nil && a.uploadErr.ok() {
+		a.log.Info("uploads work again", "bucket", a.bucket)
+	}
+	return firstErr
+}
+
+// prepareBucket names the bucket and provisions it once.
+func (a *Agent) prepareBucket(ctx context.Context, cfg *Config) error {
+	if a.bucket == "" {
+		b, err := expandTemplate(cfg.Bucket, a.id)
+		if err != nil {
+			return fmt.Errorf("access_log.bucket: %w", err)
+		}
+		a.bucket = b
+	}
+	if a.bucketReady {
+		return nil
+	}
+	if err := retry(ctx, a.backoff, putAttempts, func(ctx context.Context) error {
+		return a.uploader.Provision(ctx, a.bucketSpec())
+	}); err != nil {
+		return err
+	}
+	a.bucketReady = true
+	return nil
+}
+
+// upload puts one segment under its key and removes it once acknowledged.
+func (a *Agent) upload(ctx context.Context, cfg *Config, seg Segment) error {
+	key, err := a.objectKey(cfg, seg)
+	if err != nil {
+		a.reportUploadErr(seg.Path, err)
+		return err
+	}
+	a.inflight.Store(seg.Path, struct{}{})
+	defer a.inflight.Delete(seg.Path)
+	err = retry(ctx, a.backoff, putAttempts, func(ctx context.Context) error {
+		return a.put(ctx, seg, key)
+	})
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // evicted meanwhile
+		}
+		if errors.Is(err, uploader.ErrNoSuchBucket) {
+			a.resetProvisioning() // deleted under us: provision again
+		}
+		a.uploadsFailed.Add(1)
+		a.reportUploadErr(key, err)
+		return err
+	}
+	a.uploadsOK.Add(1)
+	if err := a.spool.Remove(seg); err != nil {
+		// Uploaded but not removed: the next round uploads the same
+		// bytes under the same key again, which is harmless.
+		a.log.Error("remove uploaded segment", "err", err)
+	}
+	a.log.Info("uploaded", "bucket", a.bucket, "key", key, "bytes", seg.Size)
+	return nil
+}
+
+func (a *Agent) put(ctx context.Context, seg Segment, key string) error {
+	f, err := os.Open(seg.Path)
+	if err != nil {
+		return fmt.Errorf("open segment: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat segment: %w", err)
+	}
+	return a.uploader.Put(ctx, uploader.Object{
+		Bucket:       a.bucket,
+		Key:          key,
+		Body:         f,
+		Size:         info.Size(),
+		OwnerAccount: a.id.Account,
+	})
+}
+
+// bucketSpec is what the agent wants of its bucket.
+func (a *Agent) bucketSpec() uploader.Bucket {
+	return uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: a.live.Load().cfg.LifecycleDays, LBName: a.id.LBName}
+}
+
+// objectKey is the key a sealed segment is uploaded under. It depends only
+// on the segment's name and the node's identity, so a re-upload after a
+// crash uses the same key.
+func (a *Agent) objectKey(cfg *Config, seg Segment) (string, error) {
+	if cfg.KeyLayout != "aws" {
+		return uploader.SeedKey(seg.End), nil
+	}
+	id := a.id
+	for _, f := range []struct{ name, v string }{
+		{"account", id.Account}, {"region", id.Region}, {"lb_name", id.LBName}, {"node ip", id.PublicIPv4},
+	} {
+		if f.v == "" {
+			return "", fmt.Errorf("access_log.key_layout aws: the %s of this node is not known yet", f.name)
+		}
+	}
+	return uploader.AWSKey(uploader.AWSKeyParams{
+		Prefix:  cfg.KeyPrefix,
+		Account: id.Account,
+		Region:  id.Region,
+		LBName:  id.LBName,
+		End:     seg.End,
+		NodeIP:  id.PublicIPv4,
+		Random:  seg.Rand,
+	}), nil
+}
+
+// reportUploadErr logs an upload failure once per distinct cause.
+func (a *Agent) reportUploadErr(what string, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	if a.uploadErr.failed(err) {
+		a.log.Error("upload failed; segment kept for the next round", "bucket", a.bucket, "object", what, "err", err)
+	}
+}
+
+// UploadStats returns how many segment uploads the store acknowledged and
+// how many failed (after their retries), for metrics.
+func (a *Agent) UploadStats() (ok, failed int64) {
+	return a.uploadsOK.Load(), a.uploadsFailed.Load()
+}
+
+// SpoolStats returns the spool's counters (write errors, dropped lines,
+// windows sealed, segments evicted), for metrics. Zero before Start.
+func (a *Agent) SpoolStats() SpoolStats {
+	if a.spool == nil {
+		return SpoolStats{}
+	}
+	return a.spool.Stats()
+}

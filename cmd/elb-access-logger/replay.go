@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/elb-access-logger/elb-access-logger/agent"
+	"github.com/elb-access-logger/elb-access-logger/uploader"
+)
+
+// replayOptions are the flags of a replay run.
+type replayOptions struct {
+	File   string // "-" is stdin
+	DryRun bool
+}
+
+// runReplay feeds a captured log through parse and encode as one window.
+// With DryRun it writes the encoded lines to stdout exactly as they would
+// be stored and the plan to stderr, and uploads nothing. Without it the
+// window is provisioned and uploaded like a sealed segment, and the plan
+// goes to stderr.
+func runReplay(ctx context.Context, cfg *agent.Config, opts replayOptions, stdin io.Reader, stdout, stderr io.Writer) error {
+	in := stdin
+	if opts.File != "-" {
+		f, err := os.Open(opts.File)
+		if err != nil {
+			return usageError{fmt.Errorf("replay: %w", err)}
+		}
+		defer f.Close()
+		in = f
+	}
+	in, done := withProgress(in, stderr)
+	defer done()
+	if !opts.DryRun {
+		return replayUpload(ctx, cfg, in, stderr)
+	}
+	plan, err := agent.Replay(cfg, in, stdout, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "dry run: nothing uploaded\n")
+	printPlan(stderr, cfg, plan)
+	return nil
+}
+
+// replayUpload encodes the replay into a temporary file of the spool
+// directory (never /tmp: a big replay must not fill a RAM disk) and uploads
+// it as one window's object.
+func replayUpload(ctx context.Context, cfg *agent.Config, in io.Reader, stderr io.Writer) error {
+	if err := os.MkdirAll(cfg.SpoolDir, 0o750); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	f, err := os.CreateTemp(cfg.SpoolDir, ".replay-*.tmp")
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	plan, err := agent.Replay(cfg, in, f, time.Now())
+	if err != nil {
+		return err
+	}
+	if plan.BucketErr != nil {
+		return usageError{plan.BucketErr}
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	up, err := newUploader(cfg, slog.New(slog.NewTextHandler(stderr, nil)))
+	if err != nil {
+		return usageError{err}
+	}
+	if err := up.Provision(ctx, plan.Spec); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	obj := uploader.Object{Bucket: plan.Bucket, Key: plan.Key, Body: f, Size: plan.Bytes, OwnerAccount: plan.Owner}
+	if err := up.Put(ctx, obj); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	fmt.Fprintf(stderr, "uploaded\n")
+	printPlan(stderr, cfg, plan)
+	return nil
+}
+
+// printPlan writes what a replay stores and where.
+func printPlan(stderr io.Writer, cfg *agent.Config, plan *agent.ReplayPlan) {
+	bucket := plan.Bucket
+	if plan.BucketErr != nil {
+		bucket = "(unknown: " + plan.BucketErr.Error() + ")"
+	}
+	owner := plan.Owner
+	if owner == "" {
+		owner = "(unknown: set access_log.owner_account)"
+	}
+	fmt.Fprintf(stderr, "bucket: %s (create if missing; bucket ACL: FULL_CONTROL for the uploader, READ for %s)\n", bucket, owner)
+	if cfg.LifecycleDays > 0 {
+		fmt.Fprintf(stderr, "lifecycle: rule %s expires every object after %d days\n", uploader.LifecycleRuleID, cfg.LifecycleDays)
+	} else {
+		fmt.Fprintf(stderr, "lifecycle: remove rule %s\n", uploader.LifecycleRuleID)
+	}
+	fmt.Fprintf(stderr, "preflight: write and read back %s\n", uploader.TestFileKey("", plan.Owner))
+	fmt.Fprintf(stderr, "object: %s (window ending %s; grants: READ id=%s, FULL_CONTROL for the uploader)\n", plan.Key, plan.WindowEnd.Format(time.RFC3339), owner)
+	fmt.Fprintf(stderr, "format: %s; lines: %d; bytes: %d; unparsed (kept raw): %d; truncated: %d\n", cfg.Format, plan.Lines, plan.Bytes, plan.Unparsed, plan.Truncated)
+	names := make([]string, 0, len(plan.Formats))
+	for n := range plan.Formats {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(stderr, "  %s: %d\n", n, plan.Formats[n])
+	}
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
+
+	"github.com/elb-access-logger/elb-access-logger/agent"
+)
+
+func writeProps(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "access-log.properties")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestReplayDryRun replays a capture of stock HAProxy: stdout must be the
+// ELB lines exactly as stored (the golden file), stderr the plan.
+func TestReplayDryRun(t *testing.T) {
+	props := writeProps(t, "access_log.lb_name = my-loadbalancer\naccess_log.owner_account = 123456789012\n"+
+		"access_log.node_ip = 10.0.0.5\naccess_log.instance_id = i-315dd646\nmetadata.endpoint =\n")
+	tests := []struct {
+		capture, format, golden string
+		stderr                  []string
+	}{
+		{"stock-httplog.log", "elb", "stock-httplog.elb", []string{"bucket: access_logs-my-loadbalancer_10.0.0.5_315dd646 ", "READ for 123456789012", "lifecycle: rule elb-access-logger-expiration expires every object after 30 days", "preflight: write and read back AWSLogs/123456789012/ELBAccessLogTestFile", "lines: 7;", "unparsed (kept raw): 0;", "httplog: 7"}},
+		{"handmade.log", "raw", "handmade.raw", []string{"lines: 9;", "unparsed (kept raw): 3;"}},
+		{"elb-http-truncated-request.log", "json", "elb-http-truncated-request.json", []string{"unparsed (kept raw): 0; truncated: 6"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.capture, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			cfg := writeProps(t, mustRead(t, props)+"access_log.format = "+tt.format+"\n")
+			err := run(context.Background(), []string{"--config", cfg, "--replay", filepath.Join("../../testdata/haproxy", tt.capture), "--dry-run"}, &stdout, &stderr)
+			if err != nil {
+				t.Fatalf("run: %v\n%s", err, stderr.String())
+			}
+			want := mustRead(t, filepath.Join("../../testdata/golden", tt.golden))
+			if tt.capture != "handmade.log" && stdout.String() != want {
+				t.Errorf("stdout:\n got %s\nwant %s", stdout.String(), want)
+			}
+			if got := strings.Count(stdout.String(), "\n"); got != strings.Count(want, "\n") {
+				t.Errorf("stdout lines: got %d, want %d", got, strings.Count(want, "\n"))
+			}
+			for _, s := range tt.stderr {
+				if !strings.Contains(stderr.String(), s) {
+					t.Errorf("stderr: want %q in\n%s", s, stderr.String())
+				}
+			}
+		})
+	}
+}
+
+func TestReplayUsage(t *testing.T) {
+	props := writeProps(t, "metadata.endpoint =\nspool.dir = "+t.TempDir()+"\n")
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"no identity and no metadata", []string{"--config", props, "--replay", "../../testdata/haproxy/stock-tcplog.log"}},
+		{"missing file", []string{"--config", props, "--replay", "/nonexistent/capture.log", "--dry-run"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tt.args, &stdout, &stderr)
+			if got := exitCode(err); got != exitUsage {
+				t.Errorf("exit code: got %d (%v), want %d", got, err, exitUsage)
+			}
+		})
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestReplayStdin: "-" reads the capture from stdin; bare HAProxy bodies
+// (no syslog header) are accepted, blank lines skipped.
+func TestReplayStdin(t *testing.T) {
+	cfg, err := agent.LoadConfig(writeProps(t, "access_log.lb_name = lb\naccess_log.owner_account = 123456789012\n"+
+		"access_log.node_ip = 10.0.0.5\naccess_log.instance_id = i-315dd646\nmetadata.endpoint =\n"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := "elb-tcp 25/Nov/2026:17:16:40.626 10.0.0.1:34856 10.0.0.2:443 10.0.0.3:9000 ssl~ be/s1 1/1/3 6 7 -- AES TLSv1.2\n\n" +
+		"127.0.0.1:43126 [25/Nov/2026:17:16:40.616] fe be/s1 0/0/0/1/1 200 123 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"\n"
+	want := "2026-11-25T17:16:40.626000Z lb 10.0.0.1:34856 10.0.0.3:9000 0.001000 0.001000 0.001000 - - 6 7 \"- - - \" \"-\" AES TLSv1.2\n" +
+		"2026-11-25T17:16:40.616000Z lb 127.0.0.1:43126 - 0.000000 0.001000 0.000000 200 200 - 123 \"GET / HTTP/1.1\" \"-\" - -\n"
+	var stdout, stderr bytes.Buffer
+	if err := runReplay(context.Background(), cfg, replayOptions{File: "-", DryRun: true}, strings.NewReader(in), &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if stdout.String() != want {
+		t.Errorf("stdout:\n got %q\nwant %q", stdout.String(), want)
+	}
+	if !strings.Contains(stderr.String(), "bucket: access_logs-lb_10.0.0.5_315dd646 ") {
+		t.Errorf("stderr: want the bucket of the identity, got\n%s", stderr.String())
+	}
+}
+
+// TestReplayUpload replays a stock HAProxy capture into the test bed's
+// radosgw; the load balancer's owner then reads back exactly the ELB lines
+// a dry run prints.
+func TestReplayUpload(t *testing.T) {
+	env := testbed.Require(t)
+	suffix := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	props := writeProps(t, "access_log.lb_name = my-loadbalancer\naccess_log.owner_account = "+env.LBOwner.Name+"\n"+
+		"access_log.node_ip = 10.0.0.5\naccess_log.instance_id = i-315dd646\nmetadata.endpoint =\n"+
+		"access_log.bucket = replay-test-"+suffix+"-{lb_name}\nspool.dir = "+t.TempDir()+"\n"+
+		"objectstorage.endpoint = "+env.S3Endpoint+"\nobjectstorage.access_key_id = "+env.Logger.AccessKey+"\n"+
+		"objectstorage.secret_access_key = "+env.Logger.SecretKey+"\n")
+	bucket := "replay-test-" + suffix + "-my-loadbalancer"
+	ctx := testbed.Context(t, time.Minute)
+	logger := env.S3(env.Logger)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		list, err := logger.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+		if err == nil {
+			for _, o := range list.Contents {
+				logger.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: o.Key})
+			}
+		}
+		logger.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)})
+	})
+
+	capture := "../../testdata/haproxy/stock-httplog.log"
+	var dry, dryErr bytes.Buffer
+	if err := run(ctx, []string{"--config", props, "--replay", capture, "--dry-run"}, &dry, &dryErr); err != nil {
+		t.Fatalf("dry run: %v\n%s", err, dryErr.String())
+	}
+	var stdout, stderr bytes.Buffer
+	if err := run(ctx, []string{"--config", props, "--replay", capture}, &stdout, &stderr); err != nil {
+		t.Fatalf("replay: %v\n%s", err, stderr.String())
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout of an upload: got %q, want nothing", stdout.String())
+	}
+	var key string
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if rest, ok := strings.CutPrefix(line, "object: "); ok {
+			key, _, _ = strings.Cut(rest, " ")
+		}
+	}
+	if !strings.HasPrefix(key, "elb-access-") {
+		t.Fatalf("no object key in the plan:\n%s", stderr.String())
+	}
+	obj, err := env.S3(env.LBOwner).GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatalf("lbowner GetObject %s/%s: %v", bucket, key, err)
+	}
+	defer obj.Body.Close()
+	got, err := io.ReadAll(obj.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != dry.String() {
+		t.Errorf("object:\n got %s\nwant (dry run) %s", got, dry.String())
+	}
+	if want := mustRead(t, "../../testdata/golden/stock-httplog.elb"); string(got) != want {
+		t.Errorf("object:\n got %s\nwant (golden) %s", got, want)
+	}
+}
+
+func TestProgressReader(t *testing.T) {
+	var out bytes.Buffer
+	clock := time.Unix(0, 0)
+	p := &progressReader{r: strings.NewReader(strings.Repeat("x", 100)), out: &out, total: 100, interval: time.Second,
+		now: func() time.Time { clock = clock.Add(600 * time.Millisecond); return clock }}
+	p.last = clock
+	buf := make([]byte, 25)
+	for {
+		if _, err := p.Read(buf); err != nil {
+			break
+		}
+	}
+	if got, want := out.String(), "\rreplay:  50% (50 of 100 bytes)\rreplay: 100% (100 of 100 bytes)"; got != want {
+		t.Errorf("progress:\n got %q\nwant %q", got, want)
+	}
+}
