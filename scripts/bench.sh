@@ -100,7 +100,18 @@ fi
 
 # The newest format the build accepts: elb once the parser has it.
 FORMAT=raw
-printf 'access_log.format = elb\nmetadata.endpoint =\n' >"$work/probe.properties"
+cat >"$work/probe.properties" <<'PROPS'
+access_log.format = elb
+access_log.lb_name = bench
+access_log.node_ip = 127.0.0.1
+access_log.instance_id = i-00000000
+access_log.owner_account = 000000000000
+access_log.region = us-east-1
+objectstorage.endpoint = http://127.0.0.1:9
+objectstorage.access_key_id = bench
+objectstorage.secret_access_key = bench
+metadata.endpoint =
+PROPS
 "$work/bin/agent" --config "$work/probe.properties" --check-config >/dev/null 2>&1 && FORMAT=elb
 
 # A random high port range, so parallel runs of others do not collide.
