@@ -56,11 +56,12 @@ func newCountingProxy(target string) (*countingProxy, error) {
 
 func (p *countingProxy) close() { p.srv.Close() }
 
-// reset starts a new count at now.
+// reset starts a new count at the start of the current wall-clock second,
+// so that counted seconds are the seconds windows end on.
 func (p *countingProxy) reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.start = time.Now()
+	p.start = time.Now().Truncate(time.Second)
 	p.puts, p.provs, p.latencies, p.errors = map[int]int{}, map[int]int{}, nil, map[string]int{}
 }
 
