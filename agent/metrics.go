@@ -134,6 +134,7 @@ var (
 	descUpOK      = desc("uploads_total", "Segments the store acknowledged.")
 	descUpFail    = desc("upload_failures_total", "Segment uploads that failed after their retries, by cause.", "cause")
 	descLastUp    = desc("last_upload_timestamp_seconds", "Unix time of the last acknowledged upload; 0 before the first.")
+	descProv      = desc("provisionings_total", "Bucket provisionings that succeeded; none after a restart with unchanged bucket settings (provisioned.json).")
 	descProvErr   = desc("provisioning_errors_total", "Bucket provisioning attempts (create, ACL, lifecycle, test file) that failed after their retries.")
 	descReloadOK  = desc("config_reloads_total", "Configuration reloads applied.")
 	descReloadErr = desc("config_reload_failures_total", "Configuration reloads rejected (bad file, listener not bound).")
@@ -150,7 +151,7 @@ type agentCollector struct{ a *Agent }
 func (c agentCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDatagrams, descRecvBytes, descKernel, descLines, descUnparsed,
 		descTrunc, descDropped, descSpooled, descSealed, descEvicted, descEvBytes, descEvLines, descWriteErr,
-		descUpOK, descUpFail, descLastUp, descProvErr, descReloadOK, descReloadErr, descPendSegs,
+		descUpOK, descUpFail, descLastUp, descProv, descProvErr, descReloadOK, descReloadErr, descPendSegs,
 		descPendBytes, descHAProxy, descHAErr, descUp} {
 		ch <- d
 	}
@@ -203,6 +204,7 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 		last = float64(n) / 1e9
 	}
 	gauge(descLastUp, last)
+	counter(descProv, a.ProvisionStats())
 	counter(descProvErr, a.obs.provisionErrors.Load())
 	rok, rfail := a.ReloadStats()
 	counter(descReloadOK, rok)

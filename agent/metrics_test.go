@@ -155,6 +155,7 @@ func TestMetricsAfterRealTraffic(t *testing.T) {
 		{`elb_access_logger_lines_dropped_total`, 0},
 		{`elb_access_logger_upload_duration_seconds`, m["elb_access_logger_uploads_total"]},
 		{`elb_access_logger_provisioning_errors_total`, 0},
+		{`elb_access_logger_provisionings_total`, 1},
 		{`elb_access_logger_healthy`, 1},
 	}
 	for _, tt := range tests {
