@@ -28,11 +28,21 @@ const LifecycleRuleID = "elb-access-logger-expiration"
 // agent's lifecycle rule is set, updated or removed; and the test file
 // AWSLogs/{account}/ELBAccessLogTestFile is written and read back.
 //
+// A bucket the load balancer owner owns (b.UserOwned) is only checked:
+// the test file is written with bucket-owner-full-control and read back;
+// the bucket is never created and its ACL and lifecycle are left alone.
+//
 // It is idempotent and safe to call again whenever the wanted settings
 // change. Errors are *Error, classified by the sentinels.
 func (c *Client) Provision(ctx context.Context, b Bucket) error {
 	if err := ValidateBucketName(b.Name, c.naming); err != nil {
 		return &Error{Op: "check bucket name", Bucket: b.Name, Kind: ErrInvalidBucketName, Err: err}
+	}
+	if b.UserOwned {
+		if b.OwnerAccount == "" {
+			return &Error{Op: "check bucket", Bucket: b.Name, Err: errors.New("the load balancer owner's account is needed for the test file of a user-owned bucket")}
+		}
+		return c.preflight(ctx, b)
 	}
 	if b.LifecycleDays < 0 {
 		return &Error{Op: "check lifecycle", Bucket: b.Name, Err: fmt.Errorf("lifecycle days %d is negative", b.LifecycleDays)}
@@ -195,7 +205,11 @@ func isExpiryRule(r types.LifecycleRule, days int) bool {
 func (c *Client) preflight(ctx context.Context, b Bucket) error {
 	key := TestFileKey(b.Prefix, b.OwnerAccount)
 	body := fmt.Sprintf("Enable AccessLog for ELB: %s at %s\n", b.LBName, time.Now().UTC().Format(time.RFC3339))
-	if err := c.Put(ctx, Object{Bucket: b.Name, Key: key, Body: strings.NewReader(body), Size: int64(len(body)), OwnerAccount: b.OwnerAccount}); err != nil {
+	o := Object{Bucket: b.Name, Key: key, Body: strings.NewReader(body), Size: int64(len(body)), OwnerAccount: b.OwnerAccount}
+	if b.UserOwned {
+		o.CannedACL = CannedACLBucketOwnerFullControl
+	}
+	if err := c.Put(ctx, o); err != nil {
 		return err
 	}
 	out, err := c.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b.Name), Key: aws.String(key)})
