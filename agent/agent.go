@@ -62,10 +62,18 @@ type Agent struct {
 	listenMu sync.Mutex // guards listeners and stopListen against a rebind
 	// stopListen stops one listener: it drains its queue, then closes.
 	stopListen map[*udpListener]context.CancelFunc
+
+	// elb-api mode (elbapi.go).
+	elb      elbState
+	reloadMu sync.Mutex    // one reload at a time
+	resealed chan struct{} // the active window was sealed early: its timer changes
 }
 
 // New checks cfg and prepares an agent. It binds nothing until Start.
 func New(cfg *Config, up Uploader, log *slog.Logger) (*Agent, error) {
+	a := &Agent{uploader: up, log: log, now: time.Now, backoff: defaultBackoff,
+		kick: make(chan struct{}, 1), resealed: make(chan struct{}, 1)}
+	cfg = a.initELB(cfg)
 	sched, err := windowSchedule(cfg)
 	if err != nil {
 		return nil, err
@@ -75,8 +83,7 @@ func New(cfg *Config, up Uploader, log *slog.Logger) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, id: id, sched: sched, enc: enc, uploader: up, log: log, now: time.Now,
-		backoff: defaultBackoff, kick: make(chan struct{}, 1)}
+	a.cfg, a.id, a.sched, a.enc = cfg, id, sched, enc
 	a.live.Store(&liveConfig{cfg: cfg, sched: sched, enc: enc})
 	if cfg.MetadataEndpoint != "" {
 		a.metadata = NewMetadataClient(cfg.MetadataEndpoint, cfg.MetadataTimeout)
@@ -147,6 +154,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		watch := a.startWatch()
 		a.spawn(func() { watch(ctx) })
 	}
+	if a.elb.src != nil {
+		a.spawn(func() { a.followELB(ctx) })
+	} else if a.cfg.Source == SourceELBAPI {
+		a.log.Error("access_log.source = elb-api but no ELB API client is set; logging stays as last known")
+	}
 
 	// Segments left sealed by an earlier run go out first.
 	upCtx, upCancel := context.WithCancel(ctx)
@@ -182,6 +194,8 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.evict()
 		case <-window.C:
 			a.rotate()
+			window.Reset(time.Until(a.spool.End()))
+		case <-a.resealed:
 			window.Reset(time.Until(a.spool.End()))
 		}
 	}

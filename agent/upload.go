@@ -53,11 +53,14 @@ func (a *Agent) uploadLoop(ctx context.Context) {
 func (a *Agent) uploadRound(ctx context.Context) error {
 	a.uploadMu.Lock()
 	defer a.uploadMu.Unlock()
+	a.elb.destMu.Lock() // cfg and the segments it names, taken together (switchLive)
 	cfg := a.live.Load().cfg
 	if !cfg.Enabled {
+		a.elb.destMu.Unlock()
 		return nil
 	}
 	segs, err := a.spool.Sealed()
+	a.elb.destMu.Unlock()
 	if err != nil {
 		a.reportUploadErr("spool", err)
 		return err
@@ -133,7 +136,11 @@ func (a *Agent) prepareBucket(ctx context.Context, cfg *Config) error {
 
 // upload puts one segment under its key and removes it once acknowledged.
 func (a *Agent) upload(ctx context.Context, cfg *Config, seg Segment) error {
-	key, err := a.objectKey(cfg, seg)
+	dest, pinned := a.pinFor(seg)
+	if !pinned {
+		dest = destOf(cfg, a.bucket)
+	}
+	key, err := a.objectKey(dest, seg)
 	if err != nil {
 		a.reportUploadErr(seg.Path, err)
 		return err
@@ -141,7 +148,7 @@ func (a *Agent) upload(ctx context.Context, cfg *Config, seg Segment) error {
 	a.inflight.Store(seg.Path, struct{}{})
 	defer a.inflight.Delete(seg.Path)
 	err = retry(ctx, a.backoff, putAttempts, func(ctx context.Context) error {
-		return a.put(ctx, seg, key)
+		return a.put(ctx, seg, dest, key)
 	})
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -159,12 +166,14 @@ func (a *Agent) upload(ctx context.Context, cfg *Config, seg Segment) error {
 		// Uploaded but not removed: the next round uploads the same
 		// bytes under the same key again, which is harmless.
 		a.log.Error("remove uploaded segment", "err", err)
+	} else if pinned {
+		a.unpin(seg)
 	}
-	a.log.Info("uploaded", "bucket", a.bucket, "key", key, "bytes", seg.Size)
+	a.log.Info("uploaded", "bucket", dest.Bucket, "key", key, "bytes", seg.Size)
 	return nil
 }
 
-func (a *Agent) put(ctx context.Context, seg Segment, key string) error {
+func (a *Agent) put(ctx context.Context, seg Segment, dest destination, key string) error {
 	f, err := os.Open(seg.Path)
 	if err != nil {
 		return fmt.Errorf("open segment: %w", err)
@@ -174,25 +183,34 @@ func (a *Agent) put(ctx context.Context, seg Segment, key string) error {
 	if err != nil {
 		return fmt.Errorf("stat segment: %w", err)
 	}
-	return a.uploader.Put(ctx, uploader.Object{
-		Bucket:       a.bucket,
+	o := uploader.Object{
+		Bucket:       dest.Bucket,
 		Key:          key,
 		Body:         f,
 		Size:         info.Size(),
 		OwnerAccount: a.id.Account,
-	})
+	}
+	if dest.UserOwned {
+		o.CannedACL = uploader.CannedACLBucketOwnerFullControl
+	}
+	return a.uploader.Put(ctx, o)
 }
 
 // bucketSpec is what the agent wants of its bucket.
 func (a *Agent) bucketSpec() uploader.Bucket {
-	return uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: a.live.Load().cfg.LifecycleDays, LBName: a.id.LBName}
+	cfg := a.live.Load().cfg
+	b := uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: cfg.LifecycleDays, LBName: a.id.LBName}
+	if cfg.UserBucket {
+		b.UserOwned, b.Prefix = true, cfg.KeyPrefix
+	}
+	return b
 }
 
-// objectKey is the key a sealed segment is uploaded under. It depends only
-// on the segment's name and the node's identity, so a re-upload after a
-// crash uses the same key.
-func (a *Agent) objectKey(cfg *Config, seg Segment) (string, error) {
-	if cfg.KeyLayout != "aws" {
+// objectKey is the key a sealed segment is uploaded under in dest. It
+// depends only on the segment's name, dest and the node's identity, so a
+// re-upload after a crash uses the same key.
+func (a *Agent) objectKey(dest destination, seg Segment) (string, error) {
+	if dest.KeyLayout != "aws" {
 		return uploader.SeedKey(seg.End), nil
 	}
 	id := a.id
@@ -204,7 +222,7 @@ func (a *Agent) objectKey(cfg *Config, seg Segment) (string, error) {
 		}
 	}
 	return uploader.AWSKey(uploader.AWSKeyParams{
-		Prefix:  cfg.KeyPrefix,
+		Prefix:  dest.Prefix,
 		Account: id.Account,
 		Region:  id.Region,
 		LBName:  id.LBName,
