@@ -262,6 +262,7 @@ func (a *Agent) switchLive(old *liveConfig, next *liveConfig) {
 		case a.resealed <- struct{}{}:
 		default:
 		}
+		a.kickUploads()
 	}
 	if nc.Enabled && (!oc.Enabled || oldDest != newDest) {
 		a.resetProvisioning() // the test file is written on enable and on a bucket change

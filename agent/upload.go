@@ -65,7 +65,9 @@ func (a *Agent) uploadRound(ctx context.Context) error {
 		a.reportUploadErr("spool", err)
 		return err
 	}
-	if len(segs) == 0 || !a.takeIdentity() {
+	// A user's bucket (elb-api mode) is checked, and its test file
+	// written, as soon as logging is enabled, even before the first window.
+	if (len(segs) == 0 && !cfg.UserBucket) || !a.takeIdentity() {
 		return nil // without an identity, uploads wait for it (resolveIdentity runs a round)
 	}
 	if err := a.prepareBucket(ctx, cfg); err != nil {
