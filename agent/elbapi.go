@@ -68,9 +68,12 @@ type ELBClient struct {
 var _ AccessLogSource = (*ELBClient)(nil)
 
 // NewELBClient returns a client for the ELB API at endpoint (empty: AWS's
-// of region), signing with creds.
+// of region), signing with creds; hc nil means the SDK's default client.
 func NewELBClient(endpoint, region string, creds aws.CredentialsProvider, hc *http.Client) *ELBClient {
-	o := elasticloadbalancing.Options{Region: region, Credentials: creds, HTTPClient: hc, RetryMaxAttempts: 1}
+	o := elasticloadbalancing.Options{Region: region, Credentials: creds, RetryMaxAttempts: 1}
+	if hc != nil {
+		o.HTTPClient = hc // a nil *http.Client in the interface would not be nil
+	}
 	if endpoint != "" {
 		o.BaseEndpoint = aws.String(endpoint)
 	}

@@ -70,9 +70,20 @@ func (a *Agent) uploadRound(ctx context.Context) error {
 	if (len(segs) == 0 && !cfg.UserBucket) || !a.takeIdentity() {
 		return nil // without an identity, uploads wait for it (resolveIdentity runs a round)
 	}
-	if err := a.prepareBucket(ctx, cfg); err != nil {
-		a.reportUploadErr("bucket", err)
-		return err
+	// Segments pinned to an earlier destination (elb-api mode) still go
+	// out when the current bucket cannot be provisioned.
+	bucketErr := a.prepareBucket(ctx, cfg)
+	if bucketErr != nil {
+		a.reportUploadErr("bucket", bucketErr)
+		var pinned []Segment
+		for _, seg := range segs {
+			if _, ok := a.pinFor(seg); ok {
+				pinned = append(pinned, seg)
+			}
+		}
+		if segs = pinned; len(segs) == 0 {
+			return bucketErr
+		}
 	}
 
 	var (
@@ -109,6 +120,9 @@ feed:
 	}
 	close(work)
 	wg.Wait()
+	if bucketErr != nil {
+		return bucketErr
+	}
 	if firstErr == nil && a.uploadErr.ok() {
 		a.log.Info("uploads work again", "bucket", a.bucket)
 	}
