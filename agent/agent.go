@@ -193,6 +193,10 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 			a.evict()
 		case <-window.C:
+			if d := time.Until(a.spool.End()); d > 0 {
+				window.Reset(d) // an early seal (elb-api change) moved the window
+				continue
+			}
 			a.rotate()
 			window.Reset(time.Until(a.spool.End()))
 		case <-a.resealed:
