@@ -115,13 +115,8 @@ var keys = []key{
 	}},
 	{"access_log.key_layout", "seed", "object key layout: seed (elb-access-DDMMYYYY-HHMMSS.log) or aws (AWSLogs/...)", oneOf(func(c *Config) *string { return &c.KeyLayout }, "seed", "aws")},
 	{"access_log.prefix", "", "aws layout: prefix before AWSLogs/; must not contain AWSLogs", func(c *Config, v string) error {
-		if strings.Contains(strings.ToLower(v), "awslogs") {
-			return errors.New("must not contain AWSLogs (the layout adds it)")
-		}
-		for _, r := range v {
-			if r < 0x20 || r == 0x7f || r == '\\' {
-				return fmt.Errorf("%q: control characters and backslashes are not allowed in a key prefix", v)
-			}
+		if err := checkKeyPrefix(v); err != nil {
+			return err
 		}
 		c.KeyPrefix = strings.Trim(v, "/")
 		return nil
@@ -231,6 +226,21 @@ func durationKey(field func(*Config) *time.Duration) func(*Config, string) error
 		*field(c) = d
 		return nil
 	}
+}
+
+// checkKeyPrefix refuses a key prefix the aws layout cannot use: one
+// containing AWSLogs (the layout adds it), control characters or
+// backslashes. The property file and the ELB API's S3BucketPrefix share it.
+func checkKeyPrefix(v string) error {
+	if strings.Contains(strings.ToLower(v), "awslogs") {
+		return errors.New("must not contain AWSLogs (the layout adds it)")
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return fmt.Errorf("%q: control characters and backslashes are not allowed in a key prefix", v)
+		}
+	}
+	return nil
 }
 
 // SigningRegion is the region requests to the store are signed for.

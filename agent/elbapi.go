@@ -39,13 +39,8 @@ func (l AccessLog) check(naming string) error {
 	if err := uploader.ValidateBucketName(l.Bucket, naming); err != nil {
 		return fmt.Errorf("S3BucketName: %w", err)
 	}
-	if strings.Contains(strings.ToLower(l.Prefix), "awslogs") {
-		return fmt.Errorf("S3BucketPrefix %q: must not contain AWSLogs", l.Prefix)
-	}
-	for _, r := range l.Prefix {
-		if r < 0x20 || r == 0x7f || r == '\\' {
-			return fmt.Errorf("S3BucketPrefix %q: control characters and backslashes are not allowed", l.Prefix)
-		}
+	if err := checkKeyPrefix(l.Prefix); err != nil {
+		return fmt.Errorf("S3BucketPrefix %q: %w", l.Prefix, err)
 	}
 	if l.EmitInterval < 5 || l.EmitInterval > 60 {
 		return fmt.Errorf("EmitInterval %d: must be from 5 to 60 minutes", l.EmitInterval)
