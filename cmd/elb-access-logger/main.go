@@ -41,6 +41,9 @@ func main() {
 	// kill the agent, even before the configuration watcher handles it.
 	signal.Ignore(syscall.SIGHUP)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Two-stage shutdown: the first signal seals the window and makes one
+	// bounded upload round; a second one ends the process at once.
+	go func() { <-ctx.Done(); stop() }()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(exitCode(err))
