@@ -90,6 +90,7 @@ func TestELBAPIWithMotoAndRadosgw(t *testing.T) {
 		if _, err := owner.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
 			t.Fatalf("lbowner creates %s: %v", b, err)
 		}
+		env.RemoveBucketAtEnd(t, env.LBOwner, b)
 	}
 	grantWrite(one)
 	grantWrite(two)

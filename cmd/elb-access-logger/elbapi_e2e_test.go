@@ -44,6 +44,7 @@ func TestBinaryFollowsELBAPI(t *testing.T) {
 	if _, err := owner.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatalf("lbowner creates %s: %v", bucket, err)
 	}
+	bed.RemoveBucketAtEnd(t, bed.LBOwner, bucket)
 	if _, err := owner.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: aws.String(bucket),
 		GrantFullControl: aws.String("id=" + bed.LBOwner.Name), GrantWrite: aws.String("id=" + bed.Logger.Name)}); err != nil {
 		t.Fatalf("grant logger WRITE: %v", err)
