@@ -129,8 +129,14 @@ feed:
 	return firstErr
 }
 
-// prepareBucket names the bucket and provisions it once.
+// prepareBucket names the bucket and provisions it once. A round that
+// took its configuration before a change (elb-api) prepares that
+// configuration's bucket; the next round notices the change by the
+// destination the bucket was prepared for.
 func (a *Agent) prepareBucket(ctx context.Context, cfg *Config) error {
+	if d := destOf(cfg, cfg.Bucket); d != a.bucketFor {
+		a.bucket, a.bucketReady, a.bucketFor = "", false, d
+	}
 	if a.bucket == "" {
 		b, err := expandTemplate(cfg.Bucket, a.id)
 		if err != nil {
@@ -142,7 +148,7 @@ func (a *Agent) prepareBucket(ctx context.Context, cfg *Config) error {
 		return nil
 	}
 	if err := retry(ctx, a.backoff, putAttempts, func(ctx context.Context) error {
-		return a.uploader.Provision(ctx, a.bucketSpec())
+		return a.uploader.Provision(ctx, a.bucketSpec(cfg))
 	}); err != nil {
 		return err
 	}
@@ -213,8 +219,7 @@ func (a *Agent) put(ctx context.Context, seg Segment, dest destination, key stri
 }
 
 // bucketSpec is what the agent wants of its bucket.
-func (a *Agent) bucketSpec() uploader.Bucket {
-	cfg := a.live.Load().cfg
+func (a *Agent) bucketSpec(cfg *Config) uploader.Bucket {
 	b := uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: cfg.LifecycleDays, LBName: a.id.LBName}
 	if cfg.UserBucket {
 		b.UserOwned, b.Prefix = true, cfg.KeyPrefix
