@@ -44,7 +44,7 @@ type Agent struct {
 	uploadMu    sync.Mutex // one upload round at a time; guards bucket, bucketReady, id
 	bucketReady bool
 	bucketFor   destination // the settings bucket and bucketReady are for
-	inflight    sync.Map // segment path -> struct{}: being uploaded
+	inflight    sync.Map    // segment path -> struct{}: being uploaded
 	uploadErr   errOnce
 	spoolErr    errOnce
 
