@@ -407,3 +407,37 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Error("write into a missing directory: got nil error")
 	}
 }
+
+func TestLoadELBState(t *testing.T) {
+	tests := []struct {
+		name, content string // content "" means no file
+		wantErr       string
+		wantAttr      *AccessLog
+	}{
+		{"no file", "", "", nil},
+		{"attribute and pin", `{"access_log":{"enabled":true,"s3_bucket_name":"b-1","s3_bucket_prefix":"p","emit_interval":5},"pinned":{"window-20261125T061000Z-abcdefgh.log":{"bucket":"b-0"}}}`, "", &AccessLog{true, "b-1", "p", 5}},
+		{"garbage", `{"access_log":`, "parse ", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.content != "" {
+				writeFile(t, dir, elbStateFile, tt.content)
+			}
+			writeFile(t, dir, "."+elbStateFile+"-123.tmp", "half-written")
+			st, err := loadELBState(dir)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("got %v, want nil", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), elbStateFile)):
+				t.Fatalf("got %v, want an error naming %s and containing %q", err, elbStateFile, tt.wantErr)
+			}
+			if (st.AccessLog == nil) != (tt.wantAttr == nil) || (st.AccessLog != nil && *st.AccessLog != *tt.wantAttr) {
+				t.Errorf("attribute: got %+v, want %+v", st.AccessLog, tt.wantAttr)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "."+elbStateFile+"-123.tmp")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("temp file of an interrupted write: got %v, want removed", err)
+			}
+		})
+	}
+}
