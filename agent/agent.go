@@ -2,8 +2,10 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,6 +66,16 @@ type Agent struct {
 	// stopListen stops one listener: it drains its queue, then closes.
 	stopListen map[*udpListener]context.CancelFunc
 
+	// Observability (metrics.go, health.go, kdrops.go, haproxy.go).
+	obs        *obsCounters
+	procNet    string // where the kernel's udp tables are; tests point it elsewhere
+	dropsBase  int64  // kernel drops counted into windows so far
+	metricsSrv *http.Server
+	metricsLn  net.Listener
+	// hold, when set, runs before each datagram is handled: tests pause
+	// the reader with it to make the kernel drop datagrams.
+	hold func()
+
 	// elb-api mode (elbapi.go).
 	elb      elbState
 	reloadMu sync.Mutex    // one reload at a time
@@ -73,7 +85,7 @@ type Agent struct {
 // New checks cfg and prepares an agent. It binds nothing until Start.
 func New(cfg *Config, up Uploader, log *slog.Logger) (*Agent, error) {
 	a := &Agent{uploader: up, log: log, now: time.Now, backoff: defaultBackoff,
-		kick: make(chan struct{}, 1), resealed: make(chan struct{}, 1)}
+		kick: make(chan struct{}, 1), resealed: make(chan struct{}, 1), obs: newObsCounters(), procNet: defaultProcNet}
 	cfg = a.initELB(cfg)
 	sched, err := windowSchedule(cfg)
 	if err != nil {
@@ -118,6 +130,10 @@ func (a *Agent) Start() error {
 		}
 		a.log.Info("listening", "addr", "udp://"+ul.Addr().String())
 		a.listeners = append(a.listeners, ul)
+	}
+	if err := a.startMetrics(); err != nil {
+		a.closeListeners()
+		return err
 	}
 	return nil
 }
@@ -212,7 +228,13 @@ func (a *Agent) serveListener(ctx context.Context, l *udpListener) {
 	p := parser.NewParser()
 	var rec parser.Record
 	var line []byte
+	lc := a.obs.listener(listenerName(l))
 	l.serve(ctx, func(dgram []byte) {
+		if a.hold != nil {
+			a.hold()
+		}
+		lc.datagrams.Add(1)
+		lc.bytes.Add(int64(len(dgram)))
 		live := a.live.Load()
 		if !live.cfg.Enabled {
 			return
@@ -221,13 +243,19 @@ func (a *Agent) serveListener(ctx context.Context, l *udpListener) {
 			return // empty datagram
 		}
 		line = live.enc.Encode(line[:0], &rec)
-		a.spoolResult(a.spool.Append(line))
+		unparsed := rec.Format == parser.FormatUnknown
+		err := a.spool.AppendCounted(line, unparsed, rec.Truncated)
+		if !errors.Is(err, ErrBufferFull) {
+			a.obs.spooled(&rec, len(line))
+		}
+		a.spoolResult(err)
 	})
 }
 
 // rotate seals the active window and starts the next one.
 func (a *Agent) rotate() {
 	end := a.spool.End()
+	a.noteDrops()
 	err := a.spool.Rotate(a.now())
 	if err != nil {
 		a.spoolResult(err)
@@ -250,6 +278,7 @@ func (a *Agent) kickUploads() {
 // by ShutdownTimeout, and closes the spool. What is not uploaded stays
 // sealed for the next start.
 func (a *Agent) shutdown() error {
+	a.noteDrops()
 	a.closeListeners()
 	if err := a.spool.SealEarly(a.now()); err != nil {
 		a.log.Error("seal window at shutdown", "err", err)
@@ -257,6 +286,7 @@ func (a *Agent) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
 	a.uploadRound(ctx)
+	a.closeMetrics() // scrapes see the final round; /healthz says 503 meanwhile
 	if segs, err := a.spool.Sealed(); err == nil && len(segs) > 0 {
 		a.log.Warn("segments kept in the spool for the next start", "segments", len(segs))
 	}

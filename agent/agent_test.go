@@ -122,6 +122,7 @@ func testConfig(t *testing.T) *Config {
 	c.Bucket = "logs-{lb_name}"
 	c.LBName = "lb1"
 	c.OwnerAccount = "lbowner"
+	c.MetricsListen = "127.0.0.1:0"
 	return c
 }
 

@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -70,6 +71,9 @@ type Config struct {
 
 	MetadataEndpoint string
 	MetadataTimeout  time.Duration
+
+	MetricsListen      string // host:port of /metrics and /healthz; empty disables
+	HAProxyStatsSocket string // HAProxy's stats socket, for DroppedLogs; empty: not read
 
 	// origins records where each key's value came from, values the
 	// value as written; see Settings.
@@ -177,6 +181,16 @@ var keys = []key{
 	{"objectstorage.servo_conf", "/etc/load-balancer-servo/servo.conf", "servo-style k=v file whose objectstorage_service_url, webservice_port and loadbalancer_owner_account fill in keys this file leaves out; read if present", str(func(c *Config) *string { return &c.ServoConf })},
 	{"metadata.endpoint", "http://169.254.169.254", "instance metadata service; empty disables it (the identity keys uploads need are then required)", urlKey(func(c *Config) *string { return &c.MetadataEndpoint })},
 	{"metadata.timeout", "30s", "per metadata attempt; attempts are retried with backoff", durationKey(func(c *Config) *time.Duration { return &c.MetadataTimeout })},
+	{"metrics.listen", "127.0.0.1:9145", "host:port of the Prometheus endpoint (/metrics) and /healthz; empty disables", func(c *Config, v string) error {
+		if v != "" {
+			if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+				return fmt.Errorf("%q is not host:port, such as 127.0.0.1:9145", v)
+			}
+		}
+		c.MetricsListen = v
+		return nil
+	}},
+	{"metrics.haproxy_stats_socket", "", "HAProxy's stats socket (unix path); when set, DroppedLogs of show info is read each window and exported", str(func(c *Config) *string { return &c.HAProxyStatsSocket })},
 }
 
 func str(field func(*Config) *string) func(*Config, string) error {

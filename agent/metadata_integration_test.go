@@ -212,6 +212,7 @@ objectstorage.secret_access_key = %s
 objectstorage.servo_conf =
 metadata.endpoint = %s
 metadata.timeout = 5s
+metrics.listen = 127.0.0.1:0
 `, suffix, filepath.Join(dir, "spool"), env.S3Endpoint, env.Logger.AccessKey, env.Logger.SecretKey, url)
 	if err := os.WriteFile(props, []byte(content), 0o600); err != nil {
 		t.Fatal(err)

@@ -40,6 +40,7 @@ syslog.listen = udp://127.0.0.1:%d
 spool.dir = %s
 spool.fsync_interval = 50ms
 objectstorage.servo_conf =
+metrics.listen = 127.0.0.1:0
 %s`, port, spool, extra)
 }
 

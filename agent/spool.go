@@ -29,6 +29,7 @@ type SpoolStats struct {
 	Sealed       int64 // segments sealed
 	Evicted      int64 // sealed segments evicted by spool.max_bytes
 	EvictedBytes int64
+	EvictedLines int64 // lines of evicted segments, from their counts
 	TrimmedBytes int64 // torn tails cut from files left by a crash
 }
 
@@ -64,6 +65,7 @@ type Spool struct {
 	activeSize  int64     // bytes written to f
 	sealedBytes int64     // bytes in sealed segments
 	stats       SpoolStats
+	win         WindowCounts // accounting of the active window
 	recoverErr  error
 }
 
@@ -93,9 +95,16 @@ func OpenSpool(dir string, next func(time.Time) time.Time, now time.Time, fsys F
 		end  time.Time
 	}
 	var actives []active
+	names := map[string]bool{}
+	for _, e := range entries {
+		names[e.Name()] = true
+	}
 	for _, e := range entries {
 		name := e.Name()
 		switch {
+		case strings.HasSuffix(name, countsSuffix+".tmp"),
+			strings.HasSuffix(name, countsSuffix) && !names[strings.TrimSuffix(name, countsSuffix)]:
+			fsys.Remove(filepath.Join(dir, name)) // left by a crash before its seal; best effort
 		case strings.HasPrefix(name, throughPrefix):
 			t, err := time.Parse(endLayout, strings.TrimPrefix(name, throughPrefix))
 			if err != nil {
@@ -131,12 +140,12 @@ func OpenSpool(dir string, next func(time.Time) time.Time, now time.Time, fsys F
 			cont = a.path
 			continue
 		}
-		errs = append(errs, s.seal(a.path, s.keyEnd(a.end)))
+		errs = append(errs, s.seal(a.path, s.keyEnd(a.end), nil))
 	}
 	if cont != "" {
 		if !s.end.After(s.through) {
 			// Only when the clock went backwards past a sealed window.
-			errs = append(errs, s.seal(cont, s.keyEnd(s.end)))
+			errs = append(errs, s.seal(cont, s.keyEnd(s.end), nil))
 		} else {
 			errs = append(errs, s.continueActive(cont))
 		}
@@ -193,7 +202,11 @@ func (s *Spool) Stats() SpoolStats {
 // Append adds one encoded line (newline included) to the active window. It
 // returns an error, and counts it, when the disk refuses the write; the line
 // is still kept in memory unless the buffer is full (ErrBufferFull).
-func (s *Spool) Append(line []byte) error {
+func (s *Spool) Append(line []byte) error { return s.AppendCounted(line, false, false) }
+
+// AppendCounted is Append for a line the window's accounting counts as
+// unparsed (kept verbatim) or truncated (cut short by HAProxy).
+func (s *Spool) AppendCounted(line []byte, unparsed, truncated bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.buf)+len(line) > s.maxBuffer {
@@ -201,10 +214,35 @@ func (s *Spool) Append(line []byte) error {
 		return ErrBufferFull
 	}
 	s.buf = append(s.buf, line...)
+	s.win.Lines++
+	if unparsed {
+		s.win.Unparsed++
+	}
+	if truncated {
+		s.win.Truncated++
+	}
 	if len(s.buf) >= flushAt {
 		return s.flush()
 	}
 	return nil
+}
+
+// NoteDrops adds datagrams lost before they reached the agent (kernel
+// receive drops, HAProxy's DroppedLogs) to the active window's accounting.
+func (s *Spool) NoteDrops(kernel, haproxy int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.win.KernelDrops += kernel
+	s.win.HAProxyDropped += haproxy
+}
+
+// Pending reports the sealed segments waiting for upload and the bytes
+// the spool holds (sealed segments, active file and buffer).
+func (s *Spool) Pending() (segments int, bytes int64, err error) {
+	segs, err := s.Sealed()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(segs), s.sealedBytes + s.activeSize + int64(len(s.buf)), err
 }
 
 // Flush writes buffered lines to the active file (the kernel's page cache:
@@ -287,8 +325,13 @@ func (s *Spool) closeWindow(key, now time.Time) error {
 			errs = append(errs, s.count(fmt.Errorf("spool: close %s: %w", path, err)))
 		}
 		s.f, s.activeSize = nil, 0
-		if err := s.seal(path, key); err != nil {
+		counts := s.win
+		if err := s.seal(path, key, &counts); err != nil {
 			errs = append(errs, err)
+		}
+		s.win = WindowCounts{}
+		if len(s.buf) > 0 {
+			s.win.Partial = true // lines the disk refused go to the next window
 		}
 	}
 	s.end = s.currentEnd(now)
@@ -307,7 +350,7 @@ func (s *Spool) sealLeftovers() error {
 		if !ok || end.Equal(s.end) {
 			continue
 		}
-		if err := s.seal(filepath.Join(s.dir, e.Name()), s.keyEnd(end)); err != nil {
+		if err := s.seal(filepath.Join(s.dir, e.Name()), s.keyEnd(end), nil); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -362,6 +405,7 @@ func (s *Spool) Sealed() ([]Segment, error) {
 // error.
 func (s *Spool) Remove(seg Segment) error {
 	err := s.filesys().Remove(seg.Path)
+	s.removeCounts(seg)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // evicted meanwhile
 	}
@@ -404,11 +448,16 @@ func (s *Spool) Evict(maxBytes int64, busy func(Segment) bool) ([]Segment, error
 		if busy != nil && busy(seg) {
 			continue
 		}
+		counts, known, _ := ReadCounts(seg)
 		if err := s.filesys().Remove(seg.Path); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue // uploaded meanwhile
 			}
 			return evicted, s.count(fmt.Errorf("spool: evict %s: %w", seg.Path, err))
+		}
+		s.removeCounts(seg)
+		if known {
+			s.stats.EvictedLines += counts.Lines
 		}
 		total -= seg.Size
 		s.sealedBytes -= seg.Size
@@ -420,6 +469,12 @@ func (s *Spool) Evict(maxBytes int64, busy func(Segment) bool) ([]Segment, error
 		return evicted, syncDir(s.filesys(), s.dir)
 	}
 	return nil, nil
+}
+
+// removeCounts removes the sidecar of a removed segment; one left behind
+// is removed by the next OpenSpool.
+func (s *Spool) removeCounts(seg Segment) {
+	s.filesys().Remove(seg.Path + countsSuffix)
 }
 
 // count counts err as a write error and returns it.
@@ -457,6 +512,7 @@ func (s *Spool) continueActive(path string) error {
 		return s.count(fmt.Errorf("spool: reopen %s: %w", path, err))
 	}
 	s.f, s.activeSize = f, size
+	s.win.Partial = size > 0 // the lines before the restart are not counted
 	return nil
 }
 
@@ -523,9 +579,10 @@ func (s *Spool) trimTorn(path string) (int64, error) {
 }
 
 // seal turns the active file at path into a sealed segment named by key:
-// trim a torn tail, fsync, rename, advance the sealed-through marker,
-// fsync the directory. An empty file is removed instead.
-func (s *Spool) seal(path string, key time.Time) error {
+// trim a torn tail, write the counts sidecar (when counts is not nil),
+// fsync, rename, advance the sealed-through marker, fsync the directory. An
+// empty file is removed instead.
+func (s *Spool) seal(path string, key time.Time, counts *WindowCounts) error {
 	size, err := s.trimTorn(path)
 	if err != nil {
 		return err
@@ -538,7 +595,17 @@ func (s *Spool) seal(path string, key time.Time) error {
 	}
 	key = key.UTC()
 	sealed := filepath.Join(s.dir, namePrefix+key.Format(endLayout)+"-"+randomSuffix()+sealedSuffix)
+	if counts != nil {
+		if err := writeCounts(s.filesys(), sealed, *counts); err != nil {
+			// The segment goes out without its counts rather than not at all.
+			s.count(err)
+			counts = nil
+		}
+	}
 	if err := s.filesys().Rename(path, sealed); err != nil {
+		if counts != nil {
+			s.filesys().Remove(sealed + countsSuffix)
+		}
 		return s.count(fmt.Errorf("spool: seal %s: %w", path, err))
 	}
 	// The segment is sealed: from here on its own name holds key up as the

@@ -31,7 +31,11 @@ func (a *Agent) uploadLoop(ctx context.Context) {
 	defer retryAfter.Stop()
 	for {
 		retryAfter.Stop()
-		if err := a.uploadRound(ctx); err != nil {
+		err := a.uploadRound(ctx)
+		if ctx.Err() == nil {
+			a.obs.roundDone(err, a.now())
+		}
+		if err != nil {
 			failures++
 			retryAfter.Reset(a.backoff.Delay(failures))
 		} else {
@@ -150,6 +154,9 @@ func (a *Agent) prepareBucket(ctx context.Context, cfg *Config) error {
 	if err := retry(ctx, a.backoff, putAttempts, func(ctx context.Context) error {
 		return a.uploader.Provision(ctx, a.bucketSpec(cfg))
 	}); err != nil {
+		if !errors.Is(err, context.Canceled) {
+			a.obs.provisionErrors.Add(1)
+		}
 		return err
 	}
 	a.bucketReady = true
@@ -169,8 +176,13 @@ func (a *Agent) upload(ctx context.Context, cfg *Config, seg Segment) error {
 	}
 	a.inflight.Store(seg.Path, struct{}{})
 	defer a.inflight.Delete(seg.Path)
+	counts, known, cerr := ReadCounts(seg)
+	if cerr != nil {
+		a.log.Warn("segment counts unreadable; uploaded without them", "err", cerr)
+	}
+	start := time.Now()
 	err = retry(ctx, a.backoff, putAttempts, func(ctx context.Context) error {
-		return a.put(ctx, seg, dest, key)
+		return a.put(ctx, seg, dest, key, counts, known)
 	})
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -180,9 +192,14 @@ func (a *Agent) upload(ctx context.Context, cfg *Config, seg Segment) error {
 			a.resetProvisioning() // deleted under us: provision again
 		}
 		a.uploadsFailed.Add(1)
+		if !errors.Is(err, context.Canceled) {
+			a.obs.uploadFailed(err)
+		}
 		a.reportUploadErr(key, err)
 		return err
 	}
+	a.obs.uploadLatency.Observe(time.Since(start).Seconds())
+	a.obs.lastUploadNanos.Store(time.Now().UnixNano())
 	a.uploadsOK.Add(1)
 	if err := a.spool.Remove(seg); err != nil {
 		// Uploaded but not removed: the next round uploads the same
@@ -191,11 +208,21 @@ func (a *Agent) upload(ctx context.Context, cfg *Config, seg Segment) error {
 	} else if pinned {
 		a.unpin(seg)
 	}
-	a.log.Info("uploaded", "bucket", dest.Bucket, "key", key, "bytes", seg.Size)
+	if known {
+		a.log.Info("uploaded", "bucket", dest.Bucket, "key", key, "bytes", seg.Size, "lines", counts.Lines,
+			"unparsed", counts.Unparsed, "truncated", counts.Truncated, "kernel_drops", counts.KernelDrops,
+			"haproxy_dropped", counts.HAProxyDropped, "counts", counts.complete())
+	} else {
+		a.log.Info("uploaded", "bucket", dest.Bucket, "key", key, "bytes", seg.Size, "counts", "unknown")
+	}
 	return nil
 }
 
-func (a *Agent) put(ctx context.Context, seg Segment, dest destination, key string) error {
+// put sends one segment to dest with its counts as object metadata; a
+// segment without counts (sealed from a file an earlier run left) says so.
+// A user-owned bucket (elb-api) gets bucket-owner-full-control instead of
+// the grants.
+func (a *Agent) put(ctx context.Context, seg Segment, dest destination, key string, counts WindowCounts, known bool) error {
 	f, err := os.Open(seg.Path)
 	if err != nil {
 		return fmt.Errorf("open segment: %w", err)
@@ -211,6 +238,7 @@ func (a *Agent) put(ctx context.Context, seg Segment, dest destination, key stri
 		Body:         f,
 		Size:         info.Size(),
 		OwnerAccount: a.id.Account,
+		Metadata:     objectMetadata(counts, known),
 	}
 	if dest.UserOwned {
 		o.CannedACL = uploader.CannedACLBucketOwnerFullControl
@@ -276,4 +304,13 @@ func (a *Agent) SpoolStats() SpoolStats {
 		return SpoolStats{}
 	}
 	return a.spool.Stats()
+}
+
+// objectMetadata is what an object's x-amz-meta-* headers say about its
+// completeness.
+func objectMetadata(c WindowCounts, known bool) map[string]string {
+	if !known {
+		return map[string]string{"counts": "unknown"}
+	}
+	return c.Metadata()
 }

@@ -13,6 +13,7 @@ export PATH=/usr/local/go/bin:$PATH
 SYSLOG_PORT=${DEMO_SYSLOG_PORT:-15514}
 HTTP_PORT=${DEMO_HTTP_PORT:-18080}
 BACKEND_PORT=${DEMO_BACKEND_PORT:-18081}
+METRICS_PORT=${DEMO_METRICS_PORT:-19145}
 REQUESTS=${DEMO_REQUESTS:-20}
 
 say() { printf '\n== %s\n' "$*"; }
@@ -66,6 +67,7 @@ objectstorage.endpoint = $TESTBED_S3_ENDPOINT
 objectstorage.access_key_id = $TESTBED_LOGGER_ACCESS_KEY
 objectstorage.secret_access_key = $TESTBED_LOGGER_SECRET_KEY
 metadata.endpoint =
+metrics.listen = 127.0.0.1:$METRICS_PORT
 PROPS
 chmod 600 "$work/access-log.properties"
 
@@ -133,6 +135,13 @@ key=$("${as_reader[@]}" ls "s3://$bucket/" | awk '/elb-access-/ {print $4; exit}
 
 say "as $reader: s3cmd get $key"
 "${as_reader[@]}" get --quiet "$key" - 
+
+say "the agent's log of the upload (its counts also go with the object as x-amz-meta-*)"
+grep 'msg=uploaded' "$work/agent.log" | grep -v ELBAccessLogTestFile || true
+
+say "the agent's metrics: curl -s 127.0.0.1:$METRICS_PORT/metrics"
+curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | grep -E '^elb_access_logger_(datagrams_received|kernel_receive_drops|lines_total|uploads_total|upload_failures)'
+curl -s "http://127.0.0.1:$METRICS_PORT/healthz"
 
 say "as stranger: s3cmd ls s3://$bucket/ (must be refused)"
 if s3 "$TESTBED_STRANGER_ACCESS_KEY" "$TESTBED_STRANGER_SECRET_KEY" ls "s3://$bucket/" 2>&1; then

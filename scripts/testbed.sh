@@ -358,8 +358,11 @@ create_user() {
 	local u=$1 try
 	local out=$STATE_DIR/log/user-$u.json err=$STATE_DIR/log/user-$u.err
 	for try in 1 2 3; do
+		# --max-buckets: the default of 1,000 per user is reached by the
+		# fleet simulation and long test sessions on one bed.
 		if bed_rgw_admin user create --uid="$u" --display-name="$u" \
 			--access-key="${ACCESS_KEY[$u]}" --secret-key="${SECRET_KEY[$u]}" \
+			--max-buckets=100000 \
 			>"$out" 2>>"$err"; then
 			return 0
 		fi

@@ -251,6 +251,7 @@ objectstorage.endpoint = %s
 objectstorage.access_key_id = %s
 objectstorage.secret_access_key = %s
 metadata.endpoint =
+metrics.listen = 127.0.0.1:0
 `, port, int(durWindow/time.Second), bucket, spoolDir, durFsync, proxy.URL(), bed.Logger.AccessKey, bed.Logger.SecretKey)
 	if err := os.WriteFile(cfg, []byte(props), 0o600); err != nil {
 		t.Fatal(err)

@@ -189,6 +189,7 @@ objectstorage.endpoint = %s
 objectstorage.access_key_id = %s
 objectstorage.secret_access_key = %s
 metadata.endpoint =
+metrics.listen = 127.0.0.1:0
 `, port, lb, t.TempDir(), bed.S3Endpoint, bed.Logger.AccessKey, bed.Logger.SecretKey))
 
 	conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))

@@ -1,65 +1,45 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
-	"time"
+	"sync"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 )
 
-// progressReader reports how much of a replay file was read, at most once
-// per interval, on a terminal.
-type progressReader struct {
-	r        io.Reader
-	out      io.Writer
-	total    int64 // file size; 0 when unknown
-	read     int64
-	interval time.Duration
-	last     time.Time
-	now      func() time.Time
-}
-
-// withProgress wraps in when stderr is a terminal and in is a regular file;
-// otherwise it returns in unchanged. done ends the progress line.
+// withProgress wraps in with a progress bar on stderr when stderr is a
+// terminal; otherwise (a pipe, a file, the journal) it returns in
+// unchanged and prints nothing. The bar shows bytes read of the file's size
+// when in is a regular file, and a spinner with bytes read otherwise
+// (stdin). done ends the bar's line.
 func withProgress(in io.Reader, stderr io.Writer) (r io.Reader, done func()) {
-	f, ok := in.(*os.File)
-	term, isFile := stderr.(*os.File)
-	if !ok || !isFile || !isTerminal(term) {
+	tty, ok := stderr.(*os.File)
+	if !ok || !isTerminal(tty) {
 		return in, func() {}
 	}
-	var total int64
-	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
-		total = info.Size()
-	}
-	p := &progressReader{r: in, out: stderr, total: total, interval: 500 * time.Millisecond, now: time.Now}
-	p.last = p.now()
-	return p, func() {
-		if p.read > 0 {
-			p.report()
-			fmt.Fprintln(p.out)
+	total := int64(-1) // unknown: a spinner
+	if f, ok := in.(*os.File); ok {
+		if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
+			total = info.Size()
 		}
 	}
+	bar := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(tty),
+		progressbar.OptionSetDescription("replay"),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100_000_000), // 100ms between redraws
+		progressbar.OptionShowCount(),
+		progressbar.OptionOnCompletion(func() { io.WriteString(tty, "\n") }),
+		progressbar.OptionSpinnerType(14),
+	)
+	reader := progressbar.NewReader(in, bar)
+	var once sync.Once
+	return &reader, func() { once.Do(func() { bar.Finish() }) }
 }
 
-func isTerminal(f *os.File) bool {
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
-}
-
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	p.read += int64(n)
-	if now := p.now(); now.Sub(p.last) >= p.interval {
-		p.last = now
-		p.report()
-	}
-	return n, err
-}
-
-func (p *progressReader) report() {
-	if p.total > 0 {
-		fmt.Fprintf(p.out, "\rreplay: %3d%% (%d of %d bytes)", p.read*100/p.total, p.read, p.total)
-		return
-	}
-	fmt.Fprintf(p.out, "\rreplay: %d bytes", p.read)
-}
+// isTerminal reports whether f is a terminal (not merely a character
+// device such as /dev/null).
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }

@@ -24,6 +24,7 @@ objectstorage.endpoint = http://127.0.0.1:1
 objectstorage.access_key_id = AKIDEXAMPLE
 objectstorage.secret_access_key = not-used
 metadata.endpoint =
+metrics.listen = 127.0.0.1:0
 `, freeUDPPort(t), t.TempDir())
 	a := startAgent(t, props)
 	path := a.cmd.Args[len(a.cmd.Args)-1]
@@ -46,7 +47,7 @@ metadata.endpoint =
 	}
 	a.cmd.Process.Signal(syscall.SIGHUP)
 	waitStderr(`msg="configuration rejected; the running configuration stays"`)
-	waitStderr(path + `:12: access_log.emit_intervall: unknown key; did you mean access_log.emit_interval?`)
+	waitStderr(path + `:13: access_log.emit_intervall: unknown key; did you mean access_log.emit_interval?`)
 	a.stop(t)
 	if strings.Contains(a.stderr.String(), "not-used") {
 		t.Error("the secret access key is in the agent's log")

@@ -37,9 +37,10 @@ func runReplay(ctx context.Context, cfg *agent.Config, opts replayOptions, stdin
 	in, done := withProgress(in, stderr)
 	defer done()
 	if !opts.DryRun {
-		return replayUpload(ctx, cfg, in, stderr)
+		return replayUpload(ctx, cfg, in, done, stderr)
 	}
 	plan, err := agent.Replay(cfg, in, stdout, time.Now())
+	done()
 	if err != nil {
 		return err
 	}
@@ -50,8 +51,10 @@ func runReplay(ctx context.Context, cfg *agent.Config, opts replayOptions, stdin
 
 // replayUpload encodes the replay into a temporary file of the spool
 // directory (never /tmp: a big replay must not fill a RAM disk) and uploads
-// it as one window's object.
-func replayUpload(ctx context.Context, cfg *agent.Config, in io.Reader, stderr io.Writer) error {
+// it as one window's object, with the window's counts as its metadata. It
+// returns nil only once the store acknowledged the object; readDone is
+// called when the input has been read.
+func replayUpload(ctx context.Context, cfg *agent.Config, in io.Reader, readDone func(), stderr io.Writer) error {
 	if err := os.MkdirAll(cfg.SpoolDir, 0o750); err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
@@ -62,6 +65,7 @@ func replayUpload(ctx context.Context, cfg *agent.Config, in io.Reader, stderr i
 	defer os.Remove(f.Name())
 	defer f.Close()
 	plan, err := agent.Replay(cfg, in, f, time.Now())
+	readDone()
 	if err != nil {
 		return err
 	}
@@ -78,7 +82,9 @@ func replayUpload(ctx context.Context, cfg *agent.Config, in io.Reader, stderr i
 	if err := up.Provision(ctx, plan.Spec); err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
-	obj := uploader.Object{Bucket: plan.Bucket, Key: plan.Key, Body: f, Size: plan.Bytes, OwnerAccount: plan.Owner}
+	counts := agent.WindowCounts{Lines: int64(plan.Lines), Unparsed: int64(plan.Unparsed), Truncated: int64(plan.Truncated)}
+	obj := uploader.Object{Bucket: plan.Bucket, Key: plan.Key, Body: f, Size: plan.Bytes, OwnerAccount: plan.Owner,
+		Metadata: counts.Metadata()}
 	if err := up.Put(ctx, obj); err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}

@@ -178,21 +178,32 @@ func TestReplayUpload(t *testing.T) {
 	if want := mustRead(t, "../../testdata/golden/stock-httplog.elb"); string(got) != want {
 		t.Errorf("object:\n got %s\nwant (golden) %s", got, want)
 	}
+	head, err := env.S3(env.LBOwner).HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatalf("lbowner HeadObject: %v", err)
+	}
+	if got, want := head.Metadata["lines"], strconv.Itoa(strings.Count(string(got), "\n")); got != want {
+		t.Errorf("x-amz-meta-lines: got %q, want %s (metadata %v)", got, want, head.Metadata)
+	}
+	if got := head.Metadata["counts"]; got != "complete" {
+		t.Errorf("x-amz-meta-counts: got %q, want complete", got)
+	}
 }
 
-func TestProgressReader(t *testing.T) {
-	var out bytes.Buffer
-	clock := time.Unix(0, 0)
-	p := &progressReader{r: strings.NewReader(strings.Repeat("x", 100)), out: &out, total: 100, interval: time.Second,
-		now: func() time.Time { clock = clock.Add(600 * time.Millisecond); return clock }}
-	p.last = clock
-	buf := make([]byte, 25)
-	for {
-		if _, err := p.Read(buf); err != nil {
-			break
-		}
+// TestReplayFailsUnlessUploaded: a replay whose store cannot be reached
+// exits 1 and does not claim an upload.
+func TestReplayFailsUnlessUploaded(t *testing.T) {
+	props := writeProps(t, "access_log.lb_name = my-loadbalancer\naccess_log.owner_account = 123456789012\n"+
+		"access_log.node_ip = 10.0.0.5\naccess_log.instance_id = i-315dd646\nmetadata.endpoint =\nspool.dir = "+t.TempDir()+"\n"+
+		"objectstorage.endpoint = http://127.0.0.1:1\nobjectstorage.access_key_id = AKID\nobjectstorage.secret_access_key = not-used\n")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, []string{"--config", props, "--replay", "../../testdata/haproxy/stock-httplog.log"}, &stdout, &stderr)
+	if got := exitCode(err); got != exitRuntime {
+		t.Fatalf("exit code: got %d (%v), want %d", got, err, exitRuntime)
 	}
-	if got, want := out.String(), "\rreplay:  50% (50 of 100 bytes)\rreplay: 100% (100 of 100 bytes)"; got != want {
-		t.Errorf("progress:\n got %q\nwant %q", got, want)
+	if strings.Contains(stderr.String(), "uploaded") {
+		t.Errorf("stderr claims an upload:\n%s", stderr.String())
 	}
 }

@@ -1,0 +1,250 @@
+package agent
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestWindowCountsSidecar(t *testing.T) {
+	dir := t.TempDir()
+	s := openSpool(t, dir, t0.Add(time.Minute), nil)
+	for _, l := range []struct {
+		line                string
+		unparsed, truncated bool
+	}{{"a", false, false}, {"b", true, false}, {"c", true, true}, {"d", false, true}} {
+		if err := s.AppendCounted([]byte(l.line+"\n"), l.unparsed, l.truncated); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.NoteDrops(5, 2)
+	if err := s.Rotate(t0.Add(5 * time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	segs, err := s.Sealed()
+	if err != nil || len(segs) != 1 {
+		t.Fatalf("Sealed: %v, %d segments, want 1", err, len(segs))
+	}
+	got, ok, err := ReadCounts(segs[0])
+	if err != nil || !ok {
+		t.Fatalf("ReadCounts: ok %v, err %v", ok, err)
+	}
+	want := WindowCounts{Lines: 4, Unparsed: 2, Truncated: 2, KernelDrops: 5, HAProxyDropped: 2}
+	if got != want {
+		t.Errorf("counts: got %+v, want %+v", got, want)
+	}
+	md := got.Metadata()
+	for k, v := range map[string]string{"lines": "4", "unparsed": "2", "truncated": "2", "kernel-drops": "5", "haproxy-dropped": "2", "counts": "complete"} {
+		if md[k] != v {
+			t.Errorf("metadata %s: got %q, want %q", k, md[k], v)
+		}
+	}
+	// The next window starts from zero.
+	appendLines(t, s, "e")
+	if err := s.Rotate(t0.Add(10 * time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	segs, _ = s.Sealed()
+	if got, _, _ := ReadCounts(segs[1]); got != (WindowCounts{Lines: 1}) {
+		t.Errorf("second window counts: got %+v, want 1 line", got)
+	}
+	// Remove and Evict take the sidecar along.
+	if err := s.Remove(segs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Evict(1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Stats().EvictedLines; got != 1 {
+		t.Errorf("EvictedLines: got %d, want 1", got)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*"+countsSuffix))
+	if len(left) != 0 {
+		t.Errorf("sidecars left after remove and evict: %v", left)
+	}
+}
+
+func TestWindowCountsAfterCrash(t *testing.T) {
+	dir := t.TempDir()
+	s := openSpool(t, dir, t0.Add(time.Minute), nil)
+	appendLines(t, s, "a", "b")
+	if err := s.Close(); err != nil { // a crash: the window is not sealed
+		t.Fatal(err)
+	}
+	// A sidecar whose segment never got sealed, and a torn temporary.
+	orphan := filepath.Join(dir, "window-20261125T055500Z-aaaaaaaa.log"+countsSuffix)
+	for _, p := range []string{orphan, orphan + ".tmp"} {
+		if err := os.WriteFile(p, []byte("lines=1\n"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s = openSpool(t, dir, t0.Add(2*time.Minute), nil)
+	appendLines(t, s, "c")
+	if err := s.Rotate(t0.Add(5 * time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{orphan, orphan + ".tmp"} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s: left behind (%v)", filepath.Base(p), err)
+		}
+	}
+	segs, _ := s.Sealed()
+	got, ok, err := ReadCounts(segs[0])
+	if err != nil || !ok {
+		t.Fatalf("ReadCounts: ok %v, err %v", ok, err)
+	}
+	if want := (WindowCounts{Lines: 1, Partial: true}); got != want {
+		t.Errorf("continued window: got %+v, want %+v", got, want)
+	}
+	if got.Metadata()["counts"] != "partial" {
+		t.Errorf("metadata counts: got %q, want partial", got.Metadata()["counts"])
+	}
+}
+
+func TestParseCountsRejectsBadInput(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"no equals", "lines 4\n", "f:1: want name=value"},
+		{"not a number", "lines=4\nunparsed=x\n", `f:2: unparsed: "x" is not a count`},
+		{"negative", "lines=-1\n", `f:1: lines: "-1" is not a count`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseCounts("f", []byte(tt.in))
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+	c := WindowCounts{Lines: 9, Unparsed: 1, Truncated: 2, KernelDrops: 3, HAProxyDropped: 4, Partial: true}
+	if got, err := parseCounts("f", c.marshal()); err != nil || got != c {
+		t.Errorf("round trip: got %+v, %v; want %+v", got, err, c)
+	}
+}
+
+func TestScanUDPDrops(t *testing.T) {
+	const table = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  412: 0100007F:0202 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 123456 2 0000000000000000 0
+  413: 0100007F:0203 00000000:0000 07 00000000:00000A00 00:00000000 00000000     0        0 777 2 0000000000000000 42
+  414: 0100007F:0204 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 888 2 0000000000000000 many
+`
+	tests := []struct {
+		name    string
+		inode   uint64
+		drops   uint64
+		found   bool
+		wantErr string
+	}{
+		{"no drops", 123456, 0, true, ""},
+		{"drops", 777, 42, true, ""},
+		{"absent", 999, 0, false, ""},
+		{"bad column", 888, 0, false, `line 4: drops "many" is not a count`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, found, err := scanUDPDrops(strings.NewReader(table), tt.inode)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("err: got %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || d != tt.drops || found != tt.found {
+				t.Errorf("got %d %v %v, want %d %v", d, found, err, tt.drops, tt.found)
+			}
+		})
+	}
+}
+
+// fakeHAProxy answers "show info" on a unix socket with info.
+func fakeHAProxy(t *testing.T, info string) string {
+	return fakeHAProxyFunc(t, func() string { return info })
+}
+
+// fakeHAProxyFunc answers "show info" with what info returns at the time.
+func fakeHAProxyFunc(t *testing.T, info func() string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "haproxy.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			if line == "show info\n" {
+				c.Write([]byte(info()))
+			}
+			c.Close()
+		}
+	}()
+	return path
+}
+
+func TestHAProxyDroppedLogs(t *testing.T) {
+	tests := []struct {
+		name, info string
+		want       int64
+		wantErr    string
+	}{
+		{"present", "Name: HAProxy\nVersion: 2.6.12\nDroppedLogs: 17\nBusyPolling: 0\n\n", 17, ""},
+		{"absent", "Name: HAProxy\n\n", 0, "show info has no DroppedLogs"},
+		{"garbage", "DroppedLogs: lots\n", 0, `DroppedLogs "lots" is not a count`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := fakeHAProxy(t, tt.info)
+			got, err := haproxyDroppedLogs(context.Background(), path)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), path) {
+					t.Fatalf("err: got %v, want it to name %s and say %q", err, path, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("got %d, %v; want %d", got, err, tt.want)
+			}
+		})
+	}
+	if _, err := haproxyDroppedLogs(context.Background(), filepath.Join(t.TempDir(), "none.sock")); err == nil {
+		t.Error("missing socket: got no error")
+	}
+}
+
+func TestAgentExportsHAProxyDroppedLogs(t *testing.T) {
+	var dropped atomic.Int64
+	dropped.Store(100) // before the agent started: not this agent's windows
+	c := testConfig(t)
+	c.HAProxyStatsSocket = fakeHAProxyFunc(t, func() string { return fmt.Sprintf("Name: HAProxy\nDroppedLogs: %d\n", dropped.Load()) })
+	up := &metaUploader{memUploader: newMemUploader()}
+	var a *Agent
+	conn, cancel, done := startAgent(t, c, up, func(x *Agent) { a = x })
+	defer func() { cancel(); <-done }()
+	waitFor(t, "DroppedLogs read", func() bool { return scrape(t, a.MetricsAddr())["elb_access_logger_haproxy_dropped_logs_total"] == 100 })
+	dropped.Store(107)
+	fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: %s\n", httplogBody)
+	waitFor(t, "the window's object carries HAProxy's 7 drops", func() bool {
+		up.mu.Lock()
+		defer up.mu.Unlock()
+		for _, md := range up.meta {
+			if md["haproxy-dropped"] == "7" && md["lines"] == "1" {
+				return true
+			}
+		}
+		return false
+	})
+	if got := scrape(t, a.MetricsAddr())["elb_access_logger_haproxy_dropped_logs_total"]; got != 107 {
+		t.Errorf("haproxy_dropped_logs_total: got %v, want 107", got)
+	}
+}

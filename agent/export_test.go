@@ -1,0 +1,4 @@
+package agent
+
+// HAProxyDroppedLogs exposes haproxyDroppedLogs to the external tests.
+var HAProxyDroppedLogs = haproxyDroppedLogs

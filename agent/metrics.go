@@ -1,0 +1,304 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/elb-access-logger/elb-access-logger/parser"
+	"github.com/elb-access-logger/elb-access-logger/uploader"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metricPrefix starts every metric name of the agent.
+const metricPrefix = "elb_access_logger_"
+
+// maxFormats bounds parser.Format values counted per format.
+const maxFormats = 16
+
+// obsCounters are the counts the hot paths keep (atomics: no allocation,
+// no lock) and the state the collector and /healthz read.
+type obsCounters struct {
+	listeners sync.Map // listener URL -> *listenerCounters
+
+	lines        [maxFormats]atomic.Int64 // spooled lines per parser.Format
+	truncated    atomic.Int64
+	bytesSpooled atomic.Int64
+
+	uploadFailures  sync.Map // uploader.Cause -> *atomic.Int64
+	uploadLatency   prometheus.Histogram
+	lastUploadNanos atomic.Int64 // unix time of the last acknowledged upload
+	provisionErrors atomic.Int64
+	failingSince    atomic.Int64 // unix nanos the upload rounds started failing; 0 when the last one worked
+
+	haproxyDropped atomic.Int64 // DroppedLogs as HAProxy last reported it
+	haproxyRead    atomic.Bool  // DroppedLogs was read at least once
+	haproxyErrors  atomic.Int64
+}
+
+// listenerCounters count what one listener address received.
+type listenerCounters struct {
+	datagrams, bytes atomic.Int64
+	mu               sync.Mutex
+	drops            kernelDrops
+}
+
+func newObsCounters() *obsCounters {
+	return &obsCounters{uploadLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    metricPrefix + "upload_duration_seconds",
+		Help:    "Time of one acknowledged PutObject of a sealed segment, retries included.",
+		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+	})}
+}
+
+// listener returns the counters of the listener at url.
+func (o *obsCounters) listener(url string) *listenerCounters {
+	if c, ok := o.listeners.Load(url); ok {
+		return c.(*listenerCounters)
+	}
+	c, _ := o.listeners.LoadOrStore(url, &listenerCounters{})
+	return c.(*listenerCounters)
+}
+
+// spooled counts one line of n bytes written to the spool. It runs for
+// every line: atomics only, no allocation.
+func (o *obsCounters) spooled(rec *parser.Record, n int) {
+	o.lines[int(rec.Format)%maxFormats].Add(1)
+	o.bytesSpooled.Add(int64(n))
+	if rec.Truncated {
+		o.truncated.Add(1)
+	}
+}
+
+func (o *obsCounters) uploadFailed(err error) {
+	cause := uploader.Cause(err)
+	c, ok := o.uploadFailures.Load(cause)
+	if !ok {
+		c, _ = o.uploadFailures.LoadOrStore(cause, new(atomic.Int64))
+	}
+	c.(*atomic.Int64).Add(1)
+}
+
+// roundDone records the outcome of an upload round for /healthz.
+func (o *obsCounters) roundDone(err error, now time.Time) {
+	if err == nil {
+		o.failingSince.Store(0)
+		return
+	}
+	o.failingSince.CompareAndSwap(0, now.UnixNano())
+}
+
+// Registry returns a registry holding the agent's metrics (and the Go
+// runtime's and the process's); every Agent has its own.
+func (a *Agent) Registry() *prometheus.Registry {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		a.obs.uploadLatency, agentCollector{a})
+	return r
+}
+
+// MetricsHandler serves /metrics (Prometheus text) and /healthz.
+func (a *Agent) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(a.Registry(), promhttp.HandlerOpts{ErrorLog: nil}))
+	mux.HandleFunc("/healthz", a.serveHealth)
+	return mux
+}
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(metricPrefix+name, help, labels, nil)
+}
+
+var (
+	descDatagrams = desc("datagrams_received_total", "Syslog datagrams received, per listener.", "listener")
+	descRecvBytes = desc("received_bytes_total", "Bytes of syslog datagrams received, per listener.", "listener")
+	descKernel    = desc("kernel_receive_drops_total", "Datagrams the kernel dropped on the listener's socket because its receive buffer was full (drops column of /proc/net/udp).", "listener")
+	descLines     = desc("lines_total", "Lines written to the spool, per recognised HAProxy format; format=\"unknown\" counts unparsed lines kept verbatim.", "format")
+	descUnparsed  = desc("lines_unparsed_total", "Lines that matched no HAProxy format (kept verbatim).")
+	descTrunc     = desc("lines_truncated_total", "Lines HAProxy cut short before sending them (raise log ... len).")
+	descDropped   = desc("lines_dropped_total", "Lines refused because the spool's memory buffer was full while the disk refused writes.")
+	descSpooled   = desc("spooled_bytes_total", "Bytes of encoded lines written to the spool.")
+	descSealed    = desc("windows_sealed_total", "Windows sealed into segments.")
+	descEvicted   = desc("segments_evicted_total", "Sealed segments evicted by spool.max_bytes before upload.")
+	descEvBytes   = desc("segments_evicted_bytes_total", "Bytes of sealed segments evicted by spool.max_bytes.")
+	descEvLines   = desc("segments_evicted_lines_total", "Lines of sealed segments evicted by spool.max_bytes (from their counts).")
+	descWriteErr  = desc("spool_write_errors_total", "Failed spool opens, writes, fsyncs and seals.")
+	descUpOK      = desc("uploads_total", "Segments the store acknowledged.")
+	descUpFail    = desc("upload_failures_total", "Segment uploads that failed after their retries, by cause.", "cause")
+	descLastUp    = desc("last_upload_timestamp_seconds", "Unix time of the last acknowledged upload; 0 before the first.")
+	descProvErr   = desc("provisioning_errors_total", "Bucket provisioning attempts (create, ACL, lifecycle, test file) that failed after their retries.")
+	descReloadOK  = desc("config_reloads_total", "Configuration reloads applied.")
+	descReloadErr = desc("config_reload_failures_total", "Configuration reloads rejected (bad file, listener not bound).")
+	descPendSegs  = desc("spool_segments", "Sealed segments waiting for upload.")
+	descPendBytes = desc("spool_bytes", "Bytes in the spool: sealed segments, the active window and its buffer.")
+	descHAProxy   = desc("haproxy_dropped_logs_total", "Logs HAProxy could not send (DroppedLogs of its stats socket, read each window; resets when HAProxy restarts).")
+	descHAErr     = desc("haproxy_stats_errors_total", "Failed reads of HAProxy's stats socket.")
+	descUp        = desc("healthy", "1 while /healthz answers 200.")
+)
+
+// agentCollector reads the agent's counters at scrape time.
+type agentCollector struct{ a *Agent }
+
+func (c agentCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descDatagrams, descRecvBytes, descKernel, descLines, descUnparsed,
+		descTrunc, descDropped, descSpooled, descSealed, descEvicted, descEvBytes, descEvLines, descWriteErr,
+		descUpOK, descUpFail, descLastUp, descProvErr, descReloadOK, descReloadErr, descPendSegs,
+		descPendBytes, descHAProxy, descHAErr, descUp} {
+		ch <- d
+	}
+}
+
+func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
+	a := c.a
+	counter := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
+	}
+	a.pollKernelDrops()
+	a.obs.listeners.Range(func(k, v any) bool {
+		lc := v.(*listenerCounters)
+		counter(descDatagrams, lc.datagrams.Load(), k.(string))
+		counter(descRecvBytes, lc.bytes.Load(), k.(string))
+		lc.mu.Lock()
+		counter(descKernel, int64(lc.drops.total), k.(string))
+		lc.mu.Unlock()
+		return true
+	})
+	for f := range maxFormats {
+		if n := a.obs.lines[f].Load(); n > 0 || f == int(parser.FormatUnknown) {
+			counter(descLines, n, parser.Format(f).String())
+		}
+	}
+	counter(descUnparsed, a.obs.lines[parser.FormatUnknown].Load())
+	counter(descTrunc, a.obs.truncated.Load())
+	counter(descSpooled, a.obs.bytesSpooled.Load())
+	st := a.SpoolStats()
+	counter(descDropped, st.DroppedLines)
+	counter(descSealed, st.Sealed)
+	counter(descEvicted, st.Evicted)
+	counter(descEvBytes, st.EvictedBytes)
+	counter(descEvLines, st.EvictedLines)
+	counter(descWriteErr, st.WriteErrors)
+	ok, _ := a.UploadStats()
+	counter(descUpOK, ok)
+	var causes []string
+	a.obs.uploadFailures.Range(func(k, _ any) bool { causes = append(causes, k.(string)); return true })
+	sort.Strings(causes)
+	for _, cause := range causes {
+		v, _ := a.obs.uploadFailures.Load(cause)
+		counter(descUpFail, v.(*atomic.Int64).Load(), cause)
+	}
+	var last float64
+	if n := a.obs.lastUploadNanos.Load(); n > 0 {
+		last = float64(n) / 1e9
+	}
+	gauge(descLastUp, last)
+	counter(descProvErr, a.obs.provisionErrors.Load())
+	rok, rfail := a.ReloadStats()
+	counter(descReloadOK, rok)
+	counter(descReloadErr, rfail)
+	if a.spool != nil {
+		segs, bytes, _ := a.spool.Pending()
+		gauge(descPendSegs, float64(segs))
+		gauge(descPendBytes, float64(bytes))
+	}
+	if a.obs.haproxyRead.Load() {
+		counter(descHAProxy, a.obs.haproxyDropped.Load())
+	}
+	counter(descHAErr, a.obs.haproxyErrors.Load())
+	healthy := 0.0
+	if ok, _ := a.health(time.Now()); ok {
+		healthy = 1
+	}
+	gauge(descUp, healthy)
+}
+
+// pollKernelDrops reads the kernel's drop counts of the bound sockets and
+// returns the total over every listener the agent ever had.
+func (a *Agent) pollKernelDrops() int64 {
+	a.listenMu.Lock()
+	ls := append([]*udpListener(nil), a.listeners...)
+	a.listenMu.Unlock()
+	for _, l := range ls {
+		lc := a.obs.listener(listenerName(l))
+		lc.mu.Lock()
+		err := lc.drops.update(a.procNet, l.conn)
+		lc.mu.Unlock()
+		if err != nil {
+			a.log.Debug("kernel drops not readable", "listener", listenerName(l), "err", err)
+		}
+	}
+	var total int64
+	a.obs.listeners.Range(func(_, v any) bool {
+		lc := v.(*listenerCounters)
+		lc.mu.Lock()
+		total += int64(lc.drops.total)
+		lc.mu.Unlock()
+		return true
+	})
+	return total
+}
+
+// listenerName labels a listener in metrics.
+func listenerName(l *udpListener) string { return "udp://" + l.Addr().String() }
+
+// noteDrops adds the datagrams lost before they reached the agent since
+// the last call (kernel receive drops, HAProxy's DroppedLogs) to the
+// active window's accounting. The window loop calls it just before a seal.
+func (a *Agent) noteDrops() {
+	total := a.pollKernelDrops()
+	kernel := total - a.dropsBase
+	a.dropsBase = total
+	// Not Run's context: the seal at shutdown counts HAProxy's drops too
+	// (the read has its own timeout).
+	a.spool.NoteDrops(kernel, a.pollHAProxy(context.Background()))
+}
+
+// startMetrics binds metrics.listen and serves /metrics and /healthz on it.
+func (a *Agent) startMetrics() error {
+	addr := a.cfg.MetricsListen
+	if addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics.listen: %w", err)
+	}
+	a.metricsLn = ln
+	a.metricsSrv = &http.Server{Handler: a.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+	a.log.Info("metrics listening", "addr", "http://"+ln.Addr().String()+"/metrics")
+	srv := a.metricsSrv
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("metrics server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// MetricsAddr is the address /metrics is served on; nil when disabled.
+func (a *Agent) MetricsAddr() net.Addr {
+	if a.metricsLn == nil {
+		return nil
+	}
+	return a.metricsLn.Addr()
+}
+
+// closeMetrics stops the metrics server.
+func (a *Agent) closeMetrics() {
+	if a.metricsSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		a.metricsSrv.Shutdown(ctx)
+	}
+}
