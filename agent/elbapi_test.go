@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/elb-access-logger/elb-access-logger/uploader"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestAccessLogCheck(t *testing.T) {
@@ -439,5 +442,35 @@ func TestLoadELBState(t *testing.T) {
 				t.Errorf("temp file of an interrupted write: got %v, want removed", err)
 			}
 		})
+	}
+}
+
+func TestCollectorReadsELBStats(t *testing.T) {
+	a, err := New(elbTestConfig(t), newMemUploader(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.elb.polls.Add(4)
+	a.elb.pollErrors.Add(3)
+	a.elb.rejected.Add(2)
+	a.elb.changes.Add(1)
+	want := `
+# HELP elb_access_logger_elb_api_changes_total AccessLog attribute changes applied.
+# TYPE elb_access_logger_elb_api_changes_total counter
+elb_access_logger_elb_api_changes_total 1
+# HELP elb_access_logger_elb_api_poll_errors_total ELB API polls that failed; the last known AccessLog attribute stayed in force.
+# TYPE elb_access_logger_elb_api_poll_errors_total counter
+elb_access_logger_elb_api_poll_errors_total 3
+# HELP elb_access_logger_elb_api_polls_total AccessLog attributes read from the ELB API (access_log.source = elb-api).
+# TYPE elb_access_logger_elb_api_polls_total counter
+elb_access_logger_elb_api_polls_total 4
+# HELP elb_access_logger_elb_api_rejected_total AccessLog attributes refused as invalid (bad bucket, prefix with AWSLogs, interval outside 5..60).
+# TYPE elb_access_logger_elb_api_rejected_total counter
+elb_access_logger_elb_api_rejected_total 2
+`
+	if err := testutil.CollectAndCompare(agentCollector{a}, strings.NewReader(want),
+		"elb_access_logger_elb_api_changes_total", "elb_access_logger_elb_api_poll_errors_total",
+		"elb_access_logger_elb_api_polls_total", "elb_access_logger_elb_api_rejected_total"); err != nil {
+		t.Error(err)
 	}
 }
