@@ -12,7 +12,8 @@ import (
 	"time"
 )
 
-// RequireMoto starts moto's server mode (python3 -m moto.server) on a free
+// RequireMoto starts moto's server mode (python3 -m moto.server, or the
+// Python TESTBED_MOTO_PYTHON names) on a free
 // loopback port for the test and returns its endpoint,
 // http://127.0.0.1:PORT; it answers the ELB API (CreateLoadBalancer,
 // Modify/DescribeLoadBalancerAttributes). The server is stopped when t
@@ -21,12 +22,16 @@ import (
 // pip registry), it must be on the machine.
 func RequireMoto(t testing.TB) string {
 	t.Helper()
-	py, err := exec.LookPath("python3")
+	name := os.Getenv("TESTBED_MOTO_PYTHON")
+	if name == "" {
+		name = "python3"
+	}
+	py, err := exec.LookPath(name)
 	if err != nil {
-		Skip(t, "python3 not found: moto's server is needed for the ELB API")
+		Skip(t, name+" not found: moto's server is needed for the ELB API (TESTBED_MOTO_PYTHON names the Python that has moto)")
 	}
 	if out, err := exec.Command(py, "-c", "import moto.server").CombinedOutput(); err != nil {
-		Skip(t, fmt.Sprintf("python3 cannot import moto.server (moto 5 with its server extra is needed for the ELB API): %v: %s", err, out))
+		Skip(t, fmt.Sprintf("%s cannot import moto.server (moto 5 with its server extra is needed for the ELB API; TESTBED_MOTO_PYTHON names the Python that has it): %v: %s", py, err, out))
 	}
 	port := freeTCPPort(t)
 	logPath := filepath.Join(t.TempDir(), "moto.log")
@@ -36,7 +41,9 @@ func RequireMoto(t testing.TB) string {
 	}
 	cmd := exec.Command(py, "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, killed at cleanup; and killed with the test
+	// binary if that dies first (a panic skips the cleanup).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		t.Fatalf("start moto: %v", err)
