@@ -370,6 +370,11 @@ func (a *Agent) followELB(ctx context.Context) {
 	}
 }
 
+// elbPollTimeout bounds one DescribeLoadBalancerAttributes call: a
+// control plane that accepts the connection and never answers must not
+// stop the polls.
+const elbPollTimeout = 30 * time.Second
+
 // errNoLBName is returned while the load balancer's name is not known.
 var errNoLBName = errors.New("the load balancer's name is not known yet (access_log.lb_name or instance metadata)")
 
@@ -382,7 +387,9 @@ func (a *Agent) pollELB(ctx context.Context, base *Config) error {
 	if name == "" {
 		return errNoLBName
 	}
-	got, err := a.elb.src.AccessLog(ctx, name)
+	pctx, cancel := context.WithTimeout(ctx, elbPollTimeout)
+	got, err := a.elb.src.AccessLog(pctx, name)
+	cancel()
 	if err != nil {
 		return err
 	}

@@ -39,11 +39,12 @@ func RequireMoto(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(py, "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd := exec.Command(py, "-c", motoMain, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	cmd.Stdout, cmd.Stderr = logf, logf
-	// Its own process group, killed at cleanup; and killed with the test
-	// binary if that dies first (a panic skips the cleanup).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// Its own process group, killed at cleanup. (Not Pdeathsig: it fires
+	// when the thread that started the child exits, which the Go runtime
+	// may do while the test runs.)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		t.Fatalf("start moto: %v", err)
@@ -83,6 +84,21 @@ func RequireMoto(t testing.TB) string {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// motoMain runs moto's server (python3 -m moto.server ARGS) and exits when
+// its parent, the test binary, is gone: a test that panics skips its
+// cleanup, and moto must not outlive it.
+const motoMain = `
+import os, sys, threading, time
+parent = os.getppid()
+def watch():
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+threading.Thread(target=watch, daemon=True).start()
+from moto.server import main
+main(sys.argv[1:])
+`
 
 // freeTCPPort returns a loopback TCP port that was free a moment ago.
 func freeTCPPort(t testing.TB) int {
