@@ -18,7 +18,7 @@ RPM_VERSION ?= $(shell echo '$(VERSION)' | sed -e 's/^v\([0-9]\)/\1/' -e '/^[0-9
 # File times inside the RPM: the last commit's, so a rebuild is identical.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 
-.PHONY: all build rpm packaging-deps test unit check demo testbed-start testbed-stop clean
+.PHONY: all build rpm packaging-deps test unit check demo bench testbed-start testbed-stop clean
 
 all: build
 
@@ -66,6 +66,11 @@ test: check packaging-deps
 
 demo:
 	scripts/demo.sh
+
+# UDP ingest benchmark against a bare socket reader and rsyslog, in one
+# run; writes docs/performance.md. BENCH_QUICK=1 for a smoke test.
+bench:
+	scripts/bench.sh
 
 testbed-start:
 	scripts/testbed.sh start

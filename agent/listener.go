@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,13 +25,101 @@ func listenAddr(s string) (network, addr string, err error) {
 	return u.Scheme, u.Host, nil
 }
 
+// Ingest sizes. The kernel's receive buffer (syslog.receive_buffer_bytes)
+// is the queue in front of the agent; the chunks absorb the moments the
+// handler (parse, encode, spool) is slower than the reader.
+const (
+	// batchSlots is how many datagrams one read system call can return.
+	batchSlots = 32
+	// chunkBytes is the packed size of one hand-off chunk; about 800
+	// HAProxy lines.
+	chunkBytes = 256 << 10
+	// chunkCount bounds the hand-off: chunkCount*chunkBytes of datagrams
+	// wait for the handler at most, whatever the input.
+	chunkCount = 8
+	// chunkDatagrams caps the datagrams in one chunk (empty datagrams take
+	// no bytes).
+	chunkDatagrams = 4096
+)
+
+// chunk is a run of datagrams packed end to end, handed from the reading
+// goroutine to the handler and back. Chunks are allocated once.
+type chunk struct {
+	buf  []byte
+	ends []int // end offset in buf of each datagram
+}
+
+func (c *chunk) add(d []byte) bool {
+	if len(c.ends) == cap(c.ends) || len(c.buf)+len(d) > cap(c.buf) {
+		return false
+	}
+	c.buf = append(c.buf, d...)
+	c.ends = append(c.ends, len(c.buf))
+	return true
+}
+
+func (c *chunk) reset() {
+	c.buf = c.buf[:0]
+	c.ends = c.ends[:0]
+}
+
 // udpListener receives one syslog message per datagram.
+//
+// One goroutine reads the socket in batches (recvmmsg on Linux) into slots
+// allocated once and packs the datagrams into a fixed set of chunks; the
+// goroutine that called serve hands each datagram to the handler. When
+// every chunk waits for the handler, the reader waits too, so datagrams
+// queue in the kernel's receive buffer, and what overflows it the kernel
+// drops and counts (Dropped). Nothing is queued without bound and nothing
+// is read only to be thrown away.
 type udpListener struct {
 	conn   *net.UDPConn
 	maxLen int
+	rcvbuf int // effective receive buffer reported by the kernel; 0 unknown
 	log    *slog.Logger
+
+	buf   *batchBuf
+	batch batchReader
+
+	received  atomic.Uint64
+	dropped   atomic.Uint64 // by the kernel, as of the last datagram read
+	truncated atomic.Uint64
 }
 
+// batchReader reads up to len(slots) datagrams, each into its own slot,
+// and returns how many it read; sizes[i] is the length of datagram i and
+// trunc[i] says the kernel cut it. With wait false it returns
+// errWouldBlock instead of waiting for the first datagram.
+type batchReader interface {
+	read(wait bool) (n int, err error)
+}
+
+// errWouldBlock: nothing queued on the socket.
+var errWouldBlock = errors.New("no datagram queued")
+
+// batchBuf is the memory a batchReader reads into.
+type batchBuf struct {
+	slots [][]byte
+	sizes []int
+	trunc []bool
+	// drops is the kernel's count of datagrams this socket dropped, as
+	// the last datagram read reported it (wrapping at 2^32); dropsSeen
+	// says the batch reported it.
+	drops     uint32
+	dropsSeen bool
+}
+
+func newBatchBuf(n, slotLen int) *batchBuf {
+	mem := make([]byte, n*slotLen)
+	b := &batchBuf{slots: make([][]byte, n), sizes: make([]int, n), trunc: make([]bool, n)}
+	for i := range b.slots {
+		b.slots[i] = mem[i*slotLen : (i+1)*slotLen : (i+1)*slotLen]
+	}
+	return b
+}
+
+// listenUDP binds addr and sizes its receive buffer to rcvbuf bytes (0
+// leaves the system default). maxLen is the largest datagram taken whole.
 func listenUDP(addr string, maxLen, rcvbuf int, log *slog.Logger) (*udpListener, error) {
 	ua, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
@@ -39,25 +129,175 @@ func listenUDP(addr string, maxLen, rcvbuf int, log *slog.Logger) (*udpListener,
 	if err != nil {
 		return nil, fmt.Errorf("listen udp %s: %w", addr, err)
 	}
+	l := &udpListener{conn: conn, maxLen: maxLen, log: log}
 	if rcvbuf > 0 {
-		if err := conn.SetReadBuffer(rcvbuf); err != nil {
+		eff, forced, err := setReceiveBuffer(conn, rcvbuf)
+		switch {
+		case err != nil:
 			log.Warn("cannot set receive buffer", "addr", addr, "bytes", rcvbuf, "err", err)
+		case eff > 0 && eff < rcvbuf:
+			// Linux reports twice what it was asked (bookkeeping
+			// overhead), so less than asked means it was capped.
+			log.Warn("receive buffer smaller than syslog.receive_buffer_bytes; raise net.core.rmem_max or run with CAP_NET_ADMIN",
+				"addr", addr, "requested_bytes", rcvbuf, "effective_bytes", eff, "forced", forced)
+		default:
+			log.Info("receive buffer", "addr", addr, "requested_bytes", rcvbuf, "effective_bytes", eff, "forced", forced)
 		}
+		l.rcvbuf = eff
 	}
-	return &udpListener{conn: conn, maxLen: maxLen, log: log}, nil
+	// One byte more than the limit tells a datagram at the limit from a
+	// longer one the kernel truncated.
+	l.buf = newBatchBuf(batchSlots, maxLen+1)
+	l.batch, err = newBatchReader(conn, l.buf)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("listen udp %s: %w", addr, err)
+	}
+	return l, nil
 }
 
 // Addr is the bound address (useful with port 0).
 func (l *udpListener) Addr() net.Addr { return l.conn.LocalAddr() }
 
+// ReceiveBuffer is the socket's receive buffer as the kernel reports it
+// (Linux counts twice the bytes it was asked for); 0 when not set.
+func (l *udpListener) ReceiveBuffer() int { return l.rcvbuf }
+
+// Received counts the datagrams read from the socket.
+func (l *udpListener) Received() uint64 { return l.received.Load() }
+
+// Dropped counts the datagrams the kernel dropped because the socket's
+// receive buffer was full: the handler was behind for longer than the
+// buffer and the hand-off hold. Linux reports the count with the next
+// datagram read (SO_RXQ_OVFL); elsewhere it stays 0.
+func (l *udpListener) Dropped() uint64 { return l.dropped.Load() }
+
+// Truncated counts the datagrams longer than syslog.max_message_bytes,
+// which were cut to it.
+func (l *udpListener) Truncated() uint64 { return l.truncated.Load() }
+
+// gatherTime is how long the reader sleeps after it emptied the socket's
+// queue, so that at a high rate it reads full batches and wakes the
+// handler once per batch, not once per datagram. The kernel's receive
+// buffer holds far more than this at any rate a network card delivers.
+const gatherTime = time.Millisecond
+
+// dropWarnInterval spaces the warnings about kernel drops.
+const dropWarnInterval = 10 * time.Second
+
 // drainTime is how long a stopping listener keeps reading what the kernel
 // had already queued, so a shutdown does not drop accepted datagrams.
 const drainTime = 200 * time.Millisecond
 
-// serve reads datagrams until ctx is done, calling handle for each; then it
-// drains the socket's queue for up to drainTime and returns. handle must not
-// retain the slice.
+// handoff passes chunks of datagrams from the reading goroutine to the
+// handling one. The reader fills cur and queues it on full when it is
+// full; a handler with nothing queued takes cur as it is. So a handler
+// that keeps up sees every datagram at once, and one that is behind finds
+// full chunks queued: the hand-off then holds chunkCount*chunkBytes of
+// datagrams, not chunkCount small bursts.
+type handoff struct {
+	free, full chan *chunk
+	ready      chan struct{} // the reader added to cur
+	mu         sync.Mutex
+	cur        *chunk // being filled; nil when the reader waits for one
+}
+
+func newHandoff(chunkSize int) *handoff {
+	h := &handoff{free: make(chan *chunk, chunkCount), full: make(chan *chunk, chunkCount), ready: make(chan struct{}, 1)}
+	for range chunkCount {
+		h.free <- &chunk{buf: make([]byte, 0, chunkSize), ends: make([]int, 0, chunkDatagrams)}
+	}
+	return h
+}
+
+// add appends one datagram and reports whether it found room. The caller
+// holds mu; on false it waits for a free chunk (without mu), makes it cur
+// and adds again.
+func (h *handoff) add(d []byte) bool {
+	if h.cur != nil && h.cur.add(d) {
+		return true
+	}
+	if h.cur != nil && len(h.cur.ends) > 0 {
+		h.full <- h.cur // never blocks: full has room for every chunk
+	}
+	h.cur = nil
+	select {
+	case h.cur = <-h.free:
+		return h.cur.add(d)
+	default:
+		return false
+	}
+}
+
+// take returns the next chunk for the handler: a queued one, else the one
+// being filled, else it waits. It returns nil once the reader stopped and
+// everything was taken.
+func (h *handoff) take() *chunk {
+	for {
+		select {
+		case c, ok := <-h.full:
+			if !ok {
+				return nil
+			}
+			return c
+		default:
+		}
+		// The reader queues chunks holding mu, so under mu an empty
+		// queue means cur holds the oldest datagrams.
+		h.mu.Lock()
+		var c *chunk
+		if len(h.full) == 0 && h.cur != nil && len(h.cur.ends) > 0 {
+			c, h.cur = h.cur, nil
+		}
+		queued := len(h.full) > 0
+		h.mu.Unlock()
+		if c != nil {
+			return c
+		}
+		if queued {
+			continue
+		}
+		select {
+		case c, ok := <-h.full:
+			if !ok {
+				return nil
+			}
+			return c
+		case <-h.ready:
+		}
+	}
+}
+
+// serve reads datagrams until ctx is done, calling handle for each from
+// the calling goroutine; then it drains the socket's queue for up to
+// drainTime and returns once every datagram read was handled. handle must
+// not retain the slice.
 func (l *udpListener) serve(ctx context.Context, handle func([]byte)) {
+	h := newHandoff(max(chunkBytes, l.maxLen))
+	go l.read(ctx, h)
+	for c := h.take(); c != nil; c = h.take() {
+		start := 0
+		for _, end := range c.ends {
+			handle(c.buf[start:end:end])
+			start = end
+		}
+		c.reset()
+		h.free <- c
+	}
+}
+
+// read is the socket-reading goroutine of serve. When it stops it queues
+// what it holds and closes h.full.
+func (l *udpListener) read(ctx context.Context, h *handoff) {
+	defer func() {
+		h.mu.Lock()
+		if h.cur != nil && len(h.cur.ends) > 0 {
+			h.full <- h.cur
+		}
+		h.cur = nil
+		h.mu.Unlock()
+		close(h.full)
+	}()
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
@@ -67,24 +307,69 @@ func (l *udpListener) serve(ctx context.Context, handle func([]byte)) {
 		case <-stop:
 		}
 	}()
-	// One byte more than the limit tells a datagram at the limit from a
-	// longer one the kernel truncated.
-	buf := make([]byte, l.maxLen+1)
+	buf := l.buf
+	var lastDrops uint32
+	var lastWarn time.Time
 	for {
-		n, _, err := l.conn.ReadFromUDP(buf)
+		n, err := l.batch.read(false)
+		if errors.Is(err, errWouldBlock) {
+			n, err = l.batch.read(true)
+		}
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
 				return
 			}
-			l.log.Warn("udp read", "err", err)
+			l.log.Warn("udp read", "addr", l.Addr().String(), "err", err)
 			continue
 		}
-		if n > l.maxLen {
-			l.log.Warn("datagram longer than syslog.max_message_bytes, truncated", "limit", l.maxLen)
-			n = l.maxLen
+		l.received.Add(uint64(n))
+		if buf.dropsSeen && buf.drops != lastDrops {
+			t := l.dropped.Add(uint64(buf.drops - lastDrops))
+			lastDrops = buf.drops
+			if now := time.Now(); now.Sub(lastWarn) >= dropWarnInterval {
+				lastWarn = now
+				l.log.Warn("receive buffer full, the kernel dropped datagrams; raise syslog.receive_buffer_bytes or give the agent more CPU",
+					"addr", l.Addr().String(), "dropped_total", t)
+			}
 		}
-		handle(buf[:n])
+		h.mu.Lock()
+		for i := range n {
+			d := buf.slots[i][:buf.sizes[i]]
+			if len(d) > l.maxLen || buf.trunc[i] {
+				if t := l.truncated.Add(1); isPowerOf10(t) {
+					l.log.Warn("datagram longer than syslog.max_message_bytes, truncated",
+						"addr", l.Addr().String(), "limit", l.maxLen, "truncated_total", t)
+				}
+				d = d[:min(len(d), l.maxLen)]
+			}
+			for !h.add(d) {
+				// The handler is behind: wait for it, and let
+				// the kernel's buffer take what arrives.
+				h.mu.Unlock()
+				c := <-h.free
+				h.mu.Lock()
+				h.cur = c
+			}
+		}
+		h.mu.Unlock()
+		select {
+		case h.ready <- struct{}{}:
+		default:
+		}
+		if n < len(buf.slots) && ctx.Err() == nil {
+			// The queue is empty: let datagrams gather in the
+			// kernel's buffer rather than wake up for each.
+			time.Sleep(gatherTime)
+		}
 	}
+}
+
+// isPowerOf10 thins out repeated warnings: the 1st, 10th, 100th... event.
+func isPowerOf10(n uint64) bool {
+	for n >= 10 && n%10 == 0 {
+		n /= 10
+	}
+	return n == 1
 }
 
 // close stops the listener.

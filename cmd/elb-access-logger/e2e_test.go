@@ -168,6 +168,27 @@ func bucketLines(t *testing.T, c *s3.Client, bucket string) (lines, keys []strin
 	return lines, keys
 }
 
+// bedProperties is the property file of an agent on the test bed: raw
+// lines received on the loopback UDP port, windows on schedule, identity
+// from the file (metadata off), uploads as logger granting lbowner READ.
+func bedProperties(t *testing.T, bed testbed.Env, port int, schedule, lb, instanceID string) string {
+	return fmt.Sprintf(`
+syslog.listen = udp://127.0.0.1:%d
+access_log.schedule = %s
+access_log.format = raw
+access_log.lb_name = %s
+access_log.node_ip = 127.0.0.1
+access_log.instance_id = %s
+access_log.owner_account = lbowner
+spool.dir = %s
+objectstorage.endpoint = %s
+objectstorage.access_key_id = %s
+objectstorage.secret_access_key = %s
+metadata.endpoint =
+metrics.listen = 127.0.0.1:0
+`, port, schedule, lb, instanceID, t.TempDir(), bed.S3Endpoint, bed.Logger.AccessKey, bed.Logger.SecretKey)
+}
+
 // TestEndToEnd runs the real binary with ten-second windows against the
 // test bed's radosgw: 1,000 numbered datagrams must end up in the bucket,
 // each exactly once, in seed-layout objects.
@@ -176,21 +197,8 @@ func TestEndToEnd(t *testing.T) {
 	port := freeUDPPort(t)
 	lb := "e2e-" + randomSuffix(t)
 	bucket := "access_logs-" + lb + "_127.0.0.1_5eed0001"
-	a := startAgent(t, fmt.Sprintf(`
-syslog.listen = udp://127.0.0.1:%d
-access_log.schedule = */10 * * * * *
-access_log.format = raw
-access_log.lb_name = %s
-access_log.node_ip = 127.0.0.1
-access_log.instance_id = i-5eed0001
-access_log.owner_account = lbowner
-spool.dir = %s
-objectstorage.endpoint = %s
-objectstorage.access_key_id = %s
-objectstorage.secret_access_key = %s
-metadata.endpoint =
-metrics.listen = 127.0.0.1:0
-`, port, lb, t.TempDir(), bed.S3Endpoint, bed.Logger.AccessKey, bed.Logger.SecretKey))
+	t.Cleanup(func() { removeBucket(bed.S3(bed.Logger), bucket) })
+	a := startAgent(t, bedProperties(t, bed, port, "*/10 * * * * *", lb, "i-5eed0001"))
 
 	conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {

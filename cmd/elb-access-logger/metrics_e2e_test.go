@@ -67,21 +67,7 @@ func TestEndToEndMetricsAndObjectCounts(t *testing.T) {
 	lb := "metrics-" + randomSuffix(t)
 	bucket := "access_logs-" + lb + "_127.0.0.1_5eed0003"
 	t.Cleanup(func() { removeBucket(bed.S3(bed.Logger), bucket) })
-	a := startAgent(t, fmt.Sprintf(`
-syslog.listen = udp://127.0.0.1:%d
-access_log.schedule = */5 * * * * *
-access_log.format = raw
-access_log.lb_name = %s
-access_log.node_ip = 127.0.0.1
-access_log.instance_id = i-5eed0003
-access_log.owner_account = lbowner
-spool.dir = %s
-objectstorage.endpoint = %s
-objectstorage.access_key_id = %s
-objectstorage.secret_access_key = %s
-metadata.endpoint =
-metrics.listen = 127.0.0.1:0
-`, port, lb, t.TempDir(), bed.S3Endpoint, bed.Logger.AccessKey, bed.Logger.SecretKey))
+	a := startAgent(t, bedProperties(t, bed, port, "*/5 * * * * *", lb, "i-5eed0003"))
 	url := metricsURL(t, a)
 
 	conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))

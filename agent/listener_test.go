@@ -1,0 +1,308 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// sampleLine is a stock `option httplog` datagram as HAProxy 2.6 sends it.
+const sampleLine = "<158>Nov 25 06:12:36 haproxy[6817]: 127.0.0.1:35308 [25/Nov/2026:06:12:36.416] fe_http be_http/s1 0/0/0/6/6 200 185 - - ---- 1/1/0/0/0 0/0 \"GET /index.html HTTP/1.1\"\n"
+
+// startListener binds a listener on a free loopback port and serves it
+// with handle until the test ends. It returns the listener, a connected
+// client socket and a channel closed when serve returned.
+func startListener(t *testing.T, ctx context.Context, maxLen int, handle func([]byte)) (*udpListener, *net.UDPConn, chan struct{}) {
+	t.Helper()
+	l, err := listenUDP("127.0.0.1:0", maxLen, 8<<20, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.close() })
+	client, err := net.DialUDP("udp", nil, l.Addr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.serve(ctx, handle)
+	}()
+	return l, client, done
+}
+
+func TestListenerMessageSizes(t *testing.T) {
+	const maxLen = 1000
+	tests := []struct {
+		name      string
+		size      int
+		wantLen   int
+		wantTrunc uint64
+	}{
+		{"empty", 0, 0, 0},
+		{"one byte", 1, 1, 0},
+		{"under the limit", maxLen - 1, maxLen - 1, 0},
+		{"at the limit", maxLen, maxLen, 0},
+		{"one over the limit", maxLen + 1, maxLen, 1},
+		{"far over the limit", 60000, maxLen, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			got := make(chan []byte, 1)
+			l, client, _ := startListener(t, ctx, maxLen, func(d []byte) { got <- bytes.Clone(d) })
+			sent := bytes.Repeat([]byte("x"), tt.size)
+			if _, err := client.Write(sent); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case d := <-got:
+				if len(d) != tt.wantLen {
+					t.Errorf("got %d bytes, want %d", len(d), tt.wantLen)
+				}
+				if !bytes.Equal(d, sent[:tt.wantLen]) {
+					t.Errorf("got bytes that differ from the first %d sent", tt.wantLen)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("datagram not handled")
+			}
+			if got := l.Truncated(); got != tt.wantTrunc {
+				t.Errorf("Truncated() = %d, want %d", got, tt.wantTrunc)
+			}
+		})
+	}
+}
+
+func TestListenerOrderAndContent(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	var got []string
+	l, client, _ := startListener(t, ctx, 65536, func(d []byte) {
+		mu.Lock()
+		got = append(got, string(d))
+		mu.Unlock()
+	})
+	const n = 2000
+	for i := range n {
+		// Datagrams of varied size, so chunks hold varied counts.
+		line := strings.Repeat("y", i%700) + "\n"
+		if _, err := client.Write([]byte(line)); err != nil {
+			t.Fatal(err)
+		}
+		if i%100 == 99 {
+			// In bursts a default-sized receive buffer holds.
+			waitFor(t, "a burst", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == i+1 })
+		}
+	}
+	waitFor(t, "every datagram", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == n })
+	mu.Lock()
+	defer mu.Unlock()
+	for i, d := range got {
+		if want := strings.Repeat("y", i%700) + "\n"; d != want {
+			t.Fatalf("datagram %d: got %d bytes, want %d", i, len(d), len(want))
+		}
+	}
+	if r, d := l.Received(), l.Dropped(); r != n || d != 0 {
+		t.Errorf("Received() = %d, Dropped() = %d; want %d, 0", r, d, n)
+	}
+}
+
+// A handler that stops makes the reader wait and the kernel drop; the
+// drops are counted exactly, a flood of large datagrams allocates nothing
+// beyond the hand-off, and the listener goes on once the handler does.
+func TestListenerOverflowCounted(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the kernel reports drops on Linux only")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	release := make(chan struct{})
+	var handled atomic.Uint64
+	l, client, _ := startListener(t, ctx, 65536, func(d []byte) {
+		<-release
+		handled.Add(1)
+	})
+	big := bytes.Repeat([]byte("z"), 60000)
+	if _, err := client.Write(big); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first datagram", func() bool { return l.Received() == 1 })
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	// 60 MB: far more than the hand-off and the receive buffer hold.
+	const flood = 1000
+	for range flood - 1 {
+		if _, err := client.Write(big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
+		t.Errorf("allocated %d bytes while %d datagrams of 60,000 bytes arrived for a blocked handler, want the hand-off's own memory only (under 1 MiB)", got, flood)
+	}
+	if got := l.Received(); got > chunkCount*4+batchSlots {
+		t.Errorf("Received() = %d with a blocked handler, want at most what the hand-off holds (%d) plus a batch (%d)", got, chunkCount*4, batchSlots)
+	}
+	close(release)
+	waitFor(t, "the queued datagrams", func() bool {
+		r := l.Received()
+		time.Sleep(20 * time.Millisecond)
+		return handled.Load() == r && l.Received() == r
+	})
+	// The kernel reports its drops with the next datagram read; sent
+	// once the receive buffer is empty, it is not dropped itself.
+	if _, err := client.Write([]byte(sampleLine)); err != nil {
+		t.Fatal(err)
+	}
+	const sent = flood + 1
+	waitFor(t, "every datagram handled or dropped", func() bool { return handled.Load()+l.Dropped() == sent })
+	if l.Dropped() == 0 {
+		t.Errorf("Dropped() = 0 after a flood of %d datagrams for a blocked handler", flood)
+	}
+	if got, want := handled.Load(), l.Received(); got != want {
+		t.Errorf("handled %d of %d datagrams read", got, want)
+	}
+}
+
+// Datagrams the kernel queued before the stop are handled before serve
+// returns.
+func TestListenerDrainsOnStop(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var handled atomic.Int64
+	slow := make(chan struct{})
+	l, client, done := startListener(t, ctx, 65536, func(d []byte) {
+		<-slow
+		handled.Add(1)
+	})
+	const n = 100
+	for range n {
+		if _, err := client.Write([]byte(sampleLine)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	close(slow)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("serve did not return after the stop")
+	}
+	if got := handled.Load(); got != n {
+		t.Errorf("handled %d datagrams sent before the stop, want %d (dropped %d)", got, n, l.Dropped())
+	}
+}
+
+func TestListenerReceiveBuffer(t *testing.T) {
+	var logged bytes.Buffer
+	const want = 1 << 20
+	l, err := listenUDP("127.0.0.1:0", 65536, want, slog.New(slog.NewTextHandler(&logged, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.close()
+	if runtime.GOOS != "linux" {
+		t.Skip("the effective size is read back on Linux only")
+	}
+	if got := l.ReceiveBuffer(); got <= 0 {
+		t.Errorf("ReceiveBuffer() = %d, want the kernel's size", got)
+	}
+	if !strings.Contains(logged.String(), "effective_bytes=") {
+		t.Errorf("log %q does not give the effective size", logged.String())
+	}
+}
+
+// After warm-up, reading and handing off allocates nothing per datagram.
+func TestListenerNoAllocationPerDatagram(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the batched reader is Linux only")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var handled atomic.Int64
+	_, client, _ := startListener(t, ctx, 65536, func(d []byte) { handled.Add(1) })
+	line := []byte(sampleLine)
+	send := func(n int) {
+		// In bursts the kernel queue holds even under the race
+		// detector.
+		for sent := 0; sent < n; sent += 100 {
+			want := handled.Load() + 100
+			for range 100 {
+				if _, err := client.Write(line); err != nil {
+					t.Fatal(err)
+				}
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for handled.Load() < want {
+				if time.Now().After(deadline) {
+					t.Fatalf("handled %d datagrams, want %d", handled.Load(), want)
+				}
+				runtime.Gosched()
+			}
+		}
+	}
+	send(1000)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const n = 20000
+	send(n)
+	runtime.ReadMemStats(&after)
+	// The sender, waitFor and the runtime allocate a little; one
+	// allocation per datagram would be 20,000.
+	if got := after.Mallocs - before.Mallocs; got > n/20 {
+		t.Errorf("%d allocations for %d datagrams, want fewer than %d", got, n, n/20)
+	}
+}
+
+// BenchmarkListener measures one datagram through the socket, the batched
+// reader and the hand-off to a handler, sent in bursts the kernel queue
+// holds.
+func BenchmarkListener(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var handled atomic.Int64
+	l, err := listenUDP("127.0.0.1:0", 65536, 8<<20, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.close()
+	go l.serve(ctx, func(d []byte) { handled.Add(1) })
+	client, err := net.DialUDP("udp", nil, l.Addr().(*net.UDPAddr))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer client.Close()
+	line := []byte(sampleLine)
+	const burst = 256
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	var sent int64
+	for sent < int64(b.N) {
+		k := min(burst, int64(b.N)-sent)
+		for range k {
+			if _, err := client.Write(line); err != nil {
+				b.Fatal(err)
+			}
+		}
+		sent += k
+		deadline := time.Now().Add(5 * time.Second)
+		for handled.Load() < sent {
+			if time.Now().After(deadline) {
+				b.Fatalf("handled %d of %d (dropped %d)", handled.Load(), sent, l.Dropped())
+			}
+			runtime.Gosched()
+		}
+	}
+}

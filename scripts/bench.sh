@@ -1,0 +1,361 @@
+#!/usr/bin/env bash
+# UDP ingest benchmark: the agent against a bare socket reader and rsyslog,
+# measured in the same run on this machine.
+#
+# Builds the agent, scripts/loadgen (numbered, realistic HAProxy datagrams
+# at a target rate) and scripts/udpsink (the bare baseline: reads and
+# appends to a file, nothing else); installs rsyslog from apt if missing
+# (without starting the system's rsyslog) and runs it as an unprivileged
+# foreground process with its own configuration on a high loopback port,
+# once tuned (large receive buffer) and once with defaults. Every receiver
+# gets the same datagrams at increasing rates; for each run it records the
+# lines written against those sent, the receiver's CPU seconds (utime +
+# stime from /proc), its peak RSS (VmHWM) and its start-up time to a bound
+# socket. It prints a table of ratios against the bare baseline and, in a
+# full run, writes it to the "UDP ingest" section of docs/performance.md.
+#
+# Environment:
+#   BENCH_QUICK=1        smoke test: 100,000 datagrams at 100,000/s and full
+#                        speed; prints the table, leaves the docs alone
+#   BENCH_COUNT          datagrams per run (1000000)
+#   BENCH_RATES          paced rates, datagrams/s, 0 = full speed
+#                        ("100000 200000 300000 400000 0")
+#   BENCH_AGENT_REF      also measure the agent built from this git ref
+#                        (e.g. main), to compare a change with its base
+#   BENCH_RUN_AS         user the agent and the baseline run as (nobody);
+#                        rsyslog always runs as nobody. As nobody the
+#                        receive buffers are capped by net.core.rmem_max.
+#   BENCH_RECEIVERS      the receivers to run, of: udpsink agent agent-ref
+#                        rsyslog-tuned rsyslog-default (all)
+#   BENCH_DOC            where the results go (docs/performance.md)
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+export PATH=/usr/local/go/bin:$PATH
+
+if [ -n "${BENCH_QUICK:-}" ]; then
+	COUNT=${BENCH_COUNT:-100000}
+	RATES=${BENCH_RATES:-100000 0}
+else
+	COUNT=${BENCH_COUNT:-1000000}
+	RATES=${BENCH_RATES:-100000 200000 300000 400000 0}
+fi
+RUN_AS=${BENCH_RUN_AS:-nobody}
+DOC=${BENCH_DOC:-docs/performance.md}
+REF=${BENCH_AGENT_REF:-}
+
+say() { printf '== %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+[ "$(uname -s)" = Linux ] || die "needs Linux (/proc)"
+[ "$(id -u)" = 0 ] || die "run as root: it installs rsyslog and runs receivers as an unprivileged user"
+
+# --- rsyslog from apt, without starting the system's rsyslog -------------
+if ! command -v rsyslogd >/dev/null; then
+	say "installing rsyslog from apt (its service is not started)"
+	made_policy=
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		made_policy=1
+	fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rsyslog >/dev/null
+	[ -n "$made_policy" ] && rm -f /usr/sbin/policy-rc.d
+fi
+RSYSLOG_VERSION=$(rsyslogd -v | awk 'NR == 1 {print $2}')
+
+# --- work directory and builds -------------------------------------------
+work=$(mktemp -d /var/tmp/elb-bench.XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$work/bin"
+
+say "building the agent, loadgen and udpsink"
+CGO_ENABLED=0 go build -trimpath -o "$work/bin/agent" ./cmd/elb-access-logger
+go build -trimpath -o "$work/bin/loadgen" ./scripts/loadgen
+go build -trimpath -o "$work/bin/udpsink" ./scripts/udpsink
+head=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+receivers=(udpsink agent)
+declare -A label=([udpsink]="bare baseline (udpsink)" [agent]="agent ($head)"
+	[rsyslog-tuned]="rsyslog $RSYSLOG_VERSION tuned" [rsyslog-default]="rsyslog $RSYSLOG_VERSION defaults")
+if [ -n "$REF" ]; then
+	say "building the agent at $REF"
+	mkdir -p "$work/ref"
+	git archive "$REF" | tar -x -C "$work/ref"
+	(cd "$work/ref" && CGO_ENABLED=0 go build -trimpath -o "$work/bin/agent-ref" ./cmd/elb-access-logger)
+	receivers+=(agent-ref)
+	label[agent-ref]="agent ($REF, $(git rev-parse --short "$REF"))"
+fi
+receivers+=(rsyslog-tuned rsyslog-default)
+if [ -n "${BENCH_RECEIVERS:-}" ]; then
+	read -ra receivers <<<"$BENCH_RECEIVERS"
+fi
+
+# The newest format the build accepts: elb once the parser has it.
+FORMAT=raw
+cat >"$work/probe.properties" <<'PROPS'
+access_log.format = elb
+access_log.lb_name = bench
+access_log.node_ip = 127.0.0.1
+access_log.instance_id = i-00000000
+access_log.owner_account = 000000000000
+access_log.region = us-east-1
+objectstorage.endpoint = http://127.0.0.1:9
+objectstorage.access_key_id = bench
+objectstorage.secret_access_key = bench
+metadata.endpoint =
+PROPS
+"$work/bin/agent" --config "$work/probe.properties" --check-config >/dev/null 2>&1 && FORMAT=elb
+
+# A random high port range, so parallel runs of others do not collide.
+PORT=$((20000 + RANDOM % 30000))
+
+# --- one receiver ------------------------------------------------------------
+# start_receiver NAME DIR PORT: starts it, sets rpid.
+start_receiver() {
+	local name=$1 dir=$2 port=$3 bin
+	mkdir -p "$dir"
+	chown "$RUN_AS" "$dir" 2>/dev/null || true
+	case $name in
+	udpsink)
+		setpriv_as "$RUN_AS" "$work/bin/udpsink" -listen "127.0.0.1:$port" -out "$dir/out.log" 2>"$dir/stderr" &
+		;;
+	agent | agent-ref)
+		bin=$work/bin/$name
+		mkdir -p "$dir/spool"
+		chown "$RUN_AS" "$dir/spool" 2>/dev/null || true
+		local fmt=$FORMAT
+		[ "$name" = agent-ref ] && { "$bin" --config "$work/probe.properties" --check-config >/dev/null 2>&1 && fmt=elb || fmt=raw; }
+		cat >"$dir/agent.properties" <<PROPS
+syslog.listen = udp://127.0.0.1:$port
+access_log.format = $fmt
+access_log.schedule = 0 0 1 1 *
+access_log.lb_name = bench
+access_log.node_ip = 127.0.0.1
+access_log.instance_id = i-00000000
+access_log.owner_account = 000000000000
+access_log.region = us-east-1
+spool.dir = $dir/spool
+objectstorage.endpoint = http://127.0.0.1:9
+objectstorage.access_key_id = bench
+objectstorage.secret_access_key = bench
+metadata.endpoint =
+PROPS
+		# No metrics port (others may hold the default), where the build
+		# has the key.
+		cp "$dir/agent.properties" "$dir/probe.properties"
+		echo "metrics.listen =" >>"$dir/probe.properties"
+		if "$bin" --config "$dir/probe.properties" --check-config >/dev/null 2>&1; then
+			mv "$dir/probe.properties" "$dir/agent.properties"
+		fi
+		chmod 644 "$dir/agent.properties"
+		setpriv_as "$RUN_AS" "$bin" --config "$dir/agent.properties" 2>"$dir/stderr" &
+		;;
+	rsyslog-*)
+		local rcvbuf="" queue=""
+		if [ "$name" = rsyslog-tuned ]; then
+			rcvbuf=' rcvBufSize="8m"'
+			queue='main_queue(queue.type="FixedArray" queue.size="200000" queue.dequeueBatchSize="1024")'
+		fi
+		mkdir -p "$dir/rsyslog"
+		chown "nobody" "$dir" "$dir/rsyslog"
+		cat >"$dir/rsyslog.conf" <<CONF
+global(workDirectory="$dir/rsyslog" maxMessageSize="64k")
+module(load="imudp")
+input(type="imudp" address="127.0.0.1" port="$port"$rcvbuf)
+$queue
+local3.* action(type="omfile" file="$dir/out.log" template="RSYSLOG_TraditionalFileFormat")
+CONF
+		setpriv_as nobody rsyslogd -n -f "$dir/rsyslog.conf" -i "$dir/rsyslog/pid" 2>"$dir/stderr" &
+		;;
+	esac
+	rpid=$!
+	pids+=("$rpid")
+}
+
+setpriv_as() { # USER CMD...: exec CMD as USER (same pid, so /proc is its own)
+	local user=$1
+	shift
+	if [ "$user" = root ]; then
+		exec "$@"
+	fi
+	exec setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups "$@"
+}
+
+# wait_bound PID PORT: waits until the socket is bound; prints milliseconds
+# since the start (t0).
+wait_bound() {
+	local pid=$1 port=$2 hex i
+	hex=$(printf ':%04X ' "$port")
+	for i in $(seq 2000); do
+		if grep -q "0100007F$hex" /proc/net/udp; then
+			echo $((($(date +%s%N) - t0) / 1000000))
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.002
+	done
+	return 1
+}
+
+cpu_ticks() { # PID: utime+stime in clock ticks
+	local stat
+	stat=$(cat "/proc/$1/stat") || return 1
+	stat=${stat##*) }
+	awk '{print $12 + $13}' <<<"$stat"
+}
+
+# wait_idle PID: waits until the receiver used at most one tick in 500 ms
+# (it has consumed its queue), for at most 60 s.
+wait_idle() {
+	local pid=$1 a b i
+	a=$(cpu_ticks "$pid")
+	for i in $(seq 120); do
+		sleep 0.5
+		b=$(cpu_ticks "$pid")
+		((b - a <= 1)) && return 0
+		a=$b
+	done
+	return 1
+}
+
+# stop_receiver NAME DIR PID: stops it so everything it took is on disk.
+stop_receiver() {
+	local name=$1 dir=$2 pid=$3 i
+	case $name in
+	agent | agent-ref)
+		# SIGTERM seals the window; the upload to a closed port is
+		# not waited for.
+		kill -TERM "$pid"
+		for i in $(seq 300); do
+			compgen -G "$dir/spool/*.active" >/dev/null || break
+			sleep 0.05
+		done
+		sleep 0.1
+		kill -9 "$pid" 2>/dev/null || true
+		;;
+	*) kill -TERM "$pid" ;;
+	esac
+	wait "$pid" 2>/dev/null || true
+}
+
+count_lines() { # NAME DIR
+	case $1 in
+	agent | agent-ref) { cat "$2"/spool/window-*.log "$2"/spool/window-*.active 2>/dev/null || true; } | wc -l ;;
+	*) [ -f "$2/out.log" ] && wc -l <"$2/out.log" || echo 0 ;;
+	esac
+}
+
+# --- the runs --------------------------------------------------------------------
+CLK_TCK=$(getconf CLK_TCK)
+results=$work/results.tsv
+: >"$results"
+say "$COUNT datagrams per run at rates: ${RATES// /, } (0 = full speed); receivers: ${receivers[*]}"
+run=0
+for rate in $RATES; do
+	for name in "${receivers[@]}"; do
+		run=$((run + 1))
+		port=$((PORT + run))
+		dir=$work/run-$run
+		t0=$(date +%s%N)
+		start_receiver "$name" "$dir" "$port"
+		pid=$rpid
+		if ! startup_ms=$(wait_bound "$pid" "$port"); then
+			cat "$dir/stderr" >&2
+			die "$name did not bind 127.0.0.1:$port"
+		fi
+		sleep 0.2 # settle
+		gen=$("$work/bin/loadgen" -addr "127.0.0.1:$port" -count "$COUNT" -rate "$rate")
+		wait_idle "$pid" || say "$name still busy after 60 s"
+		ticks=$(cpu_ticks "$pid")
+		hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
+		stop_receiver "$name" "$dir" "$pid"
+		lines=$(count_lines "$name" "$dir")
+		sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$gen")
+		achieved=$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$gen")
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rate" "$achieved" "$sent" "$lines" "$ticks" "$hwm" "$startup_ms" >>"$results"
+		awk -F'\t' -v tck="$CLK_TCK" 'END {
+			loss = $4 ? 100 * ($4 - $5) / $4 : 0
+			printf "   %-16s target %7s/s sent %7s/s  lines %8d  loss %6.2f%%  cpu %5.2fs  rss %6.1f MB  start %3d ms\n",
+				$1, ($2 == 0 ? "full" : $2), $3, $5, loss, $6 / tck, $7 / 1024, $8 }' "$results" >&2
+		rm -rf "$dir"
+	done
+done
+
+# --- the report ---------------------------------------------------------------
+machine="$(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.1f GB", $2/1048576}' /proc/meminfo), Linux $(uname -r), net.core.rmem_max $(cat /proc/sys/net/core/rmem_max)"
+report=$work/report.md
+{
+	echo "Measured $(date -u +'%Y-%m-%d %H:%M UTC') by \`scripts/bench.sh\` on: $machine."
+	echo
+	echo "$COUNT numbered HAProxy datagrams per run (stock \`option httplog\`/\`tcplog\`, the recipe's extended format, servo, RFC 5424), sent over loopback by \`scripts/loadgen\` on the same cores; agent output format \`$FORMAT\`, spool on; receivers (agent, baseline) run as \`$RUN_AS\`, rsyslog as \`nobody\`, each with its default or configured receive buffer capped by \`net.core.rmem_max\` when unprivileged. CPU per million lines is the receiver's CPU time over all paced runs divided by the lines it wrote in them; ratios are against the bare baseline of the same run."
+	echo
+	echo "| receiver | zero loss up to (sent/s) | loss at full speed | CPU s per million lines | × baseline | peak RSS | × baseline | start-up to bound socket |"
+	echo "|---|---|---|---|---|---|---|---|"
+	awk -F'\t' -v tck="$CLK_TCK" -v order="${receivers[*]}" -v labels="$(for r in "${receivers[@]}"; do printf '%s=%s;' "$r" "${label[$r]}"; done)" '
+	{
+		n = $1
+		# Rates run in increasing order: the highest before the first loss.
+		if ($2 != 0 && !(n in lost)) { if ($5 >= $4) best[n] = $3; else lost[n] = 1 }
+		if ($2 == 0) { full[n] = $4 ? 100 * ($4 - $5) / $4 : 0; fullrate[n] = $3 }
+		if ($2 != 0) { cpus[n] += $6 / tck; cpulines[n] += $5 }
+		if ($7 > rss[n]) rss[n] = $7
+		if (!(n in st) || $8 < st[n]) st[n] = $8
+	}
+	END {
+		for (n in cpus) if (cpulines[n] > 0) cpu[n] = cpus[n] / (cpulines[n] / 1e6)
+		split(labels, kv, ";")
+		for (i in kv) if (kv[i] != "") { split(kv[i], p, "="); lab[p[1]] = p[2] }
+		m = split(order, names, " ")
+		for (i = 1; i <= m; i++) {
+			n = names[i]
+			printf "| %s | %s | %s | %s | %s | %.1f MB | %.2f | %d ms |\n", lab[n],
+				(n in best) ? sprintf("%d", best[n]) : "lost at the lowest rate",
+				(n in full) ? sprintf("%.2f %% (at %d/s)", full[n], fullrate[n]) : "-",
+				(n in cpu) ? sprintf("%.2f", cpu[n]) : "-",
+				(n in cpu && cpu["udpsink"] > 0) ? sprintf("%.2f", cpu[n] / cpu["udpsink"]) : "-",
+				rss[n] / 1024, rss[n] / rss["udpsink"], st[n]
+		}
+	}' "$results"
+	echo
+	echo "<details><summary>Every run</summary>"
+	echo
+	echo "| receiver | target rate | sent/s | lines | loss | CPU s | peak RSS | start-up |"
+	echo "|---|---|---|---|---|---|---|---|"
+	awk -F'\t' -v tck="$CLK_TCK" '{
+		printf "| %s | %s | %d | %d | %.2f %% | %.2f | %.1f MB | %d ms |\n", $1, ($2 == 0 ? "full speed" : $2), $3, $5,
+			($4 ? 100 * ($4 - $5) / $4 : 0), $6 / tck, $7 / 1024, $8 }' "$results"
+	echo
+	echo "</details>"
+} >"$report"
+
+echo
+cat "$report"
+
+if [ -z "${BENCH_QUICK:-}" ]; then
+	start='<!-- bench.sh: UDP ingest start -->'
+	end='<!-- bench.sh: UDP ingest end -->'
+	if [ ! -f "$DOC" ] || ! grep -qF "$start" "$DOC"; then
+		{
+			[ -f "$DOC" ] && cat "$DOC" && echo
+			echo "## UDP ingest"
+			echo
+			echo "$start"
+			echo "$end"
+		} >"$DOC.tmp"
+		mv "$DOC.tmp" "$DOC"
+	fi
+	awk -v start="$start" -v end="$end" -v report="$report" '
+		$0 == start { print; while ((getline l < report) > 0) print l; skip = 1; next }
+		$0 == end { skip = 0 }
+		!skip' "$DOC" >"$DOC.tmp"
+	mv "$DOC.tmp" "$DOC"
+	say "results written to $DOC"
+fi
