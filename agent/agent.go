@@ -43,8 +43,9 @@ type Agent struct {
 	backoff   Backoff
 	kick      chan struct{} // a segment was sealed: upload it
 
-	uploadMu       sync.Mutex // one upload round at a time; guards bucket, bucketReady, verified, forceProvision, id
+	uploadMu       sync.Mutex // one upload round at a time; guards bucket, bucketReady, bucketFor, verified, forceProvision, id
 	bucketReady    bool
+	bucketFor      destination    // the settings bucket and bucketReady are for
 	verified       provisionState // what the store was last seen to match
 	forceProvision bool           // the store changed under us: do not trust provisioned.json
 	started        time.Time      // set by Start; segments found then are due the spread after it
@@ -78,10 +79,18 @@ type Agent struct {
 	// hold, when set, runs before each datagram is handled: tests pause
 	// the reader with it to make the kernel drop datagrams.
 	hold func()
+
+	// elb-api mode (elbapi.go).
+	elb      elbState
+	reloadMu sync.Mutex    // one reload at a time
+	resealed chan struct{} // the active window was sealed early: its timer changes
 }
 
 // New checks cfg and prepares an agent. It binds nothing until Start.
 func New(cfg *Config, up Uploader, log *slog.Logger) (*Agent, error) {
+	a := &Agent{uploader: up, log: log, now: time.Now, backoff: defaultBackoff,
+		kick: make(chan struct{}, 1), resealed: make(chan struct{}, 1), obs: newObsCounters(), procNet: defaultProcNet}
+	cfg = a.initELB(cfg)
 	sched, err := windowSchedule(cfg)
 	if err != nil {
 		return nil, err
@@ -91,8 +100,7 @@ func New(cfg *Config, up Uploader, log *slog.Logger) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, id: id, sched: sched, enc: enc, uploader: up, log: log, now: time.Now,
-		backoff: defaultBackoff, kick: make(chan struct{}, 1), obs: newObsCounters(), procNet: defaultProcNet}
+	a.cfg, a.id, a.sched, a.enc = cfg, id, sched, enc
 	a.live.Store(&liveConfig{cfg: cfg, sched: sched, enc: enc})
 	if cfg.MetadataEndpoint != "" {
 		a.metadata = NewMetadataClient(cfg.MetadataEndpoint, cfg.MetadataTimeout)
@@ -168,6 +176,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		watch := a.startWatch()
 		a.spawn(func() { watch(ctx) })
 	}
+	if a.elb.src != nil {
+		a.spawn(func() { a.followELB(ctx) })
+	} else if a.cfg.Source == SourceELBAPI {
+		a.log.Error("access_log.source = elb-api but no ELB API client is set; logging stays as last known")
+	}
 
 	// Segments left sealed by an earlier run go out first.
 	upCtx, upCancel := context.WithCancel(ctx)
@@ -202,7 +215,13 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 			a.evict()
 		case <-window.C:
+			if d := time.Until(a.spool.End()); d > 0 {
+				window.Reset(d) // an early seal (elb-api change) moved the window
+				continue
+			}
 			a.rotate()
+			window.Reset(time.Until(a.spool.End()))
+		case <-a.resealed:
 			window.Reset(time.Until(a.spool.End()))
 		}
 	}

@@ -11,6 +11,12 @@ import (
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
+// Values of access_log.source.
+const (
+	SourceProperties = "properties"
+	SourceELBAPI     = "elb-api"
+)
+
 // DefaultConfigPath is where the agent looks for its property file.
 const DefaultConfigPath = "/etc/elb-access-logger/access-log.properties"
 
@@ -56,6 +62,15 @@ type Config struct {
 	CredentialsFile string
 
 	ServoConf string
+
+	// Source is SourceProperties or SourceELBAPI (access_log.source).
+	Source          string
+	ELBEndpoint     string
+	ELBPollInterval time.Duration
+	// UserBucket is set on the effective configuration of elb-api mode:
+	// Bucket is the load balancer owner's own bucket, never created or
+	// changed by the agent (see elbapi.go).
+	UserBucket bool
 
 	MetadataEndpoint string
 	MetadataTimeout  time.Duration
@@ -107,13 +122,8 @@ var keys = []key{
 	}},
 	{"access_log.key_layout", "seed", "object key layout: seed (elb-access-DDMMYYYY-HHMMSS.log) or aws (AWSLogs/...)", oneOf(func(c *Config) *string { return &c.KeyLayout }, "seed", "aws")},
 	{"access_log.prefix", "", "aws layout: prefix before AWSLogs/; must not contain AWSLogs", func(c *Config, v string) error {
-		if strings.Contains(strings.ToLower(v), "awslogs") {
-			return errors.New("must not contain AWSLogs (the layout adds it)")
-		}
-		for _, r := range v {
-			if r < 0x20 || r == 0x7f || r == '\\' {
-				return fmt.Errorf("%q: control characters and backslashes are not allowed in a key prefix", v)
-			}
+		if err := checkKeyPrefix(v); err != nil {
+			return err
 		}
 		c.KeyPrefix = strings.Trim(v, "/")
 		return nil
@@ -133,6 +143,9 @@ var keys = []key{
 	{"access_log.node_ip", "", "public IPv4 of this node (metadata when empty)", ipv4Key(func(c *Config) *string { return &c.NodeIP })},
 	{"access_log.instance_id", "", "instance id, i-xxxxxxxx (metadata when empty)", matching(func(c *Config) *string { return &c.InstanceID }, instanceIDRE, "an instance id such as i-315dd646")},
 	{"access_log.region", "", "region (metadata when empty)", matching(func(c *Config) *string { return &c.Region }, regionRE, "a region such as us-east-1")},
+	{"access_log.source", "properties", "where enabled, bucket, prefix and interval come from: properties (this file) or elb-api (the load balancer's AccessLog attribute, polled from the ELB API)", oneOf(func(c *Config) *string { return &c.Source }, SourceProperties, SourceELBAPI)},
+	{"elb.endpoint", "", "ELB API endpoint for access_log.source = elb-api; empty means servo.conf's elb_service_url, else AWS's of the region", urlKey(func(c *Config) *string { return &c.ELBEndpoint })},
+	{"elb.poll_interval", "60s", "how often the AccessLog attribute is read from the ELB API", durationKey(func(c *Config) *time.Duration { return &c.ELBPollInterval })},
 	{"syslog.listen", "udp://127.0.0.1:514", "comma list of udp:// addresses", func(c *Config, v string) error {
 		var out []string
 		for _, a := range strings.Split(v, ",") {
@@ -239,6 +252,21 @@ func durationKey(field func(*Config) *time.Duration) func(*Config, string) error
 		*field(c) = d
 		return nil
 	}
+}
+
+// checkKeyPrefix refuses a key prefix the aws layout cannot use: one
+// containing AWSLogs (the layout adds it), control characters or
+// backslashes. The property file and the ELB API's S3BucketPrefix share it.
+func checkKeyPrefix(v string) error {
+	if strings.Contains(strings.ToLower(v), "awslogs") {
+		return errors.New("must not contain AWSLogs (the layout adds it)")
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return fmt.Errorf("%q: control characters and backslashes are not allowed in a key prefix", v)
+		}
+	}
+	return nil
 }
 
 // SigningRegion is the region requests to the store are signed for.

@@ -143,6 +143,10 @@ var (
 	descHAProxy   = desc("haproxy_dropped_logs_total", "Logs HAProxy could not send (DroppedLogs of its stats socket, read each window; resets when HAProxy restarts).")
 	descHAErr     = desc("haproxy_stats_errors_total", "Failed reads of HAProxy's stats socket.")
 	descUp        = desc("healthy", "1 while /healthz answers 200.")
+	descELBPolls  = desc("elb_api_polls_total", "AccessLog attributes read from the ELB API (access_log.source = elb-api).")
+	descELBErrs   = desc("elb_api_poll_errors_total", "ELB API polls that failed; the last known AccessLog attribute stayed in force.")
+	descELBRej    = desc("elb_api_rejected_total", "AccessLog attributes refused as invalid (bad bucket, prefix with AWSLogs, interval outside 5..60).")
+	descELBChg    = desc("elb_api_changes_total", "AccessLog attribute changes applied.")
 )
 
 // agentCollector reads the agent's counters at scrape time.
@@ -152,7 +156,7 @@ func (c agentCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDatagrams, descRecvBytes, descKernel, descLines, descUnparsed,
 		descTrunc, descDropped, descSpooled, descSealed, descEvicted, descEvBytes, descEvLines, descWriteErr,
 		descUpOK, descUpFail, descLastUp, descProv, descProvErr, descReloadOK, descReloadErr, descPendSegs,
-		descPendBytes, descHAProxy, descHAErr, descUp} {
+		descPendBytes, descHAProxy, descHAErr, descUp, descELBPolls, descELBErrs, descELBRej, descELBChg} {
 		ch <- d
 	}
 }
@@ -218,6 +222,11 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descHAProxy, a.obs.haproxyDropped.Load())
 	}
 	counter(descHAErr, a.obs.haproxyErrors.Load())
+	es := a.ELBStats()
+	counter(descELBPolls, es.Polls)
+	counter(descELBErrs, es.PollErrors)
+	counter(descELBRej, es.Rejected)
+	counter(descELBChg, es.Changes)
 	healthy := 0.0
 	if ok, _ := a.health(time.Now()); ok {
 		healthy = 1

@@ -81,7 +81,7 @@ var restartKeys = []string{
 	"objectstorage.endpoint", "objectstorage.region", "objectstorage.access_key_id",
 	"objectstorage.secret_access_key", "objectstorage.path_style", "objectstorage.signature",
 	"objectstorage.ca_bundle", "objectstorage.insecure_skip_verify", "objectstorage.credentials_file",
-	"objectstorage.max_concurrency", "metrics.listen", "metadata.endpoint", "metadata.timeout",
+	"objectstorage.max_concurrency", "metrics.listen", "metadata.endpoint", "metadata.timeout", "elb.endpoint",
 }
 
 // provisionKeys describe the bucket; a change makes the next upload round
@@ -229,8 +229,11 @@ func (a *Agent) reload(next *Config) error {
 	if a.run.wg == nil {
 		return errors.New("reload: the agent is not running")
 	}
-	old := a.Config()
-	next = next.WithIdentity(Identity{}) // a copy we may adjust
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
+	oldLive := a.live.Load()
+	old := oldLive.cfg
+	next = a.derive(next).WithIdentity(Identity{}) // a copy we may adjust
 	for _, k := range restartKeys {
 		if old.values[k] != next.values[k] {
 			a.log.Warn("changed key takes effect after a restart", "key", k)
@@ -250,7 +253,7 @@ func (a *Agent) reload(next *Config) error {
 			return err
 		}
 	}
-	a.live.Store(&liveConfig{cfg: next, sched: sched, enc: enc})
+	a.switchLive(oldLive, &liveConfig{cfg: next, sched: sched, enc: enc})
 	changed := changedKeys(old, next)
 	if containsAny(changed, provisionKeys) {
 		a.resetProvisioning()

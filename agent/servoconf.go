@@ -99,6 +99,9 @@ var servoKeys = []struct {
 		return servoEndpoint(v, sc["webservice_port"].value)
 	}},
 	{"loadbalancer_owner_account", "access_log.owner_account", nil},
+	{"elb_service_url", "elb.endpoint", func(v string, sc servoConf) (string, error) {
+		return servoServiceURL(v, sc["webservice_port"].value, "/services/LoadBalancing")
+	}},
 }
 
 // servoEndpoint turns servo.conf's objectstorage_service_url into a store
@@ -107,6 +110,12 @@ var servoKeys = []struct {
 // http://HOST:PORT/services/objectstorage with PORT from webservice_port,
 // else 8773, the Eucalyptus web-service port.
 func servoEndpoint(v, port string) (string, error) {
+	return servoServiceURL(v, port, "/services/objectstorage")
+}
+
+// servoServiceURL turns a servo.conf service URL into an endpoint: a full
+// URL as it is, a bare host (or host:port) as http://HOST:PORT+path.
+func servoServiceURL(v, port, path string) (string, error) {
 	if strings.Contains(v, "://") {
 		return v, nil
 	}
@@ -120,5 +129,5 @@ func servoEndpoint(v, port string) (string, error) {
 		}
 		host = net.JoinHostPort(host, port)
 	}
-	return "http://" + host + "/services/objectstorage", nil
+	return "http://" + host + path, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // FS is the filesystem the spool writes through. The default is the real
@@ -77,4 +78,37 @@ func lastNewline(f File, size int64) (int64, error) {
 		end = start
 	}
 	return 0, nil
+}
+
+// writeFileAtomic replaces dir/name with data: a temp file in dir is
+// written, fsynced, closed and renamed over name, then dir is fsynced. On
+// any error the temp file is removed and name is left as it was.
+func writeFileAtomic(dir, name string, data []byte) (err error) {
+	f, err := os.CreateTemp(dir, "."+name+"-*.tmp")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}()
+	n, err := f.Write(data)
+	if err == nil && n != len(data) {
+		err = io.ErrShortWrite
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, name))
+	}
+	if err != nil {
+		return fmt.Errorf("write %s in %s: %w", name, dir, err)
+	}
+	return syncDir(osFS{}, dir)
 }

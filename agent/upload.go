@@ -74,28 +74,44 @@ func (a *Agent) uploadLoop(ctx context.Context) {
 func (a *Agent) uploadRound(ctx context.Context, all bool) (time.Duration, error) {
 	a.uploadMu.Lock()
 	defer a.uploadMu.Unlock()
+	a.elb.destMu.Lock() // cfg and the segments it names, taken together (switchLive)
 	cfg := a.live.Load().cfg
 	if !cfg.Enabled {
+		a.elb.destMu.Unlock()
 		return 0, nil
 	}
 	segs, err := a.spool.Sealed()
+	a.elb.destMu.Unlock()
 	if err != nil {
 		a.reportUploadErr("spool", err)
 		return 0, err
 	}
-	if len(segs) == 0 || !a.takeIdentity() {
+	// A user's bucket (elb-api mode) is checked, and its test file
+	// written, as soon as logging is enabled, even before the first window.
+	if (len(segs) == 0 && !cfg.UserBucket) || !a.takeIdentity() {
 		return 0, nil // without an identity, uploads wait for it (resolveIdentity kicks a round)
 	}
 	var wait time.Duration
 	if !all {
 		segs, wait = a.dueSegments(cfg, segs)
-		if len(segs) == 0 {
+		if len(segs) == 0 && !cfg.UserBucket {
 			return wait, nil
 		}
 	}
-	if err := a.prepareBucket(ctx, cfg); err != nil {
-		a.reportUploadErr("bucket", err)
-		return wait, err
+	// Segments pinned to an earlier destination (elb-api mode) still go
+	// out when the current bucket cannot be provisioned.
+	bucketErr := a.prepareBucket(ctx, cfg)
+	if bucketErr != nil {
+		a.reportUploadErr("bucket", bucketErr)
+		var pinned []Segment
+		for _, seg := range segs {
+			if _, ok := a.pinFor(seg); ok {
+				pinned = append(pinned, seg)
+			}
+		}
+		if segs = pinned; len(segs) == 0 {
+			return wait, bucketErr
+		}
 	}
 
 	var (
@@ -141,6 +157,9 @@ feed:
 	}
 	close(work)
 	wg.Wait()
+	if bucketErr != nil {
+		return wait, bucketErr
+	}
 	if firstErr == nil && a.uploadErr.ok() {
 		a.log.Info("uploads work again", "bucket", a.bucket)
 	}
@@ -169,8 +188,14 @@ func (a *Agent) dueSegments(cfg *Config, segs []Segment) ([]Segment, time.Durati
 // prepareBucket names the bucket and makes sure it was provisioned with
 // the current settings less than access_log.provision_check_interval ago:
 // by this process, or by an earlier one as the spool directory's
-// provisioned.json remembers. Only then does it call the store.
+// provisioned.json remembers. Only then does it call the store. A round
+// that took its configuration before a change (elb-api) prepares that
+// configuration's bucket; the next round notices the change by the
+// destination the bucket was prepared for.
 func (a *Agent) prepareBucket(ctx context.Context, cfg *Config) error {
+	if d := destOf(cfg, cfg.Bucket); d != a.bucketFor {
+		a.bucket, a.bucketReady, a.bucketFor = "", false, d
+	}
 	if a.bucket == "" {
 		b, err := expandTemplate(cfg.Bucket, a.id)
 		if err != nil {
@@ -178,7 +203,7 @@ func (a *Agent) prepareBucket(ctx context.Context, cfg *Config) error {
 		}
 		a.bucket = b
 	}
-	spec := a.bucketSpec()
+	spec := a.bucketSpec(cfg)
 	settings := provisionSettings(spec, cfg)
 	now := a.now()
 	if a.bucketReady && a.verified.verified(settings, now, cfg.ProvisionCheckInterval) {
@@ -226,7 +251,11 @@ func (a *Agent) filesys() FS {
 
 // upload puts one segment under its key and removes it once acknowledged.
 func (a *Agent) upload(ctx context.Context, cfg *Config, seg Segment) error {
-	key, err := a.objectKey(cfg, seg)
+	dest, pinned := a.pinFor(seg)
+	if !pinned {
+		dest = destOf(cfg, a.bucket)
+	}
+	key, err := a.objectKey(dest, seg)
 	if err != nil {
 		a.reportUploadErr(seg.Path, err)
 		return err
@@ -239,7 +268,7 @@ func (a *Agent) upload(ctx context.Context, cfg *Config, seg Segment) error {
 	}
 	start := time.Now()
 	err = retry(ctx, a.backoff, putAttempts, func(ctx context.Context) error {
-		return a.put(ctx, seg, key, counts, known)
+		return a.put(ctx, seg, dest, key, counts, known)
 	})
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -262,20 +291,24 @@ func (a *Agent) upload(ctx context.Context, cfg *Config, seg Segment) error {
 		// Uploaded but not removed: the next round uploads the same
 		// bytes under the same key again, which is harmless.
 		a.log.Error("remove uploaded segment", "err", err)
+	} else if pinned {
+		a.unpin(seg)
 	}
 	if known {
-		a.log.Info("uploaded", "bucket", a.bucket, "key", key, "bytes", seg.Size, "lines", counts.Lines,
+		a.log.Info("uploaded", "bucket", dest.Bucket, "key", key, "bytes", seg.Size, "lines", counts.Lines,
 			"unparsed", counts.Unparsed, "truncated", counts.Truncated, "kernel_drops", counts.KernelDrops,
 			"haproxy_dropped", counts.HAProxyDropped, "counts", counts.complete())
 	} else {
-		a.log.Info("uploaded", "bucket", a.bucket, "key", key, "bytes", seg.Size, "counts", "unknown")
+		a.log.Info("uploaded", "bucket", dest.Bucket, "key", key, "bytes", seg.Size, "counts", "unknown")
 	}
 	return nil
 }
 
-// put sends one segment with its counts as object metadata; a segment
-// without counts (sealed from a file an earlier run left) says so.
-func (a *Agent) put(ctx context.Context, seg Segment, key string, counts WindowCounts, known bool) error {
+// put sends one segment to dest with its counts as object metadata; a
+// segment without counts (sealed from a file an earlier run left) says so.
+// A user-owned bucket (elb-api) gets bucket-owner-full-control instead of
+// the grants.
+func (a *Agent) put(ctx context.Context, seg Segment, dest destination, key string, counts WindowCounts, known bool) error {
 	f, err := os.Open(seg.Path)
 	if err != nil {
 		return fmt.Errorf("open segment: %w", err)
@@ -285,27 +318,35 @@ func (a *Agent) put(ctx context.Context, seg Segment, key string, counts WindowC
 	if err != nil {
 		return fmt.Errorf("stat segment: %w", err)
 	}
-	return a.uploader.Put(ctx, uploader.Object{
-		Bucket:       a.bucket,
+	o := uploader.Object{
+		Bucket:       dest.Bucket,
 		Key:          key,
 		Body:         f,
 		Size:         info.Size(),
 		OwnerAccount: a.id.Account,
 		Metadata:     objectMetadata(counts, known),
-	})
+	}
+	if dest.UserOwned {
+		o.CannedACL = uploader.CannedACLBucketOwnerFullControl
+	}
+	return a.uploader.Put(ctx, o)
 }
 
 // bucketSpec is what the agent wants of its bucket.
-func (a *Agent) bucketSpec() uploader.Bucket {
-	cfg := a.live.Load().cfg
-	return uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: cfg.LifecycleDays, LBName: a.id.LBName}
+// bucketSpec is what the agent wants of its bucket.
+func (a *Agent) bucketSpec(cfg *Config) uploader.Bucket {
+	b := uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: cfg.LifecycleDays, LBName: a.id.LBName}
+	if cfg.UserBucket {
+		b.UserOwned, b.Prefix = true, cfg.KeyPrefix
+	}
+	return b
 }
 
-// objectKey is the key a sealed segment is uploaded under. It depends only
-// on the segment's name and the node's identity, so a re-upload after a
-// crash uses the same key.
-func (a *Agent) objectKey(cfg *Config, seg Segment) (string, error) {
-	if cfg.KeyLayout != "aws" {
+// objectKey is the key a sealed segment is uploaded under in dest. It
+// depends only on the segment's name, dest and the node's identity, so a
+// re-upload after a crash uses the same key.
+func (a *Agent) objectKey(dest destination, seg Segment) (string, error) {
+	if dest.KeyLayout != "aws" {
 		return uploader.SeedKey(seg.End), nil
 	}
 	id := a.id
@@ -317,7 +358,7 @@ func (a *Agent) objectKey(cfg *Config, seg Segment) (string, error) {
 		}
 	}
 	return uploader.AWSKey(uploader.AWSKeyParams{
-		Prefix:  cfg.KeyPrefix,
+		Prefix:  dest.Prefix,
 		Account: id.Account,
 		Region:  id.Region,
 		LBName:  id.LBName,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -113,4 +114,16 @@ func (p *fileCredentials) Retrieve(context.Context) (aws.Credentials, error) {
 		return fail("%w: profile [%s] needs aws_access_key_id and aws_secret_access_key", ErrCredentials, profile)
 	}
 	return c, nil
+}
+
+// Credentials returns the credentials provider the options name, as New
+// uses it for the store, so other clients of the same cloud (the ELB API)
+// sign with the same account.
+func Credentials(opts Options) (aws.CredentialsProvider, error) { return credentialsProvider(opts) }
+
+// HTTPClient returns the HTTP client New builds when Options.HTTPClient is
+// nil: system roots plus opts.CABundle, verification unless
+// opts.InsecureSkipVerify.
+func HTTPClient(opts Options) (*http.Client, error) {
+	return newHTTPClient(opts.CABundle, opts.InsecureSkipVerify)
 }

@@ -33,11 +33,21 @@ const LifecycleRuleID = "elb-access-logger-expiration"
 // it is there already. On a bucket that matches, Provision makes four
 // reads (HEAD bucket, GET acl, GET lifecycle, GET test file) and no write.
 //
+// A bucket the load balancer owner owns (b.UserOwned) is only checked:
+// the test file is written with bucket-owner-full-control and read back;
+// the bucket is never created and its ACL and lifecycle are left alone.
+//
 // It is idempotent and safe to call again whenever the wanted settings
 // change. Errors are *Error, classified by the sentinels.
 func (c *Client) Provision(ctx context.Context, b Bucket) error {
 	if err := ValidateBucketName(b.Name, c.naming); err != nil {
 		return &Error{Op: "check bucket name", Bucket: b.Name, Kind: ErrInvalidBucketName, Err: err}
+	}
+	if b.UserOwned {
+		if b.OwnerAccount == "" {
+			return &Error{Op: "check bucket", Bucket: b.Name, Err: errors.New("the load balancer owner's account is needed for the test file of a user-owned bucket")}
+		}
+		return c.preflight(ctx, b)
 	}
 	if b.LifecycleDays < 0 {
 		return &Error{Op: "check lifecycle", Bucket: b.Name, Err: fmt.Errorf("lifecycle days %d is negative", b.LifecycleDays)}
@@ -236,7 +246,11 @@ func (c *Client) preflight(ctx context.Context, b Bucket) error {
 		return err
 	}
 	body := head + time.Now().UTC().Format(time.RFC3339) + "\n"
-	if err := c.Put(ctx, Object{Bucket: b.Name, Key: key, Body: strings.NewReader(body), Size: int64(len(body)), OwnerAccount: b.OwnerAccount}); err != nil {
+	o := Object{Bucket: b.Name, Key: key, Body: strings.NewReader(body), Size: int64(len(body)), OwnerAccount: b.OwnerAccount}
+	if b.UserOwned {
+		o.CannedACL = CannedACLBucketOwnerFullControl
+	}
+	if err := c.Put(ctx, o); err != nil {
 		return err
 	}
 	out, err := c.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b.Name), Key: aws.String(key)})
@@ -260,8 +274,10 @@ func (c *Client) preflight(ctx context.Context, b Bucket) error {
 func (c *Client) hasTestFile(ctx context.Context, bucket, key, head string) (bool, error) {
 	out, err := c.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
+		// A missing key is 404, or 403 where the writer may not list the
+		// bucket (a user-owned one): either way, write it and read it back.
 		var nsk *types.NoSuchKey
-		if errors.As(err, &nsk) || httpStatus(err) == http.StatusNotFound {
+		if code := httpStatus(err); errors.As(err, &nsk) || code == http.StatusNotFound || code == http.StatusForbidden {
 			return false, nil
 		}
 		return false, wrap("read test file", bucket, key, err)

@@ -296,3 +296,30 @@ func TestProvisionWritesOnlyWhatDiffers(t *testing.T) {
 		})
 	}
 }
+
+func TestProvisionUserOwnedBucket(t *testing.T) {
+	f := newFakeS3("AKID")
+	c := newTestClient(t, f, nil)
+	f.buckets["users-own-bucket"] = true // the load balancer owner made it
+	b := Bucket{Name: "users-own-bucket", OwnerAccount: "lbowner", LifecycleDays: 30, Prefix: "logs/", LBName: "lb", UserOwned: true}
+	if err := c.Provision(context.Background(), b); err != nil {
+		t.Fatalf("Provision: %v", err)
+	}
+	test := "/" + b.Name + "/logs/AWSLogs/lbowner/ELBAccessLogTestFile"
+	want := []string{"GET " + test, "PUT " + test, "GET " + test}
+	if got := f.sent(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("requests (no create, ACL or lifecycle call):\n got %v\nwant %v", got, want)
+	}
+	if got, want := headerSubset(f.last("PUT "+test).Header, "X-Amz-Acl", "X-Amz-Grant-Read", "X-Amz-Grant-Full-Control"), "x-amz-acl: bucket-owner-full-control"; got != want {
+		t.Errorf("test file ACL headers:\n got %s\nwant %s", got, want)
+	}
+
+	f.requests = nil
+	b.OwnerAccount = ""
+	if err := c.Provision(context.Background(), b); err == nil {
+		t.Errorf("Provision of a user-owned bucket without an owner account: got nil error, want one")
+	}
+	if got := f.sent(); len(got) != 0 {
+		t.Errorf("requests without an owner account: got %v, want none", got)
+	}
+}

@@ -228,7 +228,16 @@ type Bucket struct {
 	Prefix string
 	// LBName goes into the test file's text.
 	LBName string
+	// UserOwned marks a bucket the load balancer owner chose and owns (the
+	// ELB API's AccessLog attribute): Provision never creates it and never
+	// changes its ACL or lifecycle; it only writes the test file, with
+	// CannedACLBucketOwnerFullControl. False is the agent's own bucket.
+	UserOwned bool
 }
+
+// CannedACLBucketOwnerFullControl is the canned ACL of objects written to a
+// bucket the load balancer owner owns, as AWS's ELB writes them.
+const CannedACLBucketOwnerFullControl = "bucket-owner-full-control"
 
 // Object is one upload.
 type Object struct {
@@ -240,6 +249,9 @@ type Object struct {
 	OwnerAccount string
 	// Metadata is sent as x-amz-meta-* headers.
 	Metadata map[string]string
+	// CannedACL, when set (CannedACLBucketOwnerFullControl), is sent as
+	// x-amz-acl instead of the grants: OwnerAccount is then not used.
+	CannedACL string
 }
 
 // Put uploads one object with READ for its owner and FULL_CONTROL for the
@@ -252,22 +264,26 @@ func (c *Client) Put(ctx context.Context, o Object) error {
 	if err != nil {
 		return &Error{Op: "put object", Bucket: o.Bucket, Key: o.Key, Err: fmt.Errorf("read body: %w", err)}
 	}
-	self, err := c.selfID(ctx, o.Bucket)
-	if err != nil {
-		return wrap("put object", o.Bucket, o.Key, err)
-	}
 	in := &s3.PutObjectInput{
-		Bucket:           aws.String(o.Bucket),
-		Key:              aws.String(o.Key),
-		Body:             o.Body,
-		ContentLength:    aws.Int64(o.Size),
-		ContentType:      aws.String("text/plain"),
-		ContentMD5:       aws.String(sum),
-		Metadata:         o.Metadata,
-		GrantFullControl: aws.String("id=" + self),
+		Bucket:        aws.String(o.Bucket),
+		Key:           aws.String(o.Key),
+		Body:          o.Body,
+		ContentLength: aws.Int64(o.Size),
+		ContentType:   aws.String("text/plain"),
+		ContentMD5:    aws.String(sum),
+		Metadata:      o.Metadata,
 	}
-	if o.OwnerAccount != "" && o.OwnerAccount != self {
-		in.GrantRead = aws.String("id=" + o.OwnerAccount)
+	if o.CannedACL != "" {
+		in.ACL = types.ObjectCannedACL(o.CannedACL)
+	} else {
+		self, err := c.selfID(ctx, o.Bucket)
+		if err != nil {
+			return wrap("put object", o.Bucket, o.Key, err)
+		}
+		in.GrantFullControl = aws.String("id=" + self)
+		if o.OwnerAccount != "" && o.OwnerAccount != self {
+			in.GrantRead = aws.String("id=" + o.OwnerAccount)
+		}
 	}
 	_, err = c.s3.PutObject(ctx, in)
 	return wrap("put object", o.Bucket, o.Key, err)

@@ -117,5 +117,14 @@ func newAgent(cfg *agent.Config, log *slog.Logger) (*agent.Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return agent.New(cfg, up, log)
+	a, err := agent.New(cfg, up, log)
+	if err != nil {
+		return nil, err
+	}
+	src, err := newELBClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.SetAccessLogSource(src)
+	return a, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 
 	"github.com/elb-access-logger/elb-access-logger/agent"
@@ -39,4 +40,21 @@ func newUploader(cfg *agent.Config, log *slog.Logger) (*uploader.Client, error) 
 		log.Warn("TLS certificates of the object store are not verified (objectstorage.insecure_skip_verify = true)")
 	}
 	return up, nil
+}
+
+// newELBClient returns the ELB API client of access_log.source = elb-api,
+// signing with the store's credentials and trusting the store's CA bundle.
+// The client is built in every mode (it makes no request until elb-api
+// mode polls), so a reload may switch the source.
+func newELBClient(cfg *agent.Config) (*agent.ELBClient, error) {
+	opts := uploaderOptions(cfg)
+	creds, err := uploader.Credentials(opts)
+	if err != nil {
+		return nil, fmt.Errorf("elb api: %w", err)
+	}
+	hc, err := uploader.HTTPClient(opts)
+	if err != nil {
+		return nil, fmt.Errorf("elb api: %w", err)
+	}
+	return agent.NewELBClient(cfg.ELBEndpoint, cfg.SigningRegion(), creds, hc), nil
 }

@@ -111,3 +111,30 @@ func FreeUDPPort(t testing.TB) int {
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
+
+// RemoveBucketAtEnd deletes bucket, and every object in it, as account a
+// when t ends, so repeated runs do not fill the account's bucket quota
+// (radosgw answers TooManyBuckets past it). Failures are only logged.
+func (e Env) RemoveBucketAtEnd(t testing.TB, a Account, bucket string) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c := e.S3(a)
+		p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				t.Logf("clean up bucket %s: list: %v", bucket, err)
+				return
+			}
+			for _, o := range page.Contents {
+				if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: o.Key}); err != nil {
+					t.Logf("clean up bucket %s: delete %s: %v", bucket, aws.ToString(o.Key), err)
+				}
+			}
+		}
+		if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)}); err != nil {
+			t.Logf("clean up bucket %s: %v", bucket, err)
+		}
+	})
+}

@@ -1,0 +1,434 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	"github.com/elb-access-logger/elb-access-logger/uploader"
+)
+
+// AccessLog is a load balancer's AccessLog attribute as the ELB API
+// (DescribeLoadBalancerAttributes) gives it.
+type AccessLog struct {
+	Enabled      bool   `json:"enabled"`
+	Bucket       string `json:"s3_bucket_name"`
+	Prefix       string `json:"s3_bucket_prefix"`
+	EmitInterval int    `json:"emit_interval"` // minutes
+}
+
+// check refuses an attribute the agent cannot follow: an enabled one
+// without a valid bucket, a prefix containing AWSLogs, an interval outside
+// 5..60 minutes (AWS allows 5 and 60, Eucalyptus anything between).
+func (l AccessLog) check(naming string) error {
+	if !l.Enabled {
+		return nil
+	}
+	if err := uploader.ValidateBucketName(l.Bucket, naming); err != nil {
+		return fmt.Errorf("S3BucketName: %w", err)
+	}
+	if err := checkKeyPrefix(l.Prefix); err != nil {
+		return fmt.Errorf("S3BucketPrefix %q: %w", l.Prefix, err)
+	}
+	if l.EmitInterval < 5 || l.EmitInterval > 60 {
+		return fmt.Errorf("EmitInterval %d: must be from 5 to 60 minutes", l.EmitInterval)
+	}
+	return nil
+}
+
+// AccessLogSource reads the AccessLog attribute of the load balancer
+// named lbName. ELBClient is one.
+type AccessLogSource interface {
+	AccessLog(ctx context.Context, lbName string) (AccessLog, error)
+}
+
+// ELBClient reads the AccessLog attribute with the ELB API's
+// DescribeLoadBalancerAttributes (AWS Classic ELB, Eucalyptus 4.2+).
+type ELBClient struct {
+	c *elasticloadbalancing.Client
+}
+
+var _ AccessLogSource = (*ELBClient)(nil)
+
+// NewELBClient returns a client for the ELB API at endpoint (empty: AWS's
+// of region), signing with creds; hc nil means the SDK's default client.
+func NewELBClient(endpoint, region string, creds aws.CredentialsProvider, hc *http.Client) *ELBClient {
+	o := elasticloadbalancing.Options{Region: region, Credentials: creds, RetryMaxAttempts: 1}
+	if hc != nil {
+		o.HTTPClient = hc // a nil *http.Client in the interface would not be nil
+	}
+	if endpoint != "" {
+		o.BaseEndpoint = aws.String(endpoint)
+	}
+	return &ELBClient{c: elasticloadbalancing.New(o)}
+}
+
+// AccessLog returns the load balancer's AccessLog attribute. A load
+// balancer without one has logging disabled.
+func (e *ELBClient) AccessLog(ctx context.Context, lbName string) (AccessLog, error) {
+	out, err := e.c.DescribeLoadBalancerAttributes(ctx, &elasticloadbalancing.DescribeLoadBalancerAttributesInput{
+		LoadBalancerName: aws.String(lbName),
+	})
+	if err != nil {
+		return AccessLog{}, fmt.Errorf("elb api: describe load balancer attributes of %s: %w", lbName, err)
+	}
+	var l AccessLog
+	if out.LoadBalancerAttributes != nil && out.LoadBalancerAttributes.AccessLog != nil {
+		al := out.LoadBalancerAttributes.AccessLog
+		l = AccessLog{
+			Enabled:      al.Enabled,
+			Bucket:       aws.ToString(al.S3BucketName),
+			Prefix:       strings.Trim(aws.ToString(al.S3BucketPrefix), "/"),
+			EmitInterval: int(aws.ToInt32(al.EmitInterval)),
+		}
+	}
+	if l.EmitInterval == 0 {
+		l.EmitInterval = 60 // AWS's default when unset
+	}
+	return l, nil
+}
+
+// destination is where a sealed segment goes.
+type destination struct {
+	Bucket    string `json:"bucket"`
+	Prefix    string `json:"prefix"`
+	KeyLayout string `json:"key_layout"`
+	UserOwned bool   `json:"user_owned"`
+}
+
+// elbStateFile in the spool directory keeps the last known attribute (so
+// a restart while the ELB API is unreachable keeps following it) and the
+// destinations of segments sealed under earlier settings.
+const elbStateFile = "elb-api-state.json"
+
+type elbStateData struct {
+	AccessLog *AccessLog             `json:"access_log,omitempty"`
+	Pinned    map[string]destination `json:"pinned,omitempty"` // segment file name -> destination
+}
+
+// elbState is the agent's part of elb-api mode.
+type elbState struct {
+	src  AccessLogSource
+	base atomic.Pointer[Config] // the property file's configuration
+
+	mu     sync.Mutex // guards attr and pinned, and the state file
+	attr   *AccessLog // nil: not known yet (logging stays off)
+	pinned map[string]destination
+
+	// destMu makes a change of destination atomic for upload rounds: the
+	// new configuration and the pins of the segments sealed under the old
+	// one appear together.
+	destMu sync.Mutex
+
+	polls, pollErrors, rejected, changes atomic.Int64
+}
+
+// ELBStats counts ELB API polls: answered, failed (the last known
+// attribute stays in force), attributes refused as invalid, and changes
+// applied.
+type ELBStats struct {
+	Polls, PollErrors, Rejected, Changes int64
+}
+
+// ELBStats returns the counters of elb-api mode, for metrics.
+func (a *Agent) ELBStats() ELBStats {
+	e := &a.elb
+	return ELBStats{e.polls.Load(), e.pollErrors.Load(), e.rejected.Load(), e.changes.Load()}
+}
+
+// SetAccessLogSource sets where elb-api mode reads the AccessLog
+// attribute. Call it before Run.
+func (a *Agent) SetAccessLogSource(src AccessLogSource) { a.elb.src = src }
+
+// loadELBState reads the state file of dir; a missing file is an empty
+// state. Temp files of an interrupted write are removed.
+func loadELBState(dir string) (elbStateData, error) {
+	var st elbStateData
+	if tmps, _ := filepath.Glob(filepath.Join(dir, "."+elbStateFile+"-*.tmp")); len(tmps) > 0 {
+		for _, t := range tmps {
+			os.Remove(t)
+		}
+	}
+	path := filepath.Join(dir, elbStateFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("read %s: %w", path, err)
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return elbStateData{}, fmt.Errorf("parse %s: %w", path, err)
+	}
+	return st, nil
+}
+
+// initELB prepares elb-api mode in New: it loads the state kept in the
+// spool directory and returns the effective configuration.
+func (a *Agent) initELB(cfg *Config) *Config {
+	a.elb.base.Store(cfg)
+	a.elb.pinned = map[string]destination{}
+	if cfg.Source != SourceELBAPI {
+		return cfg
+	}
+	st, err := loadELBState(cfg.SpoolDir)
+	if err != nil {
+		a.log.Error("elb api: state of an earlier run not readable; logging stays off until the ELB API answers", "err", err)
+	}
+	if st.AccessLog != nil && st.AccessLog.check(cfg.BucketNaming) == nil {
+		a.elb.attr = st.AccessLog
+		a.log.Info("elb api: last known AccessLog attribute in force until the ELB API answers", "enabled", st.AccessLog.Enabled,
+			"bucket", st.AccessLog.Bucket, "prefix", st.AccessLog.Prefix, "emit_interval", st.AccessLog.EmitInterval)
+	}
+	for k, v := range st.Pinned {
+		a.elb.pinned[k] = v
+	}
+	return effectiveConfig(cfg, a.elb.attr)
+}
+
+// effectiveConfig is base with what the attribute decides in elb-api mode:
+// enabled, the user's bucket (literal), the prefix, the aws key layout and
+// the emit interval (a schedule set in the file still wins). An unknown
+// attribute (nil) keeps logging off.
+func effectiveConfig(base *Config, attr *AccessLog) *Config {
+	if base.Source != SourceELBAPI {
+		return base
+	}
+	n := base.WithIdentity(Identity{}) // a copy
+	l := AccessLog{}
+	if attr != nil {
+		l = *attr
+	}
+	o := Origin{Source: SourceELBAPI}
+	set := func(key, v string) { n.values[key], n.origins[key] = v, o }
+	n.Enabled = l.Enabled
+	set("access_log.enabled", strconv.FormatBool(l.Enabled))
+	n.UserBucket = true
+	n.Bucket, n.KeyPrefix, n.KeyLayout = l.Bucket, l.Prefix, "aws"
+	set("access_log.bucket", l.Bucket)
+	set("access_log.prefix", l.Prefix)
+	set("access_log.key_layout", "aws")
+	if base.Schedule == "" && l.EmitInterval != 0 {
+		n.EmitInterval = l.EmitInterval
+		set("access_log.emit_interval", strconv.Itoa(l.EmitInterval))
+	}
+	return n
+}
+
+// destOf is where segments sealed under cfg go.
+func destOf(cfg *Config, bucket string) destination {
+	return destination{Bucket: bucket, Prefix: cfg.KeyPrefix, KeyLayout: cfg.KeyLayout, UserOwned: cfg.UserBucket}
+}
+
+// switchLive publishes next. In elb-api mode, when the destination, the
+// schedule or enabled changes, the active window is sealed first and every
+// segment sealed so far is pinned to the old destination, so no window
+// mixes two destinations and none goes where the owner no longer wants it.
+func (a *Agent) switchLive(old *liveConfig, next *liveConfig) {
+	oc, nc := old.cfg, next.cfg
+	if !oc.UserBucket && !nc.UserBucket {
+		a.live.Store(next)
+		return
+	}
+	oldDest, newDest := destOf(oc, oc.Bucket), destOf(nc, nc.Bucket)
+	if oldDest == newDest && oc.Enabled == nc.Enabled && windowSpec(oc) == windowSpec(nc) {
+		a.live.Store(next)
+		return
+	}
+	a.elb.destMu.Lock()
+	defer a.elb.destMu.Unlock()
+	a.live.Store(next)
+	if a.spool != nil {
+		// The new schedule names the next window's end.
+		if err := a.spool.SealEarly(a.now()); err != nil {
+			a.spoolResult(err)
+		}
+		a.pinSealed(oldDest)
+		select {
+		case a.resealed <- struct{}{}:
+		default:
+		}
+		a.kickUploads()
+	}
+	if nc.Enabled && (!oc.Enabled || oldDest != newDest) {
+		a.resetProvisioning() // the test file is written on enable and on a bucket change
+	}
+}
+
+// windowSpec is the cron spec of cfg's windows.
+func windowSpec(c *Config) string {
+	if c.Schedule != "" {
+		return c.Schedule
+	}
+	return strconv.Itoa(c.EmitInterval)
+}
+
+// pinSealed pins every sealed segment not pinned yet to d, and forgets
+// pins of segments that are gone.
+func (a *Agent) pinSealed(d destination) {
+	segs, err := a.spool.Sealed()
+	if err != nil {
+		a.spoolResult(err)
+		return
+	}
+	a.elb.mu.Lock()
+	defer a.elb.mu.Unlock()
+	live := map[string]bool{}
+	for _, s := range segs {
+		name := filepath.Base(s.Path)
+		live[name] = true
+		if _, ok := a.elb.pinned[name]; !ok && d.Bucket != "" {
+			a.elb.pinned[name] = d
+		}
+	}
+	for name := range a.elb.pinned {
+		if !live[name] {
+			delete(a.elb.pinned, name)
+		}
+	}
+	a.saveELBStateLocked()
+}
+
+// pinFor returns the destination seg was pinned to, if any.
+func (a *Agent) pinFor(seg Segment) (destination, bool) {
+	a.elb.mu.Lock()
+	defer a.elb.mu.Unlock()
+	d, ok := a.elb.pinned[filepath.Base(seg.Path)]
+	return d, ok
+}
+
+// unpin forgets the pin of an uploaded segment.
+func (a *Agent) unpin(seg Segment) {
+	a.elb.mu.Lock()
+	defer a.elb.mu.Unlock()
+	name := filepath.Base(seg.Path)
+	if _, ok := a.elb.pinned[name]; ok {
+		delete(a.elb.pinned, name)
+		a.saveELBStateLocked()
+	}
+}
+
+// saveELBStateLocked writes the state file atomically. Call it with
+// elb.mu held. A failure is logged: the state in memory stays in force.
+func (a *Agent) saveELBStateLocked() {
+	dir := a.Config().SpoolDir
+	data, err := json.MarshalIndent(elbStateData{AccessLog: a.elb.attr, Pinned: a.elb.pinned}, "", "  ")
+	if err == nil {
+		err = writeFileAtomic(dir, elbStateFile, data)
+	}
+	if err != nil {
+		a.log.Error("elb api: cannot save the state in the spool directory", "err", err)
+	}
+}
+
+// followELB polls the AccessLog attribute every elb.poll_interval while
+// access_log.source is elb-api, and applies each change through the
+// reload path. Errors keep the last known attribute in force and are
+// retried with backoff, up to the poll interval.
+func (a *Agent) followELB(ctx context.Context) {
+	failures := 0
+	var lastErr string
+	for {
+		base := a.elb.base.Load()
+		wait := base.ELBPollInterval
+		if base.Source == SourceELBAPI {
+			if err := a.pollELB(ctx, base); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				failures++
+				a.elb.pollErrors.Add(1)
+				wait = min(a.backoff.Delay(failures), base.ELBPollInterval)
+				if msg := err.Error(); msg != lastErr {
+					lastErr = msg
+					a.log.Warn("elb api unavailable; the last known AccessLog attribute stays in force", "err", err, "retry_in", wait.String())
+				}
+			} else {
+				if failures > 0 {
+					a.log.Info("elb api answers again")
+				}
+				failures, lastErr = 0, ""
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait + rand.N(wait/10+1)):
+		}
+	}
+}
+
+// elbPollTimeout bounds one DescribeLoadBalancerAttributes call: a
+// control plane that accepts the connection and never answers must not
+// stop the polls.
+const elbPollTimeout = 30 * time.Second
+
+// errNoLBName is returned while the load balancer's name is not known.
+var errNoLBName = errors.New("the load balancer's name is not known yet (access_log.lb_name or instance metadata)")
+
+// pollELB reads the attribute once and applies it when it changed.
+func (a *Agent) pollELB(ctx context.Context, base *Config) error {
+	if a.elb.src == nil {
+		return errors.New("no ELB API client")
+	}
+	name := a.lbName(base)
+	if name == "" {
+		return errNoLBName
+	}
+	pctx, cancel := context.WithTimeout(ctx, elbPollTimeout)
+	got, err := a.elb.src.AccessLog(pctx, name)
+	cancel()
+	if err != nil {
+		return err
+	}
+	a.elb.polls.Add(1)
+	if err := got.check(base.BucketNaming); err != nil {
+		a.elb.rejected.Add(1)
+		a.log.Error("elb api: AccessLog attribute refused; the last known one stays in force", "lb_name", name, "err", err)
+		return nil
+	}
+	a.elb.mu.Lock()
+	same := a.elb.attr != nil && *a.elb.attr == got
+	a.elb.mu.Unlock()
+	if same {
+		return nil
+	}
+	return a.applyAccessLog(got)
+}
+
+// applyAccessLog makes attr the one in force: persisted first, so a
+// restart keeps following it, then applied like a reload.
+func (a *Agent) applyAccessLog(attr AccessLog) error {
+	a.elb.mu.Lock()
+	a.elb.attr = &attr
+	a.saveELBStateLocked()
+	a.elb.mu.Unlock()
+	if err := a.reload(a.elb.base.Load()); err != nil {
+		return fmt.Errorf("apply AccessLog attribute: %w", err)
+	}
+	a.elb.changes.Add(1)
+	a.log.Info("elb api: AccessLog attribute applied", "enabled", attr.Enabled, "bucket", attr.Bucket,
+		"prefix", attr.Prefix, "emit_interval", attr.EmitInterval)
+	return nil
+}
+
+// derive returns the effective configuration of a newly loaded file and
+// remembers the file's configuration for later attribute changes.
+func (a *Agent) derive(file *Config) *Config {
+	a.elb.base.Store(file)
+	a.elb.mu.Lock()
+	defer a.elb.mu.Unlock()
+	return effectiveConfig(file, a.elb.attr)
+}
