@@ -348,7 +348,29 @@ write_env() {
 		printf 'export TESTBED_HAPROXY=%q\n' "$haproxy"
 		printf 'export TESTBED_METADATA_MOCK=%q\n' "$mock"
 		printf 'export TESTBED_DIR=%q\n' "$STATE_DIR"
+		local py
+		if py=$(moto_python); then
+			printf 'export TESTBED_MOTO_PYTHON=%q\n' "$py"
+		fi
 	} >"$STATE_DIR/env"
+}
+
+# moto_python prints the path of a Python that can run moto's server (the ELB
+# API the elb-api tests talk to). moto comes with the machine's Python
+# (pyenv), not with Debian's, and pip registries are not reachable here, so
+# it is looked for, not installed. Tests that need it fail under
+# ELB_TEST_DISALLOW_SKIP when none is found, naming TESTBED_MOTO_PYTHON.
+moto_python() {
+	local py
+	for py in "${TESTBED_MOTO_PYTHON:-}" python3 "$HOME/.pyenv/shims/python3" /usr/local/bin/python3 /usr/bin/python3; do
+		[ -n "$py" ] || continue
+		py=$(command -v "$py" 2>/dev/null) || continue
+		if "$py" -c 'import moto.server' >/dev/null 2>&1; then
+			printf '%s\n' "$py"
+			return 0
+		fi
+	done
+	return 1
 }
 
 # create_user UID: make the S3 user UID with its fixed keys. Retried a few times
