@@ -117,7 +117,8 @@ func splitTag(b []byte) (tag, pid []byte, ok bool) {
 	} else {
 		tag = b
 	}
-	if len(tag) > 48 {
+	if len(tag) > 48 || string(tag) == "-" {
+		// "-" is the nil value of a header field: the slow path decides.
 		return nil, nil, false
 	}
 	for _, c := range tag {

@@ -3,6 +3,7 @@ package parser
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"time"
 
 	syslog "github.com/leodido/go-syslog/v4"
@@ -104,22 +105,48 @@ func (p *Parser) Frame(datagram []byte, r *Record) error {
 func (p *Parser) slowFrame(line []byte, r *Record) error {
 	*r = Record{Header: Header{Priority: -1}}
 	if isRFC5424(line) {
-		msg, _ := p.rfc5424.Parse(line)
-		if m, ok := msg.(*rfc5424.SyslogMessage); ok && m != nil && m.Message != nil {
-			r.Header = header(&m.Base)
-			r.Body = bodyOf(line, *m.Message)
-			return nil
+		msg, err := p.rfc5424.Parse(line)
+		if m, ok := msg.(*rfc5424.SyslogMessage); ok && m != nil {
+			switch {
+			case m.Message != nil:
+				r.Header = header(&m.Base)
+				r.Body = bodyOf(line, *m.Message)
+				return nil
+			case err == nil && m.Appname != nil:
+				// A complete header and no message at all.
+				r.Header = header(&m.Base)
+				r.Body = line[len(line):]
+				return nil
+			}
 		}
 	}
 	msg, _ := p.rfc3164.Parse(line)
 	if m, ok := msg.(*rfc3164.SyslogMessage); ok && m != nil && m.Message != nil {
 		r.Header = header(&m.Base)
-		r.Body = bodyOf(line, *m.Message)
+		r.Body = body3164(line, r.Header, *m.Message)
 		return nil
 	}
 	r.Body = line
 	r.Framing = FramingNone
 	return nil
+}
+
+// body3164 returns the message of an RFC 3164 line. go-syslog returns the
+// tail of the tag as the message when the message is empty ("1]: " for
+// "haproxy[1]: "): a line that ends with its tag has an empty body.
+func body3164(line []byte, h Header, msg string) []byte {
+	if h.Tag != "" {
+		marker := h.Tag + ":"
+		if h.PID != "" {
+			marker = h.Tag + "[" + h.PID + "]:"
+		}
+		rest := bytes.TrimSuffix(line, []byte(" "))
+		m := trimNewlines(msg)
+		if bytes.HasSuffix(rest, []byte(marker)) && (strings.HasSuffix(marker, m) || strings.HasSuffix(marker+" ", m)) {
+			return line[len(line):]
+		}
+	}
+	return bodyOf(line, msg)
 }
 
 // bodyOf returns the part of line holding msg, so the body shares the

@@ -98,3 +98,25 @@ func TestNewEncoderUnknown(t *testing.T) {
 		t.Fatal("NewEncoder(xml): want error")
 	}
 }
+
+// An empty message keeps its header and has an empty body: go-syslog alone
+// returns the tail of the tag ("1]: ") as the message.
+func TestFrameEmptyMessage(t *testing.T) {
+	tests := []struct{ in, tag, pid string }{
+		{"<158>Nov 25 06:12:36 haproxy[1]: \n", "haproxy", "1"},
+		{"<158>Nov 25 06:12:36 haproxy[1]:", "haproxy", "1"},
+		{"<158>Nov 25 06:12:36 lb1 haproxy: ", "haproxy", ""},
+		{"<158>1 2026-11-25T06:13:06.172255+00:00 - haproxy 7121 - - \n", "haproxy", "7121"},
+	}
+	p := NewParser()
+	for _, tt := range tests {
+		var r Record
+		if err := p.Frame([]byte(tt.in), &r); err != nil {
+			t.Fatalf("Frame(%q): %v", tt.in, err)
+		}
+		if r.Framing != FramingSyslog || r.Header.Tag != tt.tag || r.Header.PID != tt.pid || len(r.Body) != 0 {
+			t.Errorf("Frame(%q): framing %v tag %q pid %q body %q; want syslog, %q, %q, empty",
+				tt.in, r.Framing, r.Header.Tag, r.Header.PID, r.Body, tt.tag, tt.pid)
+		}
+	}
+}
