@@ -67,6 +67,7 @@ access_log.region = us-east-1
 objectstorage.endpoint = http://127.0.0.1:1
 objectstorage.access_key_id = AKIDSYSVTEST
 objectstorage.secret_access_key = not-a-secret
+metrics.listen = 127.0.0.1:0
 `, e.port, e.spool)
 	config := filepath.Join(dir, "access-log.properties")
 	if err := os.WriteFile(config, []byte(props), 0o640); err != nil {
