@@ -162,7 +162,7 @@ var keys = []key{
 		return nil
 	}},
 	{"syslog.max_message_bytes", "65536", "largest datagram taken whole", intKey(func(c *Config) *int { return &c.MaxMessageBytes }, 480, 65536)},
-	{"syslog.receive_buffer_bytes", "8388608", "socket receive buffer (SO_RCVBUF)", intKey(func(c *Config) *int { return &c.ReceiveBufferBytes }, 0, 1<<30)},
+	{"syslog.receive_buffer_bytes", "8388608", "socket receive buffer: SO_RCVBUFFORCE when privileged, else SO_RCVBUF capped by net.core.rmem_max", intKey(func(c *Config) *int { return &c.ReceiveBufferBytes }, 0, 1<<30)},
 	{"spool.dir", "/var/spool/elb-access-logger", "spool directory", func(c *Config, v string) error {
 		if v == "" {
 			return errors.New("must not be empty")
