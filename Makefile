@@ -68,7 +68,9 @@ demo:
 	scripts/demo.sh
 
 # UDP ingest benchmark against a bare socket reader and rsyslog, in one
-# run; writes docs/performance.md. BENCH_QUICK=1 for a smoke test.
+# run, then (when the test bed is running) the upload of a 100 MB window
+# against s3cmd; writes docs/performance.md. BENCH_QUICK=1 for a smoke
+# test, BENCH_UPLOAD=only for the upload phase alone.
 bench:
 	scripts/bench.sh
 

@@ -28,6 +28,15 @@
 #   BENCH_RECEIVERS      the receivers to run, of: udpsink agent agent-ref
 #                        rsyslog-tuned rsyslog-default (all)
 #   BENCH_DOC            where the results go (docs/performance.md)
+#   BENCH_UPLOAD         the upload phase: a window file uploaded through
+#                        the agent's upload path (scripts/uploadbench) and
+#                        with `s3cmd put`, alternating, to the same bucket of
+#                        the test bed's store. 1: run it (fails without a
+#                        running test bed), 0: skip it, only: run nothing
+#                        else; unset: run it when scripts/testbed.sh env
+#                        answers (or TESTBED_S3_ENDPOINT is set), else skip
+#   BENCH_UPLOAD_SIZE    the window's size (100MB; 20MB with BENCH_QUICK)
+#   BENCH_UPLOAD_REPS    uploads of each kind (5; 2 with BENCH_QUICK)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -42,6 +51,14 @@ else
 	RATES=${BENCH_RATES:-100000 200000 300000 400000 0}
 fi
 RUN_AS=${BENCH_RUN_AS:-nobody}
+UPLOAD=${BENCH_UPLOAD:-}
+if [ -n "${BENCH_QUICK:-}" ]; then
+	UPLOAD_SIZE=${BENCH_UPLOAD_SIZE:-20MB}
+	UPLOAD_REPS=${BENCH_UPLOAD_REPS:-2}
+else
+	UPLOAD_SIZE=${BENCH_UPLOAD_SIZE:-100MB}
+	UPLOAD_REPS=${BENCH_UPLOAD_REPS:-5}
+fi
 DOC=${BENCH_DOC:-docs/performance.md}
 REF=${BENCH_AGENT_REF:-}
 
@@ -52,19 +69,40 @@ die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root: it installs rsyslog and runs receivers as an unprivileged user"
 
 # --- rsyslog from apt, without starting the system's rsyslog -------------
-if ! command -v rsyslogd >/dev/null; then
-	say "installing rsyslog from apt (its service is not started)"
-	made_policy=
+# apt_install CMD PKG: installs PKG from apt when CMD is missing, without
+# starting any service it brings.
+apt_install() {
+	command -v "$1" >/dev/null && return 0
+	say "installing $2 from apt (no service is started)"
+	local made_policy=
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
 		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
 		chmod 755 /usr/sbin/policy-rc.d
 		made_policy=1
 	fi
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rsyslog >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null
 	[ -n "$made_policy" ] && rm -f /usr/sbin/policy-rc.d
+	return 0
+}
+
+# The store of the upload phase: the running test bed's.
+if [ "$UPLOAD" != 0 ] && [ -z "${TESTBED_S3_ENDPOINT:-}" ]; then
+	if bed_env=$(scripts/testbed.sh env 2>/dev/null); then
+		eval "$bed_env"
+	fi
 fi
-RSYSLOG_VERSION=$(rsyslogd -v | awk 'NR == 1 {print $2}')
+if [ -z "${TESTBED_S3_ENDPOINT:-}" ]; then
+	case $UPLOAD in
+	1 | only) die "BENCH_UPLOAD=$UPLOAD needs the test bed's store: scripts/testbed.sh start" ;;
+	"") say "no running test bed (scripts/testbed.sh start): the upload phase is skipped" ;;
+	esac
+	[ "$UPLOAD" = only ] || UPLOAD=0
+fi
+[ "$UPLOAD" = 0 ] || apt_install s3cmd s3cmd
+
+[ "$UPLOAD" = only ] || apt_install rsyslogd rsyslog
+RSYSLOG_VERSION=$( (rsyslogd -v 2>/dev/null || echo "rsyslogd none") | awk 'NR == 1 {print $2}')
 
 # --- work directory and builds -------------------------------------------
 work=$(mktemp -d /var/tmp/elb-bench.XXXXXX)
@@ -81,6 +119,7 @@ say "building the agent, loadgen and udpsink"
 CGO_ENABLED=0 go build -trimpath -o "$work/bin/agent" ./cmd/elb-access-logger
 go build -trimpath -o "$work/bin/loadgen" ./scripts/loadgen
 go build -trimpath -o "$work/bin/udpsink" ./scripts/udpsink
+go build -trimpath -o "$work/bin/uploadbench" ./scripts/uploadbench
 head=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 receivers=(udpsink agent)
 declare -A label=([udpsink]="bare baseline (udpsink)" [agent]="agent ($head)"
@@ -253,6 +292,104 @@ count_lines() { # NAME DIR
 	esac
 }
 
+# --- writing a section of the doc -----------------------------------------------
+# write_section NAME HEADING REPORT: replaces what is between the markers
+# "<!-- bench.sh: NAME start/end -->" in $DOC with REPORT, adding the
+# section under HEADING at the end when the markers are missing.
+write_section() {
+	local start="<!-- bench.sh: $1 start -->" end="<!-- bench.sh: $1 end -->"
+	if [ ! -f "$DOC" ] || ! grep -qF "$start" "$DOC"; then
+		{
+			[ -f "$DOC" ] && cat "$DOC" && echo
+			echo "## $2"
+			echo
+			echo "$start"
+			echo "$end"
+		} >"$DOC.tmp"
+		mv "$DOC.tmp" "$DOC"
+	fi
+	awk -v start="$start" -v end="$end" -v report="$3" '
+		$0 == start { print; while ((getline l < report) > 0) print l; skip = 1; next }
+		$0 == end { skip = 0 }
+		!skip' "$DOC" >"$DOC.tmp"
+	mv "$DOC.tmp" "$DOC"
+	say "results written to $DOC"
+}
+
+machine_line() {
+	echo "$(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.1f GB", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
+}
+
+# --- the upload phase -----------------------------------------------------------
+# A window file uploaded UPLOAD_REPS times through uploader.Client.Put (the
+# agent's upload path, scripts/uploadbench) and as often with `s3cmd put`
+# (its defaults, signature v4, path-style), alternating, to one new bucket of
+# the test bed's store; wall-clock times of both processes, medians.
+upload_phase() {
+	local bucket="bench-upload-$(date +%s)-$RANDOM" win=$work/window.log cfg=$work/s3cfg
+	local i t0 t1 out results=$work/upload.tsv report=$work/upload.md
+	say "upload phase: $UPLOAD_SIZE window, $UPLOAD_REPS uploads each, bucket $bucket at $TESTBED_S3_ENDPOINT"
+	"$work/bin/uploadbench" make -out "$win" -size "$UPLOAD_SIZE"
+	(
+		umask 077
+		cat >"$cfg" <<CFG
+[default]
+access_key = $TESTBED_LOGGER_ACCESS_KEY
+secret_key = $TESTBED_LOGGER_SECRET_KEY
+host_base = ${TESTBED_S3_ENDPOINT#*://}
+host_bucket = ${TESTBED_S3_ENDPOINT#*://}
+use_https = $([ "${TESTBED_S3_ENDPOINT%%://*}" = https ] && echo True || echo False)
+CFG
+	)
+	: >"$results"
+	for i in $(seq "$UPLOAD_REPS"); do
+		t0=$(date +%s%N)
+		out=$(AWS_ACCESS_KEY_ID=$TESTBED_LOGGER_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$TESTBED_LOGGER_SECRET_KEY \
+			"$work/bin/uploadbench" put -endpoint "$TESTBED_S3_ENDPOINT" -bucket "$bucket" \
+			-key "agent-$i.log" -owner lbowner -file "$win") || die "uploadbench put failed"
+		t1=$(date +%s%N)
+		printf 'agent\t%d\t%s\n' $(((t1 - t0) / 1000000)) "$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$out")" >>"$results"
+		t0=$(date +%s%N)
+		s3cmd -c "$cfg" --no-progress put "$win" "s3://$bucket/s3cmd-$i.log" >/dev/null || die "s3cmd put failed"
+		t1=$(date +%s%N)
+		printf 's3cmd\t%d\t-\n' $(((t1 - t0) / 1000000)) >>"$results"
+		tail -2 "$results" | awk -F'\t' '{printf "   %-6s %6d ms%s\n", $1, $2, ($3 == "-" ? "" : sprintf("  (Put alone %d ms)", $3 * 1000))}' >&2
+	done
+	s3cmd -c "$cfg" rb --recursive "s3://$bucket" >/dev/null 2>&1 || say "could not delete bucket $bucket"
+	local bytes
+	bytes=$(stat -c %s "$win")
+	{
+		echo "Measured $(date -u +'%Y-%m-%d %H:%M UTC') by \`scripts/bench.sh\` on: $(machine_line); store: the test bed's radosgw on 127.0.0.1 (plain HTTP), on the same cores."
+		echo
+		echo "A window of $bytes bytes of ELB lines ($UPLOAD_SIZE) uploaded $UPLOAD_REPS times each way, alternating, to one bucket: through \`uploader.Client.Put\` as the agent uploads a sealed window (\`scripts/uploadbench\`: open file as the body, Content-MD5, READ granted to the owner; signature v4) and with \`s3cmd put\` $(s3cmd --version | awk '{print $3}') (its defaults; signature v4). Times are wall clock of the whole process, start-up included, median of the repetitions; \"Put alone\" is the agent's \`Put\` call without process start-up, the bucket check and its warm-up."
+		echo
+		echo "| uploader | median wall time | × s3cmd | MB/s | every run (ms) |"
+		echo "|---|---:|---:|---:|---|"
+		awk -F'\t' -v bytes="$bytes" '
+		function median(a, n,   i, j, t) {
+			for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+		}
+		{ n[$1]++; w[$1, n[$1]] = $2; runs[$1] = runs[$1] (runs[$1] == "" ? "" : ", ") $2
+		  if ($3 != "-") { np++; p[np] = $3 * 1000 } }
+		END {
+			for (k in n) { delete a; for (i = 1; i <= n[k]; i++) a[i] = w[k, i]; med[k] = median(a, n[k]) }
+			delete a; for (i = 1; i <= np; i++) a[i] = p[i]; put = median(a, np)
+			printf "| agent (`uploader.Client.Put`) | %d ms | %.2f | %.0f | %s |\n", med["agent"], med["agent"] / med["s3cmd"], bytes / 1e6 / (med["agent"] / 1000), runs["agent"]
+			printf "| agent, `Put` alone | %d ms | %.2f | %.0f | |\n", put, put / med["s3cmd"], bytes / 1e6 / (put / 1000)
+			printf "| `s3cmd put` | %d ms | 1.00 | %.0f | %s |\n", med["s3cmd"], bytes / 1e6 / (med["s3cmd"] / 1000), runs["s3cmd"]
+		}' "$results"
+	} >"$report"
+	echo
+	cat "$report"
+	[ -n "${BENCH_QUICK:-}" ] || write_section upload "Upload" "$report"
+}
+
+if [ "$UPLOAD" = only ]; then
+	upload_phase
+	exit 0
+fi
+
 # --- the runs --------------------------------------------------------------------
 CLK_TCK=$(getconf CLK_TCK)
 results=$work/results.tsv
@@ -290,7 +427,7 @@ for rate in $RATES; do
 done
 
 # --- the report ---------------------------------------------------------------
-machine="$(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.1f GB", $2/1048576}' /proc/meminfo), Linux $(uname -r), net.core.rmem_max $(cat /proc/sys/net/core/rmem_max)"
+machine="$(machine_line), net.core.rmem_max $(cat /proc/sys/net/core/rmem_max)"
 report=$work/report.md
 {
 	echo "Measured $(date -u +'%Y-%m-%d %H:%M UTC') by \`scripts/bench.sh\` on: $machine."
@@ -339,23 +476,6 @@ report=$work/report.md
 echo
 cat "$report"
 
-if [ -z "${BENCH_QUICK:-}" ]; then
-	start='<!-- bench.sh: UDP ingest start -->'
-	end='<!-- bench.sh: UDP ingest end -->'
-	if [ ! -f "$DOC" ] || ! grep -qF "$start" "$DOC"; then
-		{
-			[ -f "$DOC" ] && cat "$DOC" && echo
-			echo "## UDP ingest"
-			echo
-			echo "$start"
-			echo "$end"
-		} >"$DOC.tmp"
-		mv "$DOC.tmp" "$DOC"
-	fi
-	awk -v start="$start" -v end="$end" -v report="$report" '
-		$0 == start { print; while ((getline l < report) > 0) print l; skip = 1; next }
-		$0 == end { skip = 0 }
-		!skip' "$DOC" >"$DOC.tmp"
-	mv "$DOC.tmp" "$DOC"
-	say "results written to $DOC"
-fi
+[ -n "${BENCH_QUICK:-}" ] || write_section "UDP ingest" "UDP ingest" "$report"
+
+[ "$UPLOAD" = 0 ] || upload_phase
