@@ -47,8 +47,11 @@ type obsCounters struct {
 // listenerCounters count what one listener address received.
 type listenerCounters struct {
 	datagrams, bytes atomic.Int64
-	mu               sync.Mutex
-	drops            kernelDrops
+	// oversize mirrors the socket's count of datagrams longer than
+	// syslog.max_message_bytes, cut to it (and kept), read at scrape time.
+	oversize atomic.Int64
+	mu       sync.Mutex
+	drops    kernelDrops
 }
 
 func newObsCounters() *obsCounters {
@@ -120,6 +123,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 var (
 	descDatagrams = desc("datagrams_received_total", "Syslog datagrams received, per listener.", "listener")
 	descRecvBytes = desc("received_bytes_total", "Bytes of syslog datagrams received, per listener.", "listener")
+	descOversize  = desc("datagrams_oversize_total", "Datagrams longer than syslog.max_message_bytes, kept cut to that length, per listener.", "listener")
 	descKernel    = desc("kernel_receive_drops_total", "Datagrams the kernel dropped on the listener's socket because its receive buffer was full (drops column of /proc/net/udp).", "listener")
 	descLines     = desc("lines_total", "Lines written to the spool, per recognised HAProxy format; format=\"unknown\" counts unparsed lines kept verbatim.", "format")
 	descUnparsed  = desc("lines_unparsed_total", "Lines that matched no HAProxy format (kept verbatim).")
@@ -153,7 +157,7 @@ var (
 type agentCollector struct{ a *Agent }
 
 func (c agentCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descDatagrams, descRecvBytes, descKernel, descLines, descUnparsed,
+	for _, d := range []*prometheus.Desc{descDatagrams, descRecvBytes, descOversize, descKernel, descLines, descUnparsed,
 		descTrunc, descDropped, descSpooled, descSealed, descEvicted, descEvBytes, descEvLines, descWriteErr,
 		descUpOK, descUpFail, descLastUp, descProv, descProvErr, descReloadOK, descReloadErr, descPendSegs,
 		descPendBytes, descHAProxy, descHAErr, descUp, descELBPolls, descELBErrs, descELBRej, descELBChg} {
@@ -174,6 +178,7 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 		lc := v.(*listenerCounters)
 		counter(descDatagrams, lc.datagrams.Load(), k.(string))
 		counter(descRecvBytes, lc.bytes.Load(), k.(string))
+		counter(descOversize, lc.oversize.Load(), k.(string))
 		lc.mu.Lock()
 		counter(descKernel, int64(lc.drops.total), k.(string))
 		lc.mu.Unlock()
@@ -242,6 +247,7 @@ func (a *Agent) pollKernelDrops() int64 {
 	a.listenMu.Unlock()
 	for _, l := range ls {
 		lc := a.obs.listener(listenerName(l))
+		lc.oversize.Store(int64(l.Truncated()))
 		lc.mu.Lock()
 		err := lc.drops.update(a.procNet, l.conn)
 		lc.mu.Unlock()

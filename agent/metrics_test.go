@@ -357,3 +357,33 @@ elb_access_logger_uploads_total 5
 		t.Error(err)
 	}
 }
+
+// A datagram longer than syslog.max_message_bytes is kept, cut to the
+// limit, and counted per listener.
+func TestMetricsCountOversizeDatagrams(t *testing.T) {
+	up := &metaUploader{memUploader: newMemUploader()}
+	c := testConfig(t)
+	c.MaxMessageBytes = 600
+	var a *Agent
+	conn, cancel, done := startAgent(t, c, up, func(x *Agent) { a = x })
+	defer func() { cancel(); <-done }()
+	listener := "udp://" + a.Addrs()[0].String()
+	short := "<158>Nov 25 06:12:36 haproxy[1]: short\n"
+	long := "<158>Nov 25 06:12:36 haproxy[1]: long " + strings.Repeat("x", 2000) + "\n"
+	for _, msg := range []string{short, long, short, long, long} {
+		if _, err := io.WriteString(conn, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "every line uploaded", func() bool { return len(up.lines()) >= 5 })
+	m := scrape(t, a.MetricsAddr())
+	name := `elb_access_logger_datagrams_oversize_total{listener="` + listener + `"}`
+	if got := m[name]; got != 3 {
+		t.Errorf("%s: got %v, want 3", name, got)
+	}
+	for _, l := range up.lines() {
+		if len(l) > 600+64 {
+			t.Errorf("a kept line is %d bytes, longer than the 600-byte limit allows", len(l))
+		}
+	}
+}
