@@ -22,6 +22,8 @@
 #                        ("100000 200000 300000 400000 0")
 #   BENCH_AGENT_REF      also measure the agent built from this git ref
 #                        (e.g. main), to compare a change with its base
+#   BENCH_AGENT_REF_ENV  environment of that agent, e.g. GOMAXPROCS=1 with
+#                        BENCH_AGENT_REF=HEAD to compare a runtime setting
 #   BENCH_RUN_AS         user the agent and the baseline run as (nobody);
 #                        rsyslog always runs as nobody. As nobody the
 #                        receive buffers are capped by net.core.rmem_max.
@@ -61,6 +63,7 @@ else
 fi
 DOC=${BENCH_DOC:-docs/performance.md}
 REF=${BENCH_AGENT_REF:-}
+read -ra REF_ENV <<<"${BENCH_AGENT_REF_ENV:-}"
 
 say() { printf '== %s\n' "$*" >&2; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
@@ -130,7 +133,7 @@ if [ -n "$REF" ]; then
 	git archive "$REF" | tar -x -C "$work/ref"
 	(cd "$work/ref" && CGO_ENABLED=0 go build -trimpath -o "$work/bin/agent-ref" ./cmd/elb-access-logger)
 	receivers+=(agent-ref)
-	label[agent-ref]="agent ($REF, $(git rev-parse --short "$REF"))"
+	label[agent-ref]="agent ($REF, $(git rev-parse --short "$REF")${REF_ENV[*]:+, ${REF_ENV[*]}})"
 fi
 receivers+=(rsyslog-tuned rsyslog-default)
 if [ -n "${BENCH_RECEIVERS:-}" ]; then
@@ -195,7 +198,9 @@ PROPS
 			mv "$dir/probe.properties" "$dir/agent.properties"
 		fi
 		chmod 644 "$dir/agent.properties"
-		setpriv_as "$RUN_AS" "$bin" --config "$dir/agent.properties" 2>"$dir/stderr" &
+		local envs=()
+		[ "$name" = agent-ref ] && envs=("${REF_ENV[@]}")
+		setpriv_as "$RUN_AS" env "${envs[@]}" "$bin" --config "$dir/agent.properties" 2>"$dir/stderr" &
 		;;
 	rsyslog-*)
 		local rcvbuf="" queue=""
@@ -449,7 +454,7 @@ report=$work/report.md
 	END {
 		for (n in cpus) if (cpulines[n] > 0) cpu[n] = cpus[n] / (cpulines[n] / 1e6)
 		split(labels, kv, ";")
-		for (i in kv) if (kv[i] != "") { split(kv[i], p, "="); lab[p[1]] = p[2] }
+		for (i in kv) if (kv[i] != "") { j = index(kv[i], "="); lab[substr(kv[i], 1, j - 1)] = substr(kv[i], j + 1) }
 		m = split(order, names, " ")
 		for (i = 1; i <= m; i++) {
 			n = names[i]
