@@ -358,9 +358,13 @@ CFG
 		s3cmd -c "$cfg" --no-progress put "$win" "s3://$bucket/s3cmd-$i.log" >/dev/null || die "s3cmd put failed"
 		t1=$(date +%s%N)
 		printf 's3cmd\t%d\t-\n' $(((t1 - t0) / 1000000)) >>"$results"
+		# The test bed keeps objects in RAM (memstore, 2 GiB): one window
+		# at a time, or the store fills and stops answering.
+		s3cmd -c "$cfg" del "s3://$bucket/agent-$i.log" "s3://$bucket/agent-$i.log.warm" "s3://$bucket/s3cmd-$i.log" >/dev/null ||
+			say "could not delete the objects of round $i"
 		tail -2 "$results" | awk -F'\t' '{printf "   %-6s %6d ms%s\n", $1, $2, ($3 == "-" ? "" : sprintf("  (Put alone %d ms)", $3 * 1000))}' >&2
 	done
-	s3cmd -c "$cfg" rb --recursive "s3://$bucket" >/dev/null 2>&1 || say "could not delete bucket $bucket"
+	s3cmd -c "$cfg" rb --recursive --force "s3://$bucket" >/dev/null 2>&1 || say "could not delete bucket $bucket"
 	local bytes
 	bytes=$(stat -c %s "$win")
 	{
