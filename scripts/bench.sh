@@ -14,6 +14,12 @@
 # socket. It prints a table of ratios against the bare baseline and, in a
 # full run, writes it to the "UDP ingest" section of docs/performance.md.
 #
+# Then, when the test bed runs (scripts/testbed.sh start), the upload
+# phase: a 100 MB window uploaded through the agent's upload path
+# (scripts/uploadbench, uploader.Client.Put) and with `s3cmd put` (from apt
+# if missing), alternating, to one bucket of the bed's store; medians and
+# their ratio go to the "Upload" section.
+#
 # Environment:
 #   BENCH_QUICK=1        smoke test: 100,000 datagrams at 100,000/s and full
 #                        speed; prints the table, leaves the docs alone
