@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -104,27 +103,8 @@ type agentRun struct {
 
 func startRun(t *testing.T, bin, cfg string, n int, logs *lockedBuffer) *agentRun {
 	t.Helper()
-	cmd := exec.Command(bin, "--config", cfg)
-	pr, pw := io.Pipe()
-	cmd.Stderr = pw
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r := &agentRun{n: n, cmd: cmd, done: make(chan error, 1)}
-	listening := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		once := sync.Once{}
-		for sc.Scan() {
-			fmt.Fprintf(logs, "[run %d] %s\n", n, sc.Text())
-			if strings.Contains(sc.Text(), "msg=listening") {
-				once.Do(func() { close(listening) })
-			}
-		}
-		io.Copy(io.Discard, pr)
-	}()
-	go func() { r.done <- cmd.Wait(); pw.Close() }()
+	cmd, done, listening := launch(t, logs, fmt.Sprintf("[run %d] ", n), bin, "--config", cfg)
+	r := &agentRun{n: n, cmd: cmd, done: done}
 	select {
 	case <-listening:
 		r.up = time.Now()

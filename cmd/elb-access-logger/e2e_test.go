@@ -80,6 +80,35 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// launch starts bin with args, copying each line it logs to logs (after
+// prefix). The returned channels report the exit and, once closed, that it
+// listens.
+func launch(t *testing.T, logs io.Writer, prefix, bin string, args ...string) (*exec.Cmd, chan error, chan struct{}) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	pr, pw := io.Pipe()
+	cmd.Stderr = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	listening := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		once := sync.Once{}
+		for sc.Scan() {
+			fmt.Fprintf(logs, "%s%s\n", prefix, sc.Text())
+			if strings.Contains(sc.Text(), "msg=listening") {
+				once.Do(func() { close(listening) })
+			}
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	go func() { done <- cmd.Wait(); pw.Close() }()
+	return cmd, done, listening
+}
+
 // startAgent runs the binary with the property file text and waits until it
 // listens.
 func startAgent(t *testing.T, properties string) *runningAgent {
@@ -88,26 +117,9 @@ func startAgent(t *testing.T, properties string) *runningAgent {
 	if err := os.WriteFile(cfg, []byte(properties), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(agentBinary(t), "--config", cfg)
 	stderr := &lockedBuffer{}
-	pr, pw := io.Pipe()
-	cmd.Stderr = pw
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	a := &runningAgent{cmd: cmd, stderr: stderr, done: make(chan error, 1)}
-	listening := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(pr)
-		once := sync.Once{}
-		for sc.Scan() {
-			fmt.Fprintln(stderr, sc.Text())
-			if strings.Contains(sc.Text(), "msg=listening") {
-				once.Do(func() { close(listening) })
-			}
-		}
-	}()
-	go func() { a.done <- cmd.Wait(); pw.Close() }()
+	cmd, done, listening := launch(t, stderr, "", agentBinary(t), "--config", cfg)
+	a := &runningAgent{cmd: cmd, stderr: stderr, done: done}
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
