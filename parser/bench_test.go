@@ -2,7 +2,9 @@ package parser
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
+	"time"
 )
 
 // benchLines is one captured line per format (testdata/haproxy).
@@ -98,8 +100,9 @@ func BenchmarkEncode(b *testing.B) {
 	}
 }
 
-// BenchmarkParseEncodeELB is the agent's hot path for the recommended
-// format: parse and ELB-encode one datagram into a reused buffer.
+// BenchmarkParseEncodeELB is the agent's hot path: parse and ELB-encode one
+// datagram into a reused buffer, for each captured format and for "mix",
+// the lines scripts/loadgen sends to the benchmark (ns/op is per line).
 func BenchmarkParseEncodeELB(b *testing.B) {
 	enc, err := NewEncoder("elb", EncoderOptions{LBName: "my-loadbalancer"})
 	if err != nil {
@@ -108,7 +111,7 @@ func BenchmarkParseEncodeELB(b *testing.B) {
 	p := NewParser()
 	var r Record
 	buf := make([]byte, 0, 4096)
-	for _, bl := range benchLines[:2] {
+	for _, bl := range benchLines {
 		line := []byte(bl.line)
 		b.Run(bl.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -120,6 +123,59 @@ func BenchmarkParseEncodeELB(b *testing.B) {
 			}
 		})
 	}
+	b.Run("mix", func(b *testing.B) {
+		lines := loadgenMix(1000)
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if err := p.Parse(lines[i], &r); err != nil {
+				b.Fatal(err)
+			}
+			buf = enc.Encode(buf[:0], &r)
+			if i++; i == len(lines) {
+				i = 0
+			}
+		}
+	})
+}
+
+// loadgenMix returns n datagrams as scripts/loadgen sends them: its five
+// formats in turn (stock httplog and tcplog, the recipe's extended httplog,
+// servo, stock httplog framed as RFC 5424), numbered, each from its own
+// client address. They are one millisecond apart, so the n lines span n
+// milliseconds: the dates change within a line's second as often as in
+// the slowest paced run, and the second itself every thousand lines.
+func loadgenMix(n int) [][]byte {
+	start := time.Date(2026, 11, 25, 17, 16, 40, 123456000, time.UTC)
+	lines := make([][]byte, n)
+	for seq := range lines {
+		now := start.Add(time.Duration(seq) * time.Millisecond)
+		lines[seq] = loadgenLine(uint64(seq), now)
+	}
+	return lines
+}
+
+// loadgenLine is scripts/loadgen's datagram(): keep the two in step.
+func loadgenLine(seq uint64, now time.Time) []byte {
+	ip := fmt.Appendf(nil, "10.%d.%d.%d", (seq>>16)&0xff, (seq>>8)&0xff, seq&0xff)
+	port := 1024 + seq%60000
+	acceptDate := now.Format("02/Jan/2006:15:04:05.000")
+	header := "<158>" + now.Format(time.Stamp) + " haproxy[6817]: "
+	var body string
+	switch seq % 5 {
+	case 0: // httplog
+		body = fmt.Sprintf(`%s:%d [%s] fe_http be_http/s1 0/0/0/6/6 200 185 - - ---- 1/1/0/0/0 0/0 "GET /item/%d?q=bench HTTP/1.1"`, ip, port, acceptDate, seq)
+	case 1: // tcplog
+		body = fmt.Sprintf(`%s:%d [%s] fe_tcp be_tcp/s1 1/0/1 %d -- 1/1/0/0/0 0/0`, ip, port, acceptDate, seq)
+	case 2: // extended
+		body = fmt.Sprintf(`httplog http-80 backend-http-80 http-80 200 -- 4 0 1 1 6 "GET /item/%d HTTP/1.1" %s:%d 10.0.0.1:80 10.0.0.2:8080 req_size=142 resp_size=241`, seq, ip, port)
+	case 3: // servo
+		body = fmt.Sprintf(`httplog %d %s %d 10.0.0.2 8080 4 0 1 1 6 200 142 241 http-80 backend-http-80 http-80 -- GET /item/%d HTTP/1.1 www.example.com`, now.Unix(), ip, port, seq)
+	case 4: // rfc5424
+		header = "<158>1 " + now.Format("2006-01-02T15:04:05.000000-07:00") + " - haproxy 6817 - - "
+		body = fmt.Sprintf(`%s:%d [%s] fe_http be_http/s1 0/0/0/0/0 200 185 - - ---- 1/1/0/0/0 0/0 "GET /item/%d HTTP/1.1"`, ip, port, acceptDate, seq)
+	}
+	return []byte(header + body + "\n")
 }
 
 // TestHotPathAllocs pins the steady-state allocation count of parse plus
@@ -146,5 +202,35 @@ func TestHotPathAllocs(t *testing.T) {
 				t.Errorf("%s/%s: allocs per line got %v, want 0", bl.name, format, got)
 			}
 		}
+	}
+}
+
+// TestLoadgenMix checks the benchmark mix is what it says: each line is
+// read as its format, without allocating.
+func TestLoadgenMix(t *testing.T) {
+	want := []Format{FormatHTTPLog, FormatTCPLog, FormatRecipe, FormatServo, FormatHTTPLog}
+	enc, err := NewEncoder("elb", EncoderOptions{LBName: "my-loadbalancer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewParser()
+	var r Record
+	buf := make([]byte, 0, 4096)
+	lines := loadgenMix(10)
+	for i, line := range lines {
+		if err := p.Parse(line, &r); err != nil || r.Format != want[i%5] || r.Truncated {
+			t.Errorf("%q: format got %v (%s, err %v), want %v", line, r.Format, r.Reason, err, want[i%5])
+		}
+	}
+	i := 0
+	got := testing.AllocsPerRun(100, func() {
+		if err := p.Parse(lines[i%len(lines)], &r); err != nil {
+			t.Fatal(err)
+		}
+		buf = enc.Encode(buf[:0], &r)
+		i++
+	})
+	if got != 0 {
+		t.Errorf("allocs per line got %v, want 0", got)
 	}
 }
