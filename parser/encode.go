@@ -2,6 +2,7 @@ package parser
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -113,13 +114,21 @@ func appendTime(dst []byte, t time.Time) []byte {
 }
 
 // appendPad appends n (>= 0) zero-padded to width digits (more when n
-// needs them).
+// needs them). The widths the encoders use most (1 for seconds, 2 for
+// date parts, 4 for the year, 6 for microseconds) are written digit pair
+// by digit pair; the loop below is for the rest.
 func appendPad(dst []byte, n, width int) []byte {
 	switch {
-	case width == 2 && n >= 0 && n < 100:
-		return append(dst, byte('0'+n/10), byte('0'+n%10))
 	case n < 0:
 		n = 0
+	case width == 1 && n < 10:
+		return append(dst, byte('0'+n))
+	case width == 2 && n < 100:
+		return append2(dst, n)
+	case width == 4 && n < 10000:
+		return append2(append2(dst, n/100), n%100)
+	case width == 6 && n < 1000000:
+		return append2(append2(append2(dst, n/10000), n/100%100), n%100)
 	}
 	var buf [20]byte
 	i := len(buf)
@@ -132,11 +141,15 @@ func appendPad(dst []byte, n, width int) []byte {
 	return append(dst, buf[i:]...)
 }
 
+// append2 appends n (0 to 99) as two digits.
+func append2(dst []byte, n int) []byte {
+	return append(dst, byte('0'+n/10), byte('0'+n%10))
+}
+
 // appendInt appends n in decimal.
 func appendInt(dst []byte, n int64) []byte {
-	if n < 0 {
-		dst = append(dst, '-')
-		n = -n
+	if n >= 0 {
+		return strconv.AppendInt(dst, n, 10)
 	}
-	return appendPad(dst, int(n), 1)
+	return appendPad(append(dst, '-'), int(-n), 1)
 }
