@@ -61,22 +61,29 @@ type scanner struct {
 	eof bool // a token was asked for past the end of the line
 }
 
-// next returns the next space-separated token.
+// next returns the next space-separated token. It works on a local copy
+// of s.b and stores it once: the loops then run in registers.
 func (s *scanner) next() []byte {
-	for len(s.b) > 0 && s.b[0] == ' ' {
-		s.b = s.b[1:]
-	}
-	if len(s.b) == 0 {
-		s.eof = true
+	b := skipSpaces(s.b)
+	if len(b) == 0 {
+		s.b, s.eof = b, true
 		return nil
 	}
 	i := 0
-	for i < len(s.b) && s.b[i] != ' ' {
+	for i < len(b) && b[i] != ' ' {
 		i++
 	}
-	tok := s.b[:i]
-	s.b = s.b[i:]
-	return tok
+	s.b = b[i:]
+	return b[:i]
+}
+
+// skipSpaces returns b without its leading spaces.
+func skipSpaces(b []byte) []byte {
+	i := 0
+	for i < len(b) && b[i] == ' ' {
+		i++
+	}
+	return b[i:]
 }
 
 // quoted returns the next "..."-quoted token without its quotes; a
@@ -84,41 +91,35 @@ func (s *scanner) next() []byte {
 // before the closing quote (a truncated line); ok is false when the next
 // token does not start with a quote.
 func (s *scanner) quoted() (tok []byte, ok, complete bool) {
-	for len(s.b) > 0 && s.b[0] == ' ' {
-		s.b = s.b[1:]
-	}
-	if len(s.b) == 0 {
+	b := skipSpaces(s.b)
+	s.b = b
+	if len(b) == 0 {
 		s.eof = true
 		return nil, false, false
 	}
-	if s.b[0] != '"' {
+	if b[0] != '"' {
 		return nil, false, false
 	}
-	if end := bytes.IndexByte(s.b[1:], '"') + 1; end > 0 && bytes.IndexByte(s.b[1:end], '\\') < 0 {
-		tok = s.b[1:end]
-		s.b = s.b[end+1:]
-		return tok, true, true
+	if end := bytes.IndexByte(b[1:], '"') + 1; end > 0 && bytes.IndexByte(b[1:end], '\\') < 0 {
+		s.b = b[end+1:]
+		return b[1:end], true, true
 	}
-	for i := 1; i < len(s.b); i++ {
-		switch s.b[i] {
+	for i := 1; i < len(b); i++ {
+		switch b[i] {
 		case '\\':
 			i++
 		case '"':
-			tok = s.b[1:i]
-			s.b = s.b[i+1:]
-			return tok, true, true
+			s.b = b[i+1:]
+			return b[1:i], true, true
 		}
 	}
-	tok = s.b[1:]
 	s.b = nil
-	return tok, true, false
+	return b[1:], true, false
 }
 
 // rest returns what is left of the line, without leading spaces.
 func (s *scanner) rest() []byte {
-	for len(s.b) > 0 && s.b[0] == ' ' {
-		s.b = s.b[1:]
-	}
+	s.b = skipSpaces(s.b)
 	return s.b
 }
 
@@ -150,6 +151,9 @@ func atoi(b []byte) (n int64, ok bool) {
 // milliseconds; a fraction of up to three digits ("0.073") is accepted for
 // sources that measure finer.
 func timer(b []byte) (int, bool) {
+	if n, ok := digits(b); ok && len(b) <= 12 {
+		return n * 1000, true // the usual case: whole milliseconds
+	}
 	whole, frac, _ := bytes.Cut(b, []byte("."))
 	n, ok := atoi(whole)
 	if !ok || n < -1 || n > 1<<40 || len(frac) > 3 || (n < 0 && len(frac) > 0) {
@@ -174,13 +178,18 @@ func timer(b []byte) (int, bool) {
 
 // timers splits a slash-separated list of n timers ("0/0/1/2/3") into out.
 func timers(b []byte, out []*int) bool {
+	last := len(out) - 1
 	for i, p := range out {
-		j := bytes.IndexByte(b, '/')
-		if i == len(out)-1 {
-			j = len(b)
-		}
-		if j < 0 {
-			return false
+		j := len(b) // the last timer takes the rest
+		if i < last {
+			// A loop, not bytes.IndexByte: timers are a few bytes long.
+			j = 0
+			for j < len(b) && b[j] != '/' {
+				j++
+			}
+			if j == len(b) {
+				return false
+			}
 		}
 		v, ok := timer(b[:j])
 		if !ok {
