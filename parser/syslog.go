@@ -74,10 +74,11 @@ func NewParser() *Parser {
 // body with an empty header, so nothing that reached the agent is lost. The
 // only error is ErrEmpty.
 func (p *Parser) Parse(datagram []byte, r *Record) error {
-	if err := p.Frame(datagram, r); err != nil {
+	if err := p.frame(datagram, r); err != nil {
+		*r = Record{Header: Header{Priority: -1}}
 		return err
 	}
-	ParseBody(r.Body, r)
+	ParseBody(r.Body, r) // clears the fields frame left alone
 	return nil
 }
 
@@ -88,6 +89,13 @@ func (p *Parser) Parse(datagram []byte, r *Record) error {
 // anything else goes through go-syslog.
 func (p *Parser) Frame(datagram []byte, r *Record) error {
 	*r = Record{Header: Header{Priority: -1}}
+	return p.frame(datagram, r)
+}
+
+// frame sets r.Header, r.Framing and r.Body from datagram and leaves the
+// rest of r as it was: Parse clears it once, in ParseBody, rather than
+// twice.
+func (p *Parser) frame(datagram []byte, r *Record) error {
 	line := datagram
 	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r' || line[len(line)-1] == 0) {
 		line = line[:len(line)-1]
@@ -96,6 +104,7 @@ func (p *Parser) Frame(datagram []byte, r *Record) error {
 		return ErrEmpty
 	}
 	if p.fastFrame(line, r) {
+		r.Framing = FramingSyslog
 		return nil
 	}
 	return p.slowFrame(line, r)
