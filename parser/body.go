@@ -18,20 +18,25 @@ const (
 // A body that matches no format keeps Format == FormatUnknown with r.Reason
 // set; this is not an error.
 func ParseBody(body []byte, r *Record) {
+	parseBody(body, r, nil)
+}
+
+// parseBody is ParseBody with a cache of accept dates (nil: none).
+func parseBody(body []byte, r *Record, dates *secondCache) {
 	r.Body = body
 	r.resetFields()
 	var ok bool
 	switch {
 	case bytes.HasPrefix(body, []byte("elb-http ")):
-		ok = r.parseELB(body[len("elb-http "):], true)
+		ok = r.parseELB(body[len("elb-http "):], true, dates)
 	case bytes.HasPrefix(body, []byte("elb-tcp ")):
-		ok = r.parseELB(body[len("elb-tcp "):], false)
+		ok = r.parseELB(body[len("elb-tcp "):], false, dates)
 	case bytes.HasPrefix(body, []byte("httplog ")):
 		ok = r.parseLegacy(body[len("httplog "):], true)
 	case bytes.HasPrefix(body, []byte("tcplog ")):
 		ok = r.parseLegacy(body[len("tcplog "):], false)
 	default:
-		ok = r.parseStock(body)
+		ok = r.parseStock(body, dates)
 	}
 	if !ok {
 		truncated, reason := r.Truncated, r.Reason
@@ -286,22 +291,32 @@ func (r *Record) fail(s *scanner, reason string) bool {
 
 // parseDate reads HAProxy's "%t"/"%tr" date, "25/Nov/2026:17:13:30.440",
 // in UTC (HAProxy logs local time; the agent's hosts run in UTC). Six
-// fraction digits (microseconds) are accepted too.
-func parseDate(b []byte) (time.Time, bool) {
-	us := 0
-	if len(b) == 27 {
-		var ok bool
-		if us, ok = digits(b[24:27]); !ok {
+// fraction digits (microseconds) are accepted too. seconds caches the
+// part up to the second.
+func parseDate(b []byte, seconds *secondCache) (time.Time, bool) {
+	if (len(b) != 24 && len(b) != 27) || b[20] != '.' {
+		return time.Time{}, false
+	}
+	frac, ok := digits(b[21:])
+	if !ok {
+		return time.Time{}, false
+	}
+	if len(b) == 24 {
+		frac *= 1000 // milliseconds
+	}
+	t, ok := seconds.get(b[:20])
+	if !ok {
+		if t, ok = parseDateSeconds(b[:20]); !ok {
 			return time.Time{}, false
 		}
-		b = b[:24]
+		seconds.put(b[:20], t)
 	}
-	t, ok := parseDateMS(b)
-	return t.Add(time.Duration(us) * time.Microsecond), ok
+	return t.Add(time.Duration(frac) * time.Microsecond), true
 }
 
-func parseDateMS(b []byte) (time.Time, bool) {
-	if len(b) != 24 || b[2] != '/' || b[6] != '/' || b[11] != ':' || b[14] != ':' || b[17] != ':' || b[20] != '.' {
+// parseDateSeconds reads "25/Nov/2026:17:13:30" in UTC.
+func parseDateSeconds(b []byte) (time.Time, bool) {
+	if len(b) != 20 || b[2] != '/' || b[6] != '/' || b[11] != ':' || b[14] != ':' || b[17] != ':' {
 		return time.Time{}, false
 	}
 	day, ok1 := digits(b[0:2])
@@ -310,11 +325,10 @@ func parseDateMS(b []byte) (time.Time, bool) {
 	hh, ok4 := digits(b[12:14])
 	mm, ok5 := digits(b[15:17])
 	ss, ok6 := digits(b[18:20])
-	ms, ok7 := digits(b[21:24])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 {
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 {
 		return time.Time{}, false
 	}
-	return time.Date(year, mon, day, hh, mm, ss, ms*int(time.Millisecond), time.UTC), true
+	return time.Date(year, mon, day, hh, mm, ss, 0, time.UTC), true
 }
 
 // digits parses a fixed-width run of decimal digits.

@@ -33,25 +33,11 @@ func (p *Parser) fastFrame(line []byte, r *Record) bool {
 
 // fast3164 reads "Mmm dd hh:mm:ss [HOST ]TAG[PID]: MSG".
 func (p *Parser) fast3164(b []byte, pri int, r *Record) bool {
-	if len(b) < 16 || b[3] != ' ' || b[6] != ' ' || b[9] != ':' || b[12] != ':' || b[15] != ' ' {
+	if len(b) < 16 || b[15] != ' ' {
 		return false
 	}
-	mon, ok := month(b[0:3])
+	ts, ok := p.time3164(b[:15])
 	if !ok {
-		return false
-	}
-	dayField := b[4:6]
-	switch dayField[0] {
-	case ' ':
-		dayField = dayField[1:]
-	case '0':
-		return false // RFC 3164 pads the day with a space
-	}
-	day, ok1 := digits(dayField)
-	hh, ok2 := digits(b[7:9])
-	mm, ok3 := digits(b[10:12])
-	ss, ok4 := digits(b[13:15])
-	if !(ok1 && ok2 && ok3 && ok4) || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 59 {
 		return false
 	}
 	b = b[16:]
@@ -73,25 +59,68 @@ func (p *Parser) fast3164(b []byte, pri int, r *Record) bool {
 	if !ok || len(rest) == 0 {
 		return false
 	}
-	if p.yearLines == 0 {
-		now := p.now().UTC()
-		p.year, p.month = now.Year(), now.Month()
-	}
-	p.yearLines = (p.yearLines + 1) % yearEvery
-	year := p.year
-	if int(mon) > int(p.month)+1 {
-		year-- // December's lines read in January
-	}
-	ts := time.Date(year, mon, day, hh, mm, ss, 0, time.UTC)
-	if ts.Day() != day {
-		return false // Feb 30 and the like
-	}
 	r.Header = Header{Timestamp: ts, Priority: pri}
 	r.Header.Hostname = p.intern(&p.host, host)
 	r.Header.Tag = p.intern(&p.tag, tag)
 	r.Header.PID = p.intern(&p.pid, pid)
 	r.Body = rest
 	return true
+}
+
+// time3164 reads an RFC 3164 timestamp, "Nov 25 17:16:40", in the
+// current year (the year before for December's lines read in January),
+// through a cache of the last one.
+func (p *Parser) time3164(stamp []byte) (time.Time, bool) {
+	if p.yearLines == 0 {
+		now := p.now().UTC()
+		if now.Year() != p.year || now.Month() != p.month {
+			p.year, p.month = now.Year(), now.Month()
+			p.stamps3164 = secondCache{} // its times are for the old year
+		}
+	}
+	p.yearLines = (p.yearLines + 1) % yearEvery
+	if ts, ok := p.stamps3164.get(stamp); ok {
+		return ts, true
+	}
+	ts, ok := parse3164Stamp(stamp, p.year, p.month)
+	if ok {
+		p.stamps3164.put(stamp, ts)
+	}
+	return ts, ok
+}
+
+// parse3164Stamp reads "Mmm dd hh:mm:ss" in UTC, in year unless its month
+// is after the one following now (December's lines read in January).
+func parse3164Stamp(b []byte, year int, now time.Month) (time.Time, bool) {
+	if len(b) != 15 || b[3] != ' ' || b[6] != ' ' || b[9] != ':' || b[12] != ':' {
+		return time.Time{}, false
+	}
+	mon, ok := month(b[0:3])
+	if !ok {
+		return time.Time{}, false
+	}
+	dayField := b[4:6]
+	switch dayField[0] {
+	case ' ':
+		dayField = dayField[1:]
+	case '0':
+		return time.Time{}, false // RFC 3164 pads the day with a space
+	}
+	day, ok1 := digits(dayField)
+	hh, ok2 := digits(b[7:9])
+	mm, ok3 := digits(b[10:12])
+	ss, ok4 := digits(b[13:15])
+	if !(ok1 && ok2 && ok3 && ok4) || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 59 {
+		return time.Time{}, false
+	}
+	if int(mon) > int(now)+1 {
+		year--
+	}
+	ts := time.Date(year, mon, day, hh, mm, ss, 0, time.UTC)
+	if ts.Day() != day {
+		return time.Time{}, false // Feb 30 and the like
+	}
+	return ts, true
 }
 
 // isHostname reports whether b holds only what host names hold.
@@ -145,7 +174,7 @@ func (p *Parser) fast5424(b []byte, pri int, r *Record) bool {
 	var ts time.Time
 	if !(len(f[0]) == 1 && f[0][0] == '-') {
 		var ok bool
-		if ts, ok = parseRFC3339(f[0]); !ok {
+		if ts, ok = parseRFC3339(f[0], &p.stamps5424); !ok {
 			return false
 		}
 	}
@@ -187,19 +216,18 @@ func (p *Parser) intern(last *string, b []byte) string {
 }
 
 // parseRFC3339 reads an RFC 5424 timestamp, "2026-11-25T06:13:06.172255+00:00"
-// or with Z, up to microseconds, into UTC.
-func parseRFC3339(b []byte) (time.Time, bool) {
-	if len(b) < 20 || b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != 't') || b[13] != ':' || b[16] != ':' {
+// or with Z, up to microseconds, into UTC. seconds caches the part up to
+// the second.
+func parseRFC3339(b []byte, seconds *secondCache) (time.Time, bool) {
+	if len(b) < 20 {
 		return time.Time{}, false
 	}
-	year, ok1 := digits(b[0:4])
-	mon, ok2 := digits(b[5:7])
-	day, ok3 := digits(b[8:10])
-	hh, ok4 := digits(b[11:13])
-	mm, ok5 := digits(b[14:16])
-	ss, ok6 := digits(b[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mon < 1 || mon > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 59 {
-		return time.Time{}, false
+	t, ok := seconds.get(b[:19])
+	if !ok {
+		if t, ok = parseRFC3339Seconds(b[:19]); !ok {
+			return time.Time{}, false
+		}
+		seconds.put(b[:19], t)
 	}
 	b = b[19:]
 	nsec := 0
@@ -232,9 +260,26 @@ func parseRFC3339(b []byte) (time.Time, bool) {
 	default:
 		return time.Time{}, false
 	}
-	t := time.Date(year, time.Month(mon), day, hh, mm, ss, nsec, time.UTC)
+	return t.Add(time.Duration(nsec) - time.Duration(offset)*time.Second), true
+}
+
+// parseRFC3339Seconds reads "2026-11-25T06:13:06" in UTC.
+func parseRFC3339Seconds(b []byte) (time.Time, bool) {
+	if len(b) != 19 || b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != 't') || b[13] != ':' || b[16] != ':' {
+		return time.Time{}, false
+	}
+	year, ok1 := digits(b[0:4])
+	mon, ok2 := digits(b[5:7])
+	day, ok3 := digits(b[8:10])
+	hh, ok4 := digits(b[11:13])
+	mm, ok5 := digits(b[14:16])
+	ss, ok6 := digits(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mon < 1 || mon > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(mon), day, hh, mm, ss, 0, time.UTC)
 	if t.Day() != day {
 		return time.Time{}, false
 	}
-	return t.Add(-time.Duration(offset) * time.Second), true
+	return t, true
 }

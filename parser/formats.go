@@ -12,11 +12,11 @@ import (
 //	elb-tcp  %t  %ci:%cp %fi:%fp %si:%sp %ft %b/%s %Tw/%Tc/%Tt %U %B %ts %sslc %sslv
 //
 // The captures (%hrl) are Host then User-Agent, as the snippet declares.
-func (r *Record) parseELB(b []byte, http bool) bool {
+func (r *Record) parseELB(b []byte, http bool, dates *secondCache) bool {
 	s := scanner{b: b}
 	r.HTTP = http
 	var ok bool
-	if r.Received, ok = parseDate(s.next()); !ok {
+	if r.Received, ok = parseDate(s.next(), dates); !ok {
 		return r.fail(&s, ReasonBadField)
 	}
 	if !r.addresses(&s, true, true) || !r.proxies(&s) {
@@ -91,7 +91,7 @@ func (r *Record) parseELB(b []byte, http bool) bool {
 //
 //	%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq [{%hrl}] [{%hsl}] %{+Q}r [httpslog's SSL errors and %[ssl_fc_sni]/%sslv/%sslc]
 //	%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
-func (r *Record) parseStock(b []byte) bool {
+func (r *Record) parseStock(b []byte, dates *secondCache) bool {
 	s := scanner{b: b}
 	var ok bool
 	if r.ClientIP, r.ClientPort, ok = splitHostPort(s.next()); !ok {
@@ -101,7 +101,7 @@ func (r *Record) parseStock(b []byte) bool {
 	if len(date) < 2 || date[0] != '[' || date[len(date)-1] != ']' {
 		return r.fail(nil, ReasonNoFormat)
 	}
-	if r.Received, ok = parseDate(date[1 : len(date)-1]); !ok {
+	if r.Received, ok = parseDate(date[1:len(date)-1], dates); !ok {
 		return r.fail(nil, ReasonNoFormat)
 	}
 	if !r.proxies(&s) {

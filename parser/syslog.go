@@ -46,6 +46,10 @@ type Parser struct {
 	year      int
 	month     time.Month
 	yearLines int
+
+	// The last dates read up to the second, by kind: RFC 3164 and RFC
+	// 5424 headers and HAProxy's accept date.
+	stamps3164, stamps5424, acceptDates secondCache
 }
 
 // yearEvery is how many lines the cached current year serves.
@@ -78,7 +82,7 @@ func (p *Parser) Parse(datagram []byte, r *Record) error {
 		*r = Record{Header: Header{Priority: -1}}
 		return err
 	}
-	ParseBody(r.Body, r) // clears the fields frame left alone
+	parseBody(r.Body, r, &p.acceptDates) // clears the fields frame left alone
 	return nil
 }
 
