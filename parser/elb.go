@@ -132,7 +132,7 @@ func (r *Record) backendAnswered() bool {
 // URI that is already absolute is kept; without any host the URI is
 // written as logged.
 func (r *Record) appendURL(dst []byte) []byte {
-	if bytes.HasPrefix(r.URI, []byte("http://")) || bytes.HasPrefix(r.URI, []byte("https://")) || len(r.URI) == 0 || r.URI[0] != '/' {
+	if len(r.URI) == 0 || r.URI[0] != '/' { // absolute ("http://...") or not a path
 		return appendSafe(dst, dashIfEmpty(r.URI))
 	}
 	host, hostPort := splitHostHeader(r.Host)
@@ -190,12 +190,16 @@ func splitHostHeader(h []byte) (host, port []byte) {
 
 // appendSeconds appends microseconds as seconds with six decimals, or -1.
 func appendSeconds(dst []byte, us int) []byte {
-	if us < 0 {
+	switch {
+	case us < 0:
 		return append(dst, "-1"...)
+	case us == 0: // the usual request and response processing time
+		return append(dst, "0.000000"...)
 	}
 	dst = appendPad(dst, us/1000000, 1)
-	dst = append(dst, '.')
-	return appendPad(dst, us%1000000, 6)
+	dst = append(dst, ".000000"...)
+	put6(dst[len(dst)-6:], us%1000000)
+	return dst
 }
 
 // appendCount appends n, or "-" when it is unknown (-1).

@@ -98,19 +98,41 @@ func appendTime(dst []byte, t time.Time) []byte {
 	y, mo, d := t.Date()
 	h, mi, s := t.Clock()
 	dst = appendPad(dst, y, 4)
-	dst = append(dst, '-')
-	dst = appendPad(dst, int(mo), 2)
-	dst = append(dst, '-')
-	dst = appendPad(dst, d, 2)
-	dst = append(dst, 'T')
-	dst = appendPad(dst, h, 2)
-	dst = append(dst, ':')
-	dst = appendPad(dst, mi, 2)
-	dst = append(dst, ':')
-	dst = appendPad(dst, s, 2)
-	dst = append(dst, '.')
-	dst = appendPad(dst, t.Nanosecond()/1000, 6)
-	return append(dst, 'Z')
+	// The rest has a fixed width: append a template, fill in its digits.
+	dst = append(dst, "-00-00T00:00:00.000000Z"...)
+	b := dst[len(dst)-23:]
+	put2(b[1:], int(mo))
+	put2(b[4:], d)
+	put2(b[7:], h)
+	put2(b[10:], mi)
+	put2(b[13:], s)
+	put6(b[16:], t.Nanosecond()/1000)
+	return dst
+}
+
+// digitPairs holds "00" to "99": one lookup writes two digits.
+const digitPairs = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"
+
+// put2 writes n (0 to 99) as two digits to b[0:2].
+func put2(b []byte, n int) {
+	_ = b[1]
+	b[0], b[1] = digitPairs[2*n], digitPairs[2*n+1]
+}
+
+// put6 writes n (0 to 999999) as six digits to b[0:6].
+func put6(b []byte, n int) {
+	put2(b[0:], n/10000)
+	put2(b[2:], n/100%100)
+	put2(b[4:], n%100)
 }
 
 // appendPad appends n (>= 0) zero-padded to width digits (more when n
