@@ -52,11 +52,12 @@ func parseBody(body []byte, r *Record, dates *secondCache) {
 // resetFields clears the HAProxy fields, keeping header, framing and body.
 func (r *Record) resetFields() {
 	h, f, b := r.Header, r.Framing, r.Body
-	*r = Record{
-		Header: h, Framing: f, Body: b,
-		TRequest: -1, TQueue: -1, TConnect: -1, TResponse: -1, TData: -1, TTotal: -1,
-		Status: -1, BytesRead: -1, BytesSent: -1,
-	}
+	// Zero *r in place, then set what is not zero: a composite literal
+	// would be built aside and copied in.
+	*r = Record{}
+	r.Header, r.Framing, r.Body = h, f, b
+	r.TRequest, r.TQueue, r.TConnect, r.TResponse, r.TData, r.TTotal = -1, -1, -1, -1, -1, -1
+	r.Status, r.BytesRead, r.BytesSent = -1, -1, -1
 }
 
 // scanner walks a body token by token. Tokens are separated by one or
