@@ -42,13 +42,13 @@ func (p *Parser) fast3164(b []byte, pri int, r *Record) bool {
 	}
 	b = b[16:]
 	var host []byte
-	tok, rest, found := bytes.Cut(b, []byte(" "))
+	tok, rest, found := cutSpace(b)
 	if !found || len(tok) == 0 {
 		return false
 	}
 	if tok[len(tok)-1] != ':' {
 		host = tok
-		if tok, rest, found = bytes.Cut(rest, []byte(" ")); !found {
+		if tok, rest, found = cutSpace(rest); !found {
 			return false
 		}
 	}
@@ -162,7 +162,7 @@ func splitTag(b []byte) (tag, pid []byte, ok bool) {
 func (p *Parser) fast5424(b []byte, pri int, r *Record) bool {
 	var f [6][]byte
 	for i := range f {
-		tok, rest, found := bytes.Cut(b, []byte(" "))
+		tok, rest, found := cutSpace(b)
 		if !found || len(tok) == 0 {
 			return false
 		}
@@ -194,6 +194,14 @@ func (p *Parser) fast5424(b []byte, pri int, r *Record) bool {
 	r.Header.PID = p.intern(&p.pid, nilDash(f[3]))
 	r.Body = b
 	return true
+}
+
+// cutSpace is bytes.Cut(b, " ") without the general separator search.
+func cutSpace(b []byte) (before, after []byte, found bool) {
+	if i := bytes.IndexByte(b, ' '); i >= 0 {
+		return b[:i], b[i+1:], true
+	}
+	return b, nil, false
 }
 
 func nilDash(b []byte) []byte {

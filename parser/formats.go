@@ -209,7 +209,7 @@ func (r *Record) requestCaptures(list []byte, sep byte) {
 // servo formats when the first field is a Unix time, else the original
 // recipe's formats.
 func (r *Record) parseLegacy(b []byte, http bool) bool {
-	first, _, _ := bytes.Cut(b, []byte(" "))
+	first, _, _ := cutSpace(b)
 	if _, isNum := digits(first); isNum && len(first) >= 9 {
 		if r.parseServo(b, http) {
 			return true
