@@ -124,7 +124,7 @@ const digitPairs = "00010203040506070809" +
 
 // put2 writes n (0 to 99) as two digits to b[0:2].
 func put2(b []byte, n int) {
-	_ = b[1]
+	_ = b[1] // one bounds check for both writes
 	b[0], b[1] = digitPairs[2*n], digitPairs[2*n+1]
 }
 
@@ -136,9 +136,7 @@ func put6(b []byte, n int) {
 }
 
 // appendPad appends n (>= 0) zero-padded to width digits (more when n
-// needs them). The widths the encoders use most (1 for seconds, 2 for
-// date parts, 4 for the year, 6 for microseconds) are written digit pair
-// by digit pair; the loop below is for the rest.
+// needs them). Numbers that fit the common widths skip the loop.
 func appendPad(dst []byte, n, width int) []byte {
 	switch {
 	case n < 0:
