@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -182,6 +183,15 @@ func (l *udpListener) Truncated() uint64 { return l.truncated.Load() }
 // buffer holds far more than this at any rate a network card delivers.
 const gatherTime = time.Millisecond
 
+// yieldEvery is how many datagrams the handler takes between two calls to
+// runtime.Gosched. The agent runs Go code on one thread by default
+// (--gomaxprocs); there a reader whose gathering sleep has ended waits
+// until the handler yields, and a handler working through a full
+// hand-off (thousands of lines, milliseconds) would leave the kernel's
+// buffer unread meanwhile. 128 lines are about 0.1 ms of work; a yield
+// with nothing else to run costs well under a microsecond.
+const yieldEvery = 128
+
 // dropWarnInterval spaces the warnings about kernel drops.
 const dropWarnInterval = 10 * time.Second
 
@@ -277,9 +287,12 @@ func (l *udpListener) serve(ctx context.Context, handle func([]byte)) {
 	go l.read(ctx, h)
 	for c := h.take(); c != nil; c = h.take() {
 		start := 0
-		for _, end := range c.ends {
+		for i, end := range c.ends {
 			handle(c.buf[start:end:end])
 			start = end
+			if i%yieldEvery == yieldEvery-1 {
+				runtime.Gosched()
+			}
 		}
 		c.reset()
 		h.free <- c

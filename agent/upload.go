@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -321,7 +323,7 @@ func (a *Agent) put(ctx context.Context, seg Segment, dest destination, key stri
 	o := uploader.Object{
 		Bucket:       dest.Bucket,
 		Key:          key,
-		Body:         f,
+		Body:         &yieldingReader{ReadSeeker: f},
 		Size:         info.Size(),
 		OwnerAccount: a.id.Account,
 		Metadata:     objectMetadata(counts, known),
@@ -404,4 +406,28 @@ func objectMetadata(c WindowCounts, known bool) map[string]string {
 		return map[string]string{"counts": "unknown"}
 	}
 	return c.Metadata()
+}
+
+// yieldBytes is how much of a segment an upload reads between two calls to
+// runtime.Gosched.
+const yieldBytes = 256 << 10
+
+// yieldingReader lets other goroutines run every yieldBytes it reads. An
+// upload reads a window three times, two of them only to hash it
+// (Content-MD5, then the signature's payload hash), which is CPU work of
+// about a millisecond per MiB. On one thread (--gomaxprocs 1, the default)
+// the listener would otherwise wait for the runtime to preempt the upload
+// (10 ms) while the kernel's receive buffer fills.
+type yieldingReader struct {
+	io.ReadSeeker
+	n int
+}
+
+func (r *yieldingReader) Read(p []byte) (int, error) {
+	n, err := r.ReadSeeker.Read(p)
+	if r.n += n; r.n >= yieldBytes {
+		r.n = 0
+		runtime.Gosched()
+	}
+	return n, err
 }
