@@ -79,6 +79,9 @@ type Agent struct {
 	// hold, when set, runs before each datagram is handled: tests pause
 	// the reader with it to make the kernel drop datagrams.
 	hold func()
+	// onBehind, when set, is called when a listener's handler falls
+	// behind (OnBehind).
+	onBehind func()
 
 	// elb-api mode (elbapi.go).
 	elb      elbState
@@ -227,6 +230,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
+// OnBehind sets a function a listener calls, from its own goroutines, when
+// parsing and spooling fall behind what arrives: full chunks of datagrams
+// queue for the handler, or the kernel reports drops. It may be called
+// often while the agent is behind; it must be quick. The command uses it to
+// give the runtime more threads. Call it before Start.
+func (a *Agent) OnBehind(f func()) { a.onBehind = f }
+
 // serveListener spools the lines one listener receives until it is
 // closed or ctx is done.
 func (a *Agent) serveListener(ctx context.Context, l *udpListener) {
@@ -234,6 +244,7 @@ func (a *Agent) serveListener(ctx context.Context, l *udpListener) {
 	var rec parser.Record
 	var line []byte
 	lc := a.obs.listener(listenerName(l))
+	l.behind = a.onBehind
 	l.serve(ctx, func(dgram []byte) {
 		if a.hold != nil {
 			a.hold()

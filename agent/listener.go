@@ -85,7 +85,19 @@ type udpListener struct {
 	received  atomic.Uint64
 	dropped   atomic.Uint64 // by the kernel, as of the last datagram read
 	truncated atomic.Uint64
+
+	// behind, if set, is called when the handler falls behind: it finds
+	// behindChunks full chunks queued, or the kernel reports drops. The
+	// agent's owner may then give the runtime more threads (Agent.OnBehind).
+	behind func()
 }
+
+// behindChunks full chunks queued, half the hand-off (about 3,200 lines,
+// several milliseconds of work), mean the handler is behind rather than
+// catching up after a pause. At 2 the agent on one thread reported it at
+// 200,000 datagrams/s, which one thread handles; at 4 it reported it at
+// 400,000/s and not at 300,000/s (docs/performance.md).
+const behindChunks = chunkCount / 2
 
 // batchReader reads up to len(slots) datagrams, each into its own slot,
 // and returns how many it read; sizes[i] is the length of datagram i and
@@ -184,9 +196,9 @@ func (l *udpListener) Truncated() uint64 { return l.truncated.Load() }
 const gatherTime = time.Millisecond
 
 // yieldEvery is how many datagrams the handler takes between two calls to
-// runtime.Gosched. The agent runs Go code on one thread by default
-// (--gomaxprocs); there a reader whose gathering sleep has ended waits
-// until the handler yields, and a handler working through a full
+// runtime.Gosched. The agent runs Go code on one thread while it keeps up
+// (cmd/elb-access-logger); there a reader whose gathering sleep has ended
+// waits until the handler yields, and a handler working through a full
 // hand-off (thousands of lines, milliseconds) would leave the kernel's
 // buffer unread meanwhile. 128 lines are about 0.1 ms of work; a yield
 // with nothing else to run costs well under a microsecond.
@@ -286,6 +298,9 @@ func (l *udpListener) serve(ctx context.Context, handle func([]byte)) {
 	h := newHandoff(max(chunkBytes, l.maxLen))
 	go l.read(ctx, h)
 	for c := h.take(); c != nil; c = h.take() {
+		if l.behind != nil && len(h.full) >= behindChunks {
+			l.behind()
+		}
 		start := 0
 		for i, end := range c.ends {
 			handle(c.buf[start:end:end])
@@ -339,6 +354,9 @@ func (l *udpListener) read(ctx context.Context, h *handoff) {
 		if buf.dropsSeen && buf.drops != lastDrops {
 			t := l.dropped.Add(uint64(buf.drops - lastDrops))
 			lastDrops = buf.drops
+			if l.behind != nil {
+				l.behind()
+			}
 			if now := time.Now(); now.Sub(lastWarn) >= dropWarnInterval {
 				lastWarn = now
 				l.log.Warn("receive buffer full, the kernel dropped datagrams; raise syslog.receive_buffer_bytes or give the agent more CPU",

@@ -306,3 +306,65 @@ func BenchmarkListener(b *testing.B) {
 		}
 	}
 }
+
+// A handler that falls behind is reported (udpListener.behind): chunks
+// queue for it, and the kernel drops. One that keeps up is not.
+func TestListenerReportsBehind(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		datagrams int
+		block     bool
+		want      bool
+	}{
+		{"keeps up", 100, false, false},
+		// Enough to queue more than behindChunks full chunks, not to fill
+		// the hand-off: the report comes from the backlog, not drops.
+		{"blocked handler", (behindChunks + 2) * chunkBytes / len(sampleLine), true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			l, err := listenUDP("127.0.0.1:0", 2048, 8<<20, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.close()
+			var behind atomic.Int64
+			l.behind = func() { behind.Add(1) }
+			release := make(chan struct{})
+			if !tt.block {
+				close(release)
+			}
+			var handled atomic.Int64
+			go l.serve(ctx, func([]byte) {
+				<-release
+				handled.Add(1)
+			})
+			client, err := net.DialUDP("udp", nil, l.Addr().(*net.UDPAddr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer client.Close()
+			for i := range tt.datagrams {
+				if _, err := client.Write([]byte(sampleLine)); err != nil {
+					t.Fatal(err)
+				}
+				if !tt.block && i%10 == 9 {
+					time.Sleep(time.Millisecond)
+				}
+			}
+			if tt.block {
+				waitFor(t, "the hand-off to fill", func() bool { return l.Received() > uint64((behindChunks+1)*chunkBytes/len(sampleLine)) })
+				close(release)
+			}
+			waitFor(t, "every datagram read handled", func() bool {
+				r := l.Received()
+				time.Sleep(20 * time.Millisecond)
+				return handled.Load() == int64(r) && l.Received() == r && r+l.Dropped() == uint64(tt.datagrams)
+			})
+			if got := behind.Load() > 0; got != tt.want {
+				t.Errorf("behind reported %d times, want reported: %v (received %d, dropped %d)", behind.Load(), tt.want, l.Received(), l.Dropped())
+			}
+		})
+	}
+}

@@ -415,9 +415,9 @@ const yieldBytes = 256 << 10
 // yieldingReader lets other goroutines run every yieldBytes it reads. An
 // upload reads a window three times, two of them only to hash it
 // (Content-MD5, then the signature's payload hash), which is CPU work of
-// about a millisecond per MiB. On one thread (--gomaxprocs 1, the default)
-// the listener would otherwise wait for the runtime to preempt the upload
-// (10 ms) while the kernel's receive buffer fills.
+// about a millisecond per MiB. On one thread (as the agent runs while it
+// keeps up) the listener would otherwise wait for the runtime to preempt
+// the upload (10 ms) while the kernel's receive buffer fills.
 type yieldingReader struct {
 	io.ReadSeeker
 	n int

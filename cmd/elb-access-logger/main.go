@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"strconv"
 	"syscall"
 
 	"github.com/elb-access-logger/elb-access-logger/agent"
@@ -74,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var replay replayOptions
 	fs.StringVar(&replay.File, "replay", "", "feed a captured log (`FILE`, - for stdin) through parse, encode and upload as one window, then exit")
 	fs.BoolVar(&replay.DryRun, "dry-run", false, "with --replay: write the encoded lines to stdout and the plan to stderr; upload nothing")
-	procs := fs.Int("gomaxprocs", defaultProcs(), "how many threads run the agent's Go code at once (`N`; default 1, or the GOMAXPROCS environment variable)")
+	maxProcs := fs.Int("gomaxprocs", runtime.GOMAXPROCS(0), "at most `N` threads run the agent's Go code at once; one while ingest keeps up (default: the GOMAXPROCS environment variable, else the CPUs available)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -84,8 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
-	if *procs < 1 {
-		return usageError{fmt.Errorf("--gomaxprocs %d: want 1 or more", *procs)}
+	if *maxProcs < 1 {
+		return usageError{fmt.Errorf("--gomaxprocs %d: want 1 or more", *maxProcs)}
 	}
 	if *showVersion {
 		fmt.Fprintf(stdout, "elb-access-logger %s %s %s\n", version, commit, date)
@@ -108,8 +107,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	runtime.GOMAXPROCS(*procs)
-	log.Info("runtime", "gomaxprocs", *procs)
+	threads := newThreads(*maxProcs, log)
+	a.OnBehind(threads.behind)
+	threads.start(ctx)
+	log.Info("runtime", "gomaxprocs", 1, "gomaxprocs_max", *maxProcs)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -118,20 +119,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return a.Run(ctx)
-}
-
-// defaultProcs is --gomaxprocs when not given: GOMAXPROCS from the
-// environment, else 1. Like node_exporter, the agent runs its Go code on
-// one thread unless told otherwise: it is a sidecar on the load
-// balancer's machine, and with two threads the runtime's hand-over of
-// work between the socket reader and the handler cost a quarter more
-// CPU per line at 200,000 datagrams/s than the reading and parsing
-// themselves save by running in parallel (docs/performance.md).
-func defaultProcs() int {
-	if n, err := strconv.Atoi(os.Getenv("GOMAXPROCS")); err == nil && n > 0 {
-		return n
-	}
-	return 1
 }
 
 // newAgent builds the uploader and the agent cfg describes.

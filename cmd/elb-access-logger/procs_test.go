@@ -3,28 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
-
-func TestDefaultProcs(t *testing.T) {
-	for _, tt := range []struct {
-		env  string
-		want int
-	}{
-		{"", 1},
-		{"2", 2},
-		{"16", 16},
-		{"0", 1},
-		{"-3", 1},
-		{"two", 1},
-	} {
-		t.Setenv("GOMAXPROCS", tt.env)
-		if got := defaultProcs(); got != tt.want {
-			t.Errorf("GOMAXPROCS=%q: defaultProcs() = %d, want %d", tt.env, got, tt.want)
-		}
-	}
-}
 
 func TestGOMAXPROCSFlagUsage(t *testing.T) {
 	props := writeProps(t, "metadata.endpoint =\nspool.dir = "+t.TempDir()+"\n")
@@ -37,5 +22,51 @@ func TestGOMAXPROCSFlagUsage(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error()+stderr.String(), "gomaxprocs") {
 			t.Errorf("--gomaxprocs %s: error %v does not name the flag (stderr %q)", arg, err, stderr.String())
 		}
+	}
+}
+
+// The thread count is one until the agent falls behind, max while it
+// reports it is behind, and one again after a quiet period.
+func TestThreads(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	th := newThreads(3, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	th.quiet = 200 * time.Millisecond
+	th.start(ctx)
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Fatalf("after start: GOMAXPROCS %d, want 1", got)
+	}
+	th.behind()
+	if got := runtime.GOMAXPROCS(0); got != 3 {
+		t.Fatalf("after behind: GOMAXPROCS %d, want 3", got)
+	}
+	// Reports closer together than the quiet period keep it raised.
+	for range 6 {
+		time.Sleep(th.quiet / 3)
+		th.behind()
+		if got := runtime.GOMAXPROCS(0); got != 3 {
+			t.Fatalf("while behind: GOMAXPROCS %d, want 3", got)
+		}
+	}
+	deadline := time.Now().Add(10 * th.quiet)
+	for runtime.GOMAXPROCS(0) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("GOMAXPROCS still %d %v after the last report, want 1 after %v of quiet", runtime.GOMAXPROCS(0), 10*th.quiet, th.quiet)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// With --gomaxprocs 1 nothing raises it.
+func TestThreadsMaxOne(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	th := newThreads(1, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	th.start(ctx)
+	th.behind()
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Fatalf("max 1: GOMAXPROCS %d after behind, want 1", got)
 	}
 }
