@@ -33,7 +33,7 @@ type threads struct {
 
 // threadsQuiet is how long the agent keeps up before it drops back to one
 // thread.
-const threadsQuiet = 10 * time.Second
+const threadsQuiet = time.Minute
 
 func newThreads(max int, log *slog.Logger) *threads {
 	return &threads{max: max, quiet: threadsQuiet, log: log}
