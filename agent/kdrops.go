@@ -4,34 +4,14 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // defaultProcNet is where the kernel lists its UDP sockets.
 const defaultProcNet = "/proc/net"
-
-// socketInode returns the inode number that identifies conn's socket in
-// /proc/net/udp.
-func socketInode(conn syscall.Conn) (uint64, error) {
-	rc, err := conn.SyscallConn()
-	if err != nil {
-		return 0, fmt.Errorf("socket inode: %w", err)
-	}
-	var st syscall.Stat_t
-	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = syscall.Fstat(int(fd), &st) }); err != nil {
-		return 0, fmt.Errorf("socket inode: %w", err)
-	}
-	if serr != nil {
-		return 0, fmt.Errorf("socket inode: fstat: %w", serr)
-	}
-	return st.Ino, nil
-}
 
 // udpDrops returns the kernel's receive-drop count of the UDP socket with
 // the given inode, from the drops column of procNet/udp and procNet/udp6.
@@ -87,8 +67,8 @@ type kernelDrops struct {
 }
 
 // update folds the current count of the socket conn into the total.
-func (k *kernelDrops) update(procNet string, conn *net.UDPConn) error {
-	ino, err := socketInode(conn)
+func (k *kernelDrops) update(procNet string, sock *udpSocket) error {
+	ino, err := sock.inode()
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -74,7 +73,7 @@ func (c *chunk) reset() {
 // drops and counts (Dropped). Nothing is queued without bound and nothing
 // is read only to be thrown away.
 type udpListener struct {
-	conn   *net.UDPConn
+	sock   *udpSocket
 	maxLen int
 	rcvbuf int // effective receive buffer reported by the kernel; 0 unknown
 	log    *slog.Logger
@@ -102,7 +101,9 @@ const behindChunks = chunkCount / 2
 // batchReader reads up to len(slots) datagrams, each into its own slot,
 // and returns how many it read; sizes[i] is the length of datagram i and
 // trunc[i] says the kernel cut it. With wait false it returns
-// errWouldBlock instead of waiting for the first datagram.
+// errWouldBlock instead of waiting for the first datagram; with wait true
+// it waits up to pollTimeout, then returns errWouldBlock. On a closed
+// socket it returns net.ErrClosed.
 type batchReader interface {
 	read(wait bool) (n int, err error)
 }
@@ -138,13 +139,13 @@ func listenUDP(addr string, maxLen, rcvbuf int, log *slog.Logger) (*udpListener,
 	if err != nil {
 		return nil, fmt.Errorf("listen udp %s: %w", addr, err)
 	}
-	conn, err := net.ListenUDP("udp", ua)
+	sock, err := openUDPSocket(ua)
 	if err != nil {
 		return nil, fmt.Errorf("listen udp %s: %w", addr, err)
 	}
-	l := &udpListener{conn: conn, maxLen: maxLen, log: log}
+	l := &udpListener{sock: sock, maxLen: maxLen, log: log}
 	if rcvbuf > 0 {
-		eff, forced, err := setReceiveBuffer(conn, rcvbuf)
+		eff, forced, err := sock.setReceiveBuffer(rcvbuf)
 		switch {
 		case err != nil:
 			log.Warn("cannot set receive buffer", "addr", addr, "bytes", rcvbuf, "err", err)
@@ -161,16 +162,16 @@ func listenUDP(addr string, maxLen, rcvbuf int, log *slog.Logger) (*udpListener,
 	// One byte more than the limit tells a datagram at the limit from a
 	// longer one the kernel truncated.
 	l.buf = newBatchBuf(batchSlots, maxLen+1)
-	l.batch, err = newBatchReader(conn, l.buf)
+	l.batch, err = newBatchReader(sock, l.buf)
 	if err != nil {
-		conn.Close()
+		sock.close()
 		return nil, fmt.Errorf("listen udp %s: %w", addr, err)
 	}
 	return l, nil
 }
 
 // Addr is the bound address (useful with port 0).
-func (l *udpListener) Addr() net.Addr { return l.conn.LocalAddr() }
+func (l *udpListener) Addr() net.Addr { return l.sock.LocalAddr() }
 
 // ReceiveBuffer is the socket's receive buffer as the kernel reports it
 // (Linux counts twice the bytes it was asked for); 0 when not set.
@@ -210,6 +211,10 @@ const dropWarnInterval = 10 * time.Second
 // drainTime is how long a stopping listener keeps reading what the kernel
 // had already queued, so a shutdown does not drop accepted datagrams.
 const drainTime = 200 * time.Millisecond
+
+// pollTimeout bounds how long the reader waits for a datagram before it
+// looks at its context again: how soon an idle listener stops.
+const pollTimeout = 100 * time.Millisecond
 
 // handoff passes chunks of datagrams from the reading goroutine to the
 // handling one. The reader fills cur and queues it on full when it is
@@ -326,25 +331,34 @@ func (l *udpListener) read(ctx context.Context, h *handoff) {
 		h.mu.Unlock()
 		close(h.full)
 	}()
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		select {
-		case <-ctx.Done():
-			l.conn.SetReadDeadline(time.Now().Add(drainTime))
-		case <-stop:
-		}
-	}()
+	if !l.sock.use() {
+		return // closed before it was served
+	}
+	defer l.sock.done()
 	buf := l.buf
 	var lastDrops uint32
 	var lastWarn time.Time
+	var drainUntil time.Time // set once ctx is done
 	for {
+		if drainUntil.IsZero() && ctx.Err() != nil {
+			drainUntil = time.Now().Add(drainTime)
+		}
+		draining := !drainUntil.IsZero()
+		if draining && time.Now().After(drainUntil) {
+			return
+		}
 		n, err := l.batch.read(false)
 		if errors.Is(err, errWouldBlock) {
-			n, err = l.batch.read(true)
+			if draining {
+				return // what the kernel had queued is read
+			}
+			n, err = l.batch.read(true) // waits up to pollTimeout
+		}
+		if errors.Is(err, errWouldBlock) {
+			continue
 		}
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
+			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			l.log.Warn("udp read", "addr", l.Addr().String(), "err", err)
@@ -404,4 +418,4 @@ func isPowerOf10(n uint64) bool {
 }
 
 // close stops the listener.
-func (l *udpListener) close() error { return l.conn.Close() }
+func (l *udpListener) close() error { return l.sock.close() }

@@ -317,9 +317,11 @@ func TestListenerReportsBehind(t *testing.T) {
 		want      bool
 	}{
 		{"keeps up", 100, false, false},
-		// Enough to queue more than behindChunks full chunks, not to fill
-		// the hand-off: the report comes from the backlog, not drops.
-		{"blocked handler", (behindChunks + 2) * chunkBytes / len(sampleLine), true, true},
+		// Enough to queue more than behindChunks full chunks behind the
+		// one the handler holds (which may be full already), not to
+		// fill the hand-off: the report comes from the backlog, not
+		// from drops.
+		{"blocked handler", (behindChunks + 3) * chunkBytes / len(sampleLine), true, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -354,7 +356,7 @@ func TestListenerReportsBehind(t *testing.T) {
 				}
 			}
 			if tt.block {
-				waitFor(t, "the hand-off to fill", func() bool { return l.Received() > uint64((behindChunks+1)*chunkBytes/len(sampleLine)) })
+				waitFor(t, "the hand-off to fill", func() bool { return l.Received() == uint64(tt.datagrams) })
 				close(release)
 			}
 			waitFor(t, "every datagram read handled", func() bool {

@@ -249,7 +249,7 @@ func (a *Agent) pollKernelDrops() int64 {
 		lc := a.obs.listener(listenerName(l))
 		lc.oversize.Store(int64(l.Truncated()))
 		lc.mu.Lock()
-		err := lc.drops.update(a.procNet, l.conn)
+		err := lc.drops.update(a.procNet, l.sock)
 		lc.mu.Unlock()
 		if err != nil {
 			a.log.Debug("kernel drops not readable", "listener", listenerName(l), "err", err)
