@@ -22,7 +22,18 @@ const sampleLine = "<158>Nov 25 06:12:36 haproxy[6817]: 127.0.0.1:35308 [25/Nov/
 // client socket and a channel closed when serve returned.
 func startListener(t *testing.T, ctx context.Context, maxLen int, handle func([]byte)) (*udpListener, *net.UDPConn, chan struct{}) {
 	t.Helper()
-	l, err := listenUDP("127.0.0.1:0", maxLen, 8<<20, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return startListenerOn(t, ctx, "127.0.0.1:0", maxLen, handle)
+}
+
+// startListenerAt is startListener on addr, with 2,048-byte datagrams.
+func startListenerAt(t *testing.T, ctx context.Context, addr string, handle func([]byte)) (*udpListener, *net.UDPConn, chan struct{}) {
+	t.Helper()
+	return startListenerOn(t, ctx, addr, 2048, handle)
+}
+
+func startListenerOn(t *testing.T, ctx context.Context, addr string, maxLen int, handle func([]byte)) (*udpListener, *net.UDPConn, chan struct{}) {
+	t.Helper()
+	l, err := listenUDP(addr, maxLen, 8<<20, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,4 +380,59 @@ func TestListenerReportsBehind(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The listener binds IPv4 and IPv6 addresses, a given port or a free one,
+// reports what it bound, and reads what is sent there.
+func TestListenerAddresses(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:0", "localhost:0"} {
+		t.Run(addr, func(t *testing.T) {
+			if strings.Contains(addr, "::1") {
+				if c, err := net.ListenPacket("udp6", "[::1]:0"); err != nil {
+					t.Skipf("no IPv6 loopback here: %v", err)
+				} else {
+					c.Close()
+				}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var got atomic.Int64
+			l, client, _ := startListenerAt(t, ctx, addr, func([]byte) { got.Add(1) })
+			ua := l.Addr().(*net.UDPAddr)
+			if ua.Port == 0 {
+				t.Fatalf("Addr() = %v: no port", ua)
+			}
+			if _, err := client.Write([]byte(sampleLine)); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the datagram", func() bool { return got.Load() == 1 })
+			// The port is taken while the listener lives.
+			if _, err := listenUDP(ua.String(), 2048, 0, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
+				t.Errorf("a second listener bound %v", ua)
+			}
+		})
+	}
+}
+
+// Closing a listener that is being served ends serve, and the socket is
+// released then (the reader closes it last), so the port binds again.
+func TestListenerCloseWhileServing(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l, _, done := startListener(t, ctx, 2048, func([]byte) {})
+	addr := l.Addr().String()
+	time.Sleep(20 * time.Millisecond) // the reader waits in ppoll
+	if err := l.close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * pollTimeout):
+		t.Fatalf("serve still running %v after close", 10*pollTimeout)
+	}
+	again, err := listenUDP(addr, 2048, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("bind %s after close: %v", addr, err)
+	}
+	again.close()
 }
