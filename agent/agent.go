@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"log/slog"
 	"net"
 	"net/http"
@@ -37,8 +38,8 @@ type Agent struct {
 	log      *slog.Logger
 	now      func() time.Time
 
-	spool     *Spool
-	fs        FS // the spool's filesystem; nil is the real one
+	spool     *spool.Spool
+	fs        spool.FS // the spool's filesystem; nil is the real one
 	listeners []*udpListener
 	backoff   Backoff
 	kick      chan struct{} // a segment was sealed: upload it
@@ -117,7 +118,7 @@ func (a *Agent) Start() error {
 	// A reloaded schedule takes effect from the next window.
 	next := func(t time.Time) time.Time { return nextWindowEnd(a.live.Load().sched, t) }
 	a.started = a.now()
-	sp, err := OpenSpool(a.cfg.SpoolDir, next, a.started, a.fs)
+	sp, err := spool.Open(a.cfg.SpoolDir, next, a.started, a.fs)
 	if err != nil {
 		return err
 	}
@@ -261,7 +262,7 @@ func (a *Agent) serveListener(ctx context.Context, l *udpListener) {
 		line = live.enc.Encode(line[:0], &rec)
 		unparsed := rec.Format == parser.FormatUnknown
 		err := a.spool.AppendCounted(line, unparsed, rec.Truncated)
-		if !errors.Is(err, ErrBufferFull) {
+		if !errors.Is(err, spool.ErrBufferFull) {
 			a.obs.spooled(&rec, len(line))
 		}
 		a.spoolResult(err)
@@ -333,7 +334,7 @@ func (a *Agent) spoolResult(err error) {
 // evict enforces spool.max_bytes, oldest sealed segments first.
 func (a *Agent) evict() {
 	maxBytes := a.live.Load().cfg.SpoolMaxBytes
-	evicted, err := a.spool.Evict(maxBytes, func(s Segment) bool {
+	evicted, err := a.spool.Evict(maxBytes, func(s spool.Segment) bool {
 		_, busy := a.inflight.Load(s.Path)
 		return busy
 	})

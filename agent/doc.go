@@ -7,7 +7,7 @@
 // turns datagrams into lines and the Uploader interface, declared here, is
 // satisfied by the uploader package.
 //
-// The spool (spool.go, segment.go) keeps what the agent accepted until the
+// The spool (package agent/spool) keeps what the agent accepted until the
 // store acknowledged it: whole lines reach the kernel every
 // spool.fsync_interval and the disk by fsync, windows are sealed under
 // strictly increasing keys, and a crash at any point neither loses sealed
