@@ -87,6 +87,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *maxProcs < 1 {
 		return usageError{fmt.Errorf("--gomaxprocs %d: want 1 or more", *maxProcs)}
 	}
+	if replay.DryRun && replay.File == "" {
+		// Without --replay there is nothing to dry-run: starting the live
+		// agent (binding, uploading) would be the opposite of what was asked.
+		return usageError{errors.New("--dry-run needs --replay FILE")}
+	}
 	if *showVersion {
 		fmt.Fprintf(stdout, "elb-access-logger %s %s %s\n", version, commit, date)
 		return nil
