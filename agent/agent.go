@@ -3,6 +3,8 @@ package agent
 import (
 	"context"
 	"errors"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"log/slog"
 	"net"
@@ -29,8 +31,8 @@ const ShutdownTimeout = 10 * time.Second
 
 // Agent is one running access-log agent.
 type Agent struct {
-	cfg      *Config
-	id       Identity
+	cfg      *config.Config
+	id       identity.Identity
 	bucket   string
 	sched    cron.Schedule
 	enc      parser.Encoder
@@ -64,7 +66,7 @@ type Agent struct {
 	live     atomic.Pointer[liveConfig] // what reloads may change
 	run      runState                   // set by Run before its goroutines start
 	watch    *watchSpec
-	metadata IdentitySource
+	resolver *identity.Resolver
 	ids      identityState
 	reloads  reloadCounters
 	listenMu sync.Mutex // guards listeners and stopListen against a rebind
@@ -91,24 +93,26 @@ type Agent struct {
 }
 
 // New checks cfg and prepares an agent. It binds nothing until Start.
-func New(cfg *Config, up Uploader, log *slog.Logger) (*Agent, error) {
+func New(cfg *config.Config, up Uploader, log *slog.Logger) (*Agent, error) {
 	a := &Agent{uploader: up, log: log, now: time.Now, backoff: defaultBackoff,
 		kick: make(chan struct{}, 1), resealed: make(chan struct{}, 1), obs: newObsCounters(), procNet: defaultProcNet}
 	cfg = a.initELB(cfg)
-	sched, err := windowSchedule(cfg)
+	sched, err := config.WindowSchedule(cfg)
 	if err != nil {
 		return nil, err
 	}
-	id := identityFromConfig(cfg)
+	id := cfg.Identity()
 	enc, err := encoderFor(cfg, id.LBName)
 	if err != nil {
 		return nil, err
 	}
 	a.cfg, a.id, a.sched, a.enc = cfg, id, sched, enc
 	a.live.Store(&liveConfig{cfg: cfg, sched: sched, enc: enc})
+	var src identity.Source
 	if cfg.MetadataEndpoint != "" {
-		a.metadata = NewMetadataClient(cfg.MetadataEndpoint, cfg.MetadataTimeout)
+		src = identity.NewMetadataClient(cfg.MetadataEndpoint, cfg.MetadataTimeout)
 	}
+	a.resolver = identity.NewResolver(src, cfg.MetadataTimeout, log.With("component", "identity"), a.setIdentity)
 	return a, nil
 }
 
@@ -116,7 +120,7 @@ func New(cfg *Config, up Uploader, log *slog.Logger) (*Agent, error) {
 // bound addresses.
 func (a *Agent) Start() error {
 	// A reloaded schedule takes effect from the next window.
-	next := func(t time.Time) time.Time { return nextWindowEnd(a.live.Load().sched, t) }
+	next := func(t time.Time) time.Time { return config.NextWindowEnd(a.live.Load().sched, t) }
 	a.started = a.now()
 	sp, err := spool.Open(a.cfg.SpoolDir, next, a.started, a.fs)
 	if err != nil {
@@ -175,14 +179,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	for _, l := range a.listeners {
 		a.startServing(l)
 	}
-	a.spawn(func() { a.resolveIdentity(ctx) })
+	a.resolveIdentity(ctx)
 	if a.watch != nil {
 		watch := a.startWatch()
 		a.spawn(func() { watch(ctx) })
 	}
 	if a.elb.src != nil {
 		a.spawn(func() { a.followELB(ctx) })
-	} else if a.cfg.Source == SourceELBAPI {
+	} else if a.cfg.Source == config.SourceELBAPI {
 		a.log.Error("access_log.source = elb-api but no ELB API client is set; logging stays as last known")
 	}
 
@@ -202,6 +206,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			wg.Wait() // the listeners drain the socket queues
+			a.resolver.Wait()
 			upCancel()
 			<-upDone
 			a.bg.Wait()

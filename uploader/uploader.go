@@ -63,10 +63,6 @@ type Options struct {
 	CABundle string
 	// InsecureSkipVerify disables TLS certificate verification.
 	InsecureSkipVerify bool
-	// RetryMaxAttempts bounds the SDK's own attempts per request (0: the
-	// SDK's default of 3). The agent retries across rounds anyway.
-	RetryMaxAttempts int
-
 	// HTTPClient is used for every request; nil means a client with sane
 	// timeouts built from CABundle and InsecureSkipVerify.
 	HTTPClient *http.Client
@@ -123,7 +119,9 @@ type Client struct {
 }
 
 // New returns a Client for opts. It checks the options and reads the
-// credentials file and CA bundle, but makes no request.
+// credentials file and CA bundle, but makes no request. Every call makes
+// one request: the client never retries (the caller does, see
+// RetryAfter).
 func New(opts Options) (*Client, error) {
 	if opts.Region == "" {
 		return nil, errors.New("uploader: region is required")
@@ -158,9 +156,11 @@ func New(opts Options) (*Client, error) {
 		Credentials:                creds,
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
-	}
-	if opts.RetryMaxAttempts > 0 {
-		o.RetryMaxAttempts = opts.RetryMaxAttempts
+		// One attempt per call: the caller is the one retry layer (the
+		// agent's backoff, which honours Retry-After). The SDK's retryer
+		// inside it made up to 3 attempts per call, a 503 SlowDown with
+		// Retry-After: 60 three PUTs within a second.
+		Retryer: aws.NopRetryer{},
 	}
 	if opts.Endpoint != "" {
 		o.BaseEndpoint = aws.String(opts.Endpoint)
@@ -220,9 +220,14 @@ type Bucket struct {
 	// on the bucket and on every object, and names the test file's
 	// directory. Empty grants nothing and skips the test file.
 	OwnerAccount string
-	// LifecycleDays > 0 sets the agent's rule expiring every object after
-	// that many days; 0 removes the agent's rule and keeps any other.
+	// LifecycleDays > 0 sets the agent's rule expiring, after that many
+	// days, the objects under the prefix of the keys the agent writes
+	// (LifecyclePrefix), never the rest of the bucket; 0 removes the
+	// agent's rule and keeps any other.
 	LifecycleDays int
+	// KeyLayout is the layout of the keys the agent writes into the bucket,
+	// KeyLayoutSeed (the default when empty) or KeyLayoutAWS.
+	KeyLayout string
 	// Prefix is the aws key layout's prefix; the test file is written
 	// under it.
 	Prefix string

@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"io"
 	"log/slog"
 	"os"
 	"text/tabwriter"
 	"time"
-
-	"github.com/elb-access-logger/elb-access-logger/agent"
 )
 
 // checkMetadataTimeout bounds the one metadata lookup of --check-config: a
@@ -23,7 +23,7 @@ const checkMetadataTimeout = 3 * time.Second
 // Metadata that does not answer is reported but is no error: the running
 // agent retries it.
 func runCheckConfig(ctx context.Context, path string, explicit bool, stdout io.Writer) error {
-	cfg, err := agent.LoadConfig(path, explicit)
+	cfg, err := config.LoadConfig(path, explicit)
 	if err != nil {
 		return usageError{err}
 	}
@@ -38,7 +38,7 @@ func runCheckConfig(ctx context.Context, path string, explicit bool, stdout io.W
 	if cfg.MetadataEndpoint != "" {
 		timeout := min(cfg.MetadataTimeout, checkMetadataTimeout)
 		mctx, cancel := context.WithTimeout(ctx, timeout)
-		id, err := agent.NewMetadataClient(cfg.MetadataEndpoint, timeout).Fill(mctx, cfg.Identity())
+		id, err := identity.NewMetadataClient(cfg.MetadataEndpoint, timeout).Fill(mctx, cfg.Identity())
 		cancel()
 		if err != nil {
 			fmt.Fprintf(stdout, "# metadata %s did not answer (the agent retries it; uploads wait for it): %v\n", cfg.MetadataEndpoint, err)
@@ -46,6 +46,7 @@ func runCheckConfig(ctx context.Context, path string, explicit bool, stdout io.W
 			cfg = cfg.WithIdentity(id)
 		}
 	}
+	fmt.Fprintf(stdout, "# lifecycle: %s\n", lifecyclePlan(cfg))
 	tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
 	for _, s := range cfg.Settings() {
 		fmt.Fprintf(tw, "%s = %s\t# %s\n", s.Key, s.Value, s.Origin)

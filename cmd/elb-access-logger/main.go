@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"io"
 	"log/slog"
 	"os"
@@ -67,7 +68,7 @@ func exitCode(err error) int {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("elb-access-logger", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", agent.DefaultConfigPath, "property file")
+	configPath := fs.String("config", config.DefaultConfigPath, "property file")
 	checkConfig := fs.Bool("check-config", false, "validate the configuration and exit 0 (valid) or 2 (invalid)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	var replay replayOptions
@@ -86,6 +87,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *maxProcs < 1 {
 		return usageError{fmt.Errorf("--gomaxprocs %d: want 1 or more", *maxProcs)}
 	}
+	if replay.DryRun && replay.File == "" {
+		// Without --replay there is nothing to dry-run: starting the live
+		// agent (binding, uploading) would be the opposite of what was asked.
+		return usageError{errors.New("--dry-run needs --replay FILE")}
+	}
 	if *showVersion {
 		fmt.Fprintf(stdout, "elb-access-logger %s %s %s\n", version, commit, date)
 		return nil
@@ -95,7 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *checkConfig {
 		return runCheckConfig(ctx, *configPath, explicit, stdout)
 	}
-	cfg, err := agent.LoadConfig(*configPath, explicit)
+	cfg, err := config.LoadConfig(*configPath, explicit)
 	if err != nil {
 		return usageError{err}
 	}
@@ -124,7 +130,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // newAgent builds the uploader and the agent cfg describes.
-func newAgent(cfg *agent.Config, log *slog.Logger) (*agent.Agent, error) {
+func newAgent(cfg *config.Config, log *slog.Logger) (*agent.Agent, error) {
 	up, err := newUploader(cfg, log)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"io"
 	"log/slog"
 	"os"
@@ -25,7 +26,7 @@ type replayOptions struct {
 // be stored and the plan to stderr, and uploads nothing. Without it the
 // window is provisioned and uploaded like a sealed segment, and the plan
 // goes to stderr.
-func runReplay(ctx context.Context, cfg *agent.Config, opts replayOptions, stdin io.Reader, stdout, stderr io.Writer) error {
+func runReplay(ctx context.Context, cfg *config.Config, opts replayOptions, stdin io.Reader, stdout, stderr io.Writer) error {
 	in := stdin
 	if opts.File != "-" {
 		f, err := os.Open(opts.File)
@@ -55,7 +56,7 @@ func runReplay(ctx context.Context, cfg *agent.Config, opts replayOptions, stdin
 // it as one window's object, with the window's counts as its metadata. It
 // returns nil only once the store acknowledged the object; readDone is
 // called when the input has been read.
-func replayUpload(ctx context.Context, cfg *agent.Config, in io.Reader, readDone func(), stderr io.Writer) error {
+func replayUpload(ctx context.Context, cfg *config.Config, in io.Reader, readDone func(), stderr io.Writer) error {
 	if err := os.MkdirAll(cfg.SpoolDir, 0o750); err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
@@ -95,7 +96,7 @@ func replayUpload(ctx context.Context, cfg *agent.Config, in io.Reader, readDone
 }
 
 // printPlan writes what a replay stores and where.
-func printPlan(stderr io.Writer, cfg *agent.Config, plan *agent.ReplayPlan) {
+func printPlan(stderr io.Writer, cfg *config.Config, plan *agent.ReplayPlan) {
 	bucket := plan.Bucket
 	if plan.BucketErr != nil {
 		bucket = "(unknown: " + plan.BucketErr.Error() + ")"
@@ -105,11 +106,7 @@ func printPlan(stderr io.Writer, cfg *agent.Config, plan *agent.ReplayPlan) {
 		owner = "(unknown: set access_log.owner_account)"
 	}
 	fmt.Fprintf(stderr, "bucket: %s (create if missing; bucket ACL: FULL_CONTROL for the uploader, READ for %s)\n", bucket, owner)
-	if cfg.LifecycleDays > 0 {
-		fmt.Fprintf(stderr, "lifecycle: rule %s expires every object after %d days\n", uploader.LifecycleRuleID, cfg.LifecycleDays)
-	} else {
-		fmt.Fprintf(stderr, "lifecycle: remove rule %s\n", uploader.LifecycleRuleID)
-	}
+	fmt.Fprintf(stderr, "lifecycle: %s\n", lifecyclePlan(cfg))
 	fmt.Fprintf(stderr, "preflight: write and read back %s\n", uploader.TestFileKey("", plan.Owner))
 	fmt.Fprintf(stderr, "object: %s (window ending %s; grants: READ id=%s, FULL_CONTROL for the uploader)\n", plan.Key, plan.WindowEnd.Format(time.RFC3339), owner)
 	fmt.Fprintf(stderr, "format: %s; lines: %d; bytes: %d; unparsed (kept raw): %d; truncated: %d\n", cfg.Format, plan.Lines, plan.Bytes, plan.Unparsed, plan.Truncated)
@@ -121,4 +118,18 @@ func printPlan(stderr io.Writer, cfg *agent.Config, plan *agent.ReplayPlan) {
 	for _, n := range names {
 		fmt.Fprintf(stderr, "  %s: %d\n", n, plan.Formats[n])
 	}
+}
+
+// lifecyclePlan says which lifecycle rule the agent manages on its bucket,
+// on which prefix, and what it does, for the dry-run plan and
+// --check-config.
+func lifecyclePlan(cfg *config.Config) string {
+	if cfg.UserBucket {
+		return "none managed (the load balancer owner's bucket: its lifecycle is left alone)"
+	}
+	b := uploader.Bucket{KeyLayout: cfg.KeyLayout, Prefix: cfg.KeyPrefix}
+	if cfg.LifecycleDays > 0 {
+		return fmt.Sprintf("rule %s expires the objects under prefix %q after %d days (other objects and rules kept)", uploader.LifecycleRuleID, b.LifecyclePrefix(), cfg.LifecycleDays)
+	}
+	return fmt.Sprintf("remove rule %s if present (other rules kept)", uploader.LifecycleRuleID)
 }

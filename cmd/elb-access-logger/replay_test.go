@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,8 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
-
-	"github.com/elb-access-logger/elb-access-logger/agent"
 )
 
 func writeProps(t *testing.T, body string) string {
@@ -36,7 +35,7 @@ func TestReplayDryRun(t *testing.T) {
 		capture, format, golden string
 		stderr                  []string
 	}{
-		{"stock-httplog.log", "elb", "stock-httplog.elb", []string{"bucket: access_logs-my-loadbalancer_10.0.0.5_315dd646 ", "READ for 123456789012", "lifecycle: rule elb-access-logger-expiration expires every object after 30 days", "preflight: write and read back AWSLogs/123456789012/ELBAccessLogTestFile", "lines: 7;", "unparsed (kept raw): 0;", "httplog: 7"}},
+		{"stock-httplog.log", "elb", "stock-httplog.elb", []string{"bucket: access_logs-my-loadbalancer_10.0.0.5_315dd646 ", "READ for 123456789012", `lifecycle: rule elb-access-logger-expiration expires the objects under prefix "elb-access-" after 30 days (other objects and rules kept)`, "preflight: write and read back AWSLogs/123456789012/ELBAccessLogTestFile", "lines: 7;", "unparsed (kept raw): 0;", "httplog: 7"}},
 		{"handmade.log", "raw", "handmade.raw", []string{"lines: 9;", "unparsed (kept raw): 3;"}},
 		{"elb-http-truncated-request.log", "json", "elb-http-truncated-request.json", []string{"unparsed (kept raw): 0; truncated: 6"}},
 	}
@@ -96,7 +95,7 @@ func mustRead(t *testing.T, path string) string {
 // TestReplayStdin: "-" reads the capture from stdin; bare HAProxy bodies
 // (no syslog header) are accepted, blank lines skipped.
 func TestReplayStdin(t *testing.T) {
-	cfg, err := agent.LoadConfig(writeProps(t, "access_log.lb_name = lb\naccess_log.owner_account = 123456789012\n"+
+	cfg, err := config.LoadConfig(writeProps(t, "access_log.lb_name = lb\naccess_log.owner_account = 123456789012\n"+
 		"access_log.node_ip = 10.0.0.5\naccess_log.instance_id = i-315dd646\nmetadata.endpoint =\n"), true)
 	if err != nil {
 		t.Fatal(err)

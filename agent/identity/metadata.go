@@ -1,4 +1,4 @@
-package agent
+package identity
 
 import (
 	"context"
@@ -162,7 +162,7 @@ func fromInstanceProfile(arn string) (account, name string, ok bool) {
 
 func splitAccountName(s string) (account, name string, ok bool) {
 	account, name, _ = strings.Cut(s, "-")
-	if !accountRE.MatchString(account) || !lbNameRE.MatchString(name) {
+	if !AccountRE.MatchString(account) || !LBNameRE.MatchString(name) {
 		return "", "", false
 	}
 	return account, name, true

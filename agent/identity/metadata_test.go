@@ -1,94 +1,17 @@
-package agent
+package identity
 
 import (
 	"context"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity/identitytest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-// fakeIMDS serves meta-data paths from a map. tokenStatus is what the
-// token PUT answers: 200 gives a token that every GET must then carry
-// (IMDSv2 required), anything else refuses the PUT and GETs need no token
-// (Eucalyptus: IMDSv1 only).
-type fakeIMDS struct {
-	values      map[string]string
-	tokenStatus int
-	down        bool // every request answers 500
-
-	mu       sync.Mutex
-	puts     int
-	gets     int
-	tokenGet int // GETs that carried a token
-}
-
-const fakeToken = "tok-123"
-
-func (f *fakeIMDS) setDown(down bool) {
-	f.mu.Lock()
-	f.down = down
-	f.mu.Unlock()
-}
-
-func (f *fakeIMDS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.down {
-		w.WriteHeader(http.StatusInternalServerError)
-		return
-	}
-	if r.URL.Path == "/latest/api/token" {
-		f.puts++
-		if r.Method != http.MethodPut {
-			w.WriteHeader(http.StatusMethodNotAllowed)
-			return
-		}
-		if f.tokenStatus != http.StatusOK {
-			w.WriteHeader(f.tokenStatus)
-			return
-		}
-		w.Header().Set("X-Aws-Ec2-Metadata-Token-Ttl-Seconds", "21600")
-		w.Write([]byte(fakeToken))
-		return
-	}
-	f.gets++
-	tok := r.Header.Get("X-Aws-Ec2-Metadata-Token")
-	if tok != "" {
-		f.tokenGet++
-	}
-	if f.tokenStatus == http.StatusOK && tok != fakeToken {
-		w.WriteHeader(http.StatusUnauthorized)
-		return
-	}
-	if f.tokenStatus != http.StatusOK && tok != "" {
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	path := strings.TrimPrefix(r.URL.Path, "/latest/meta-data/")
-	v, ok := f.values[path]
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	w.Write([]byte(v))
-}
-
-// eucaValues are what a Eucalyptus load balancer VM sees (EDGE network).
-func eucaValues() map[string]string {
-	return map[string]string{
-		"instance-id":                 "i-315dd646",
-		"security-groups":             "default\neuca-internal-123456789012-my-web-lb\nother",
-		"public-ipv4":                 "203.0.113.10",
-		"local-ipv4":                  "10.0.0.5",
-		"placement/availability-zone": "one",
-	}
-}
-
 func TestMetadataFill(t *testing.T) {
-	vpc := eucaValues()
+	vpc := identitytest.EucaValues()
 	delete(vpc, "public-ipv4")
 	vpc["network/interfaces/macs/"] = "02:00:00:00:00:01/\n02:00:00:00:00:02/"
 	vpc["network/interfaces/macs/02:00:00:00:00:01/vpc-id"] = "vpc-sys"
@@ -103,13 +26,13 @@ func TestMetadataFill(t *testing.T) {
 	}
 	vpcPublic["network/interfaces/macs/02:00:00:00:00:02/public-ipv4s"] = "192.0.2.44"
 
-	iam := eucaValues()
+	iam := identitytest.EucaValues()
 	iam["security-groups"] = "default"
 	iam["iam/info"] = `{"Code":"Success","LastUpdated":"2026-11-25T00:00:00Z","InstanceProfileArn":"arn:aws:iam::000000000001:instance-profile/internal/loadbalancer/loadbalancer-vm-210987654321-lb-with-dashes","InstanceProfileId":"AIPA"}`
 
-	aws := eucaValues()
+	aws := identitytest.EucaValues()
 	aws["placement/availability-zone"] = "eu-west-1b"
-	noPublic := eucaValues()
+	noPublic := identitytest.EucaValues()
 	delete(noPublic, "public-ipv4")
 
 	want := Identity{Account: "123456789012", LBName: "my-web-lb", PublicIPv4: "203.0.113.10", InstanceID: "i-315dd646"}
@@ -120,10 +43,10 @@ func TestMetadataFill(t *testing.T) {
 		have        Identity
 		want        Identity
 	}{
-		{"imdsv2", eucaValues(), http.StatusOK, Identity{}, want},
-		{"v1 only, put forbidden", eucaValues(), http.StatusForbidden, Identity{}, want},
-		{"v1 only, put not found", eucaValues(), http.StatusNotFound, Identity{}, want},
-		{"v1 only, put not allowed", eucaValues(), http.StatusMethodNotAllowed, Identity{}, want},
+		{"imdsv2", identitytest.EucaValues(), http.StatusOK, Identity{}, want},
+		{"v1 only, put forbidden", identitytest.EucaValues(), http.StatusForbidden, Identity{}, want},
+		{"v1 only, put not found", identitytest.EucaValues(), http.StatusNotFound, Identity{}, want},
+		{"v1 only, put not allowed", identitytest.EucaValues(), http.StatusMethodNotAllowed, Identity{}, want},
 		{"vpc local address of user interface", vpc, http.StatusOK, Identity{},
 			Identity{Account: "123456789012", LBName: "my-web-lb", PublicIPv4: "172.31.0.9", InstanceID: "i-315dd646"}},
 		{"vpc public address of user interface", vpcPublic, http.StatusOK, Identity{},
@@ -134,12 +57,12 @@ func TestMetadataFill(t *testing.T) {
 			Identity{Account: "123456789012", LBName: "my-web-lb", PublicIPv4: "203.0.113.10", InstanceID: "i-315dd646", Region: "eu-west-1"}},
 		{"no public address", noPublic, http.StatusOK, Identity{},
 			Identity{Account: "123456789012", LBName: "my-web-lb", PublicIPv4: "10.0.0.5", InstanceID: "i-315dd646"}},
-		{"overrides kept", eucaValues(), http.StatusOK, Identity{LBName: "renamed", PublicIPv4: "192.0.2.1", Region: "r-1"},
+		{"overrides kept", identitytest.EucaValues(), http.StatusOK, Identity{LBName: "renamed", PublicIPv4: "192.0.2.1", Region: "r-1"},
 			Identity{Account: "123456789012", LBName: "renamed", PublicIPv4: "192.0.2.1", InstanceID: "i-315dd646", Region: "r-1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &fakeIMDS{values: tt.values, tokenStatus: tt.tokenStatus}
+			f := &identitytest.FakeIMDS{Values: tt.values, TokenStatus: tt.tokenStatus}
 			srv := httptest.NewServer(f)
 			defer srv.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -151,22 +74,21 @@ func TestMetadataFill(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			if f.puts == 0 {
+			puts, gets, tokenGets := f.Counts()
+			if puts == 0 {
 				t.Error("no token PUT: IMDSv2 was not tried first")
 			}
-			if tt.tokenStatus == http.StatusOK && f.tokenGet != f.gets {
-				t.Errorf("%d of %d GETs carried the token, want all", f.tokenGet, f.gets)
+			if tt.tokenStatus == http.StatusOK && tokenGets != gets {
+				t.Errorf("%d of %d GETs carried the token, want all", tokenGets, gets)
 			}
 		})
 	}
 }
 
 func TestMetadataFillErrors(t *testing.T) {
-	noGroup := eucaValues()
+	noGroup := identitytest.EucaValues()
 	noGroup["security-groups"] = "default\neuca-internal-"
-	noID := eucaValues()
+	noID := identitytest.EucaValues()
 	delete(noID, "instance-id")
 	tests := []struct {
 		name   string
@@ -178,7 +100,7 @@ func TestMetadataFillErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(&fakeIMDS{values: tt.values, tokenStatus: http.StatusOK})
+			srv := httptest.NewServer(&identitytest.FakeIMDS{Values: tt.values, TokenStatus: http.StatusOK})
 			defer srv.Close()
 			_, err := NewMetadataClient(srv.URL, 2*time.Second).Fill(context.Background(), Identity{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
