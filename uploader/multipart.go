@@ -65,18 +65,11 @@ func (c *Client) CreateUpload(ctx context.Context, o Object) (Upload, error) {
 		ContentType: aws.String("text/plain"),
 		Metadata:    o.Metadata,
 	}
-	if o.CannedACL != "" {
-		in.ACL = types.ObjectCannedACL(o.CannedACL)
-	} else {
-		self, err := c.selfID(ctx, o.Bucket)
-		if err != nil {
-			return Upload{}, wrap("create multipart upload", o.Bucket, o.Key, err)
-		}
-		in.GrantFullControl = aws.String("id=" + self)
-		if o.OwnerAccount != "" && o.OwnerAccount != self {
-			in.GrantRead = aws.String("id=" + o.OwnerAccount)
-		}
+	acl, err := c.objectACL(ctx, o)
+	if err != nil {
+		return Upload{}, wrap("create multipart upload", o.Bucket, o.Key, err)
 	}
+	in.ACL, in.GrantFullControl, in.GrantRead = acl.canned, acl.full, acl.read
 	out, err := c.s3.CreateMultipartUpload(ctx, in)
 	if err != nil {
 		return Upload{}, wrap("create multipart upload", o.Bucket, o.Key, err)
