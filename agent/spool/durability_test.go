@@ -2,11 +2,8 @@ package spool_test
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -110,25 +107,6 @@ func TestSpoolByteCountOneOwner(t *testing.T) {
 	}
 }
 
-// dirState lists the names, sizes and times of the files in dir.
-func dirState(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		info, err := e.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, fmt.Sprint(e.Name(), " ", info.Size(), " ", info.ModTime()))
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Two agents on one spool: the second Open is refused before it changes
 // anything (issue 16, item 20), and works once the first closed it.
 func TestSpoolSecondOpenRefusedTouchingNothing(t *testing.T) {
@@ -147,13 +125,13 @@ func TestSpoolSecondOpenRefusedTouchingNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	before := dirState(t, dir)
+	before := spooltest.Listing(t, dir)
 	_, err := Open(dir, every(5*time.Minute), t0.Add(2*time.Minute), nil)
 	if !errors.Is(err, ErrLocked) {
 		t.Fatalf("second Open: got %v, want ErrLocked", err)
 	}
-	if after := dirState(t, dir); strings.Join(after, "\n") != strings.Join(before, "\n") {
-		t.Fatalf("the refused Open changed the directory:\nbefore %q\n after %q", before, after)
+	if after := spooltest.Listing(t, dir); after != before {
+		t.Fatalf("the refused Open changed the directory:\nbefore\n%s\nafter\n%s", before, after)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)

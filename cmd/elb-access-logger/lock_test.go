@@ -5,34 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/elb-access-logger/elb-access-logger/agent/spool"
+	"github.com/elb-access-logger/elb-access-logger/agent/spool/spooltest"
 	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
 )
-
-// spoolListing names the files of dir with their sizes and times.
-func spoolListing(t *testing.T, dir string) string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		info, err := e.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, fmt.Sprint(e.Name(), " ", info.Size(), " ", info.ModTime()))
-	}
-	sort.Strings(out)
-	return strings.Join(out, "\n")
-}
 
 // TestSecondInstanceOnOneSpoolExits1: a second agent on the spool
 // directory of a running one exits 1 with a clear message and changes
@@ -63,7 +43,7 @@ spool.dir = %s
 	}()
 	defer func() { cancel(); <-first }()
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(spoolListing(t, spoolDir), "sealed-through-") {
+	for !strings.Contains(spooltest.Listing(t, spoolDir), "sealed-through-") {
 		if time.Now().After(deadline) {
 			t.Fatalf("the first agent did not open its spool:\n%s", firstErr.String())
 		}
@@ -73,7 +53,7 @@ spool.dir = %s
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	before := spoolListing(t, spoolDir)
+	before := spooltest.Listing(t, spoolDir)
 	var stderr bytes.Buffer
 	err := run(context.Background(), []string{"--config", props(testbed.FreeUDPPort(t))}, &bytes.Buffer{}, &stderr)
 	if !errors.Is(err, spool.ErrLocked) {
@@ -85,7 +65,7 @@ spool.dir = %s
 	if !strings.Contains(err.Error(), spoolDir) || !strings.Contains(err.Error(), "another elb-access-logger") {
 		t.Errorf("message: got %q, want the spool directory and who holds it named", err)
 	}
-	if after := spoolListing(t, spoolDir); after != before {
+	if after := spooltest.Listing(t, spoolDir); after != before {
 		t.Errorf("the second instance changed the spool:\nbefore\n%s\nafter\n%s", before, after)
 	}
 	select {

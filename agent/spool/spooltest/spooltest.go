@@ -3,9 +3,13 @@
 package spooltest
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
+	"sort"
+	"strings"
 	"sync"
+	"testing"
 
 	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 )
@@ -82,4 +86,25 @@ func (f *faultFile) Write(p []byte) (int, error) {
 	}
 	n, _ := f.File.Write(p[:min(partial, len(p))])
 	return n, &fs.PathError{Op: "write", Path: f.Name(), Err: err}
+}
+
+// Listing names the files of dir with their sizes and modification times,
+// one a line, sorted: two listings are equal only if nothing in dir was
+// created, removed, renamed or written meanwhile.
+func Listing(t testing.TB, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprint(e.Name(), " ", info.Size(), " ", info.ModTime()))
+	}
+	sort.Strings(out)
+	return strings.Join(out, "\n")
 }
