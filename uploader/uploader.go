@@ -220,9 +220,14 @@ type Bucket struct {
 	// on the bucket and on every object, and names the test file's
 	// directory. Empty grants nothing and skips the test file.
 	OwnerAccount string
-	// LifecycleDays > 0 sets the agent's rule expiring every object after
-	// that many days; 0 removes the agent's rule and keeps any other.
+	// LifecycleDays > 0 sets the agent's rule expiring, after that many
+	// days, the objects under the prefix of the keys the agent writes
+	// (LifecyclePrefix), never the rest of the bucket; 0 removes the
+	// agent's rule and keeps any other.
 	LifecycleDays int
+	// KeyLayout is the layout of the keys the agent writes into the bucket,
+	// KeyLayoutSeed (the default when empty) or KeyLayoutAWS.
+	KeyLayout string
 	// Prefix is the aws key layout's prefix; the test file is written
 	// under it.
 	Prefix string
