@@ -5,7 +5,14 @@ export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
-LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
+BRANCH  ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
+# A fixed builder name, like the RPM's build host, so rebuilds are identical.
+BUILD_USER ?= elb-access-logger
+# --version and elb_access_logger_build_info read prometheus/common/version,
+# as node_exporter's do.
+VPKG    := github.com/prometheus/common/version
+LDFLAGS := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(COMMIT) -X $(VPKG).Branch=$(BRANCH) \
+	-X $(VPKG).BuildUser=$(BUILD_USER) -X $(VPKG).BuildDate=$(DATE)
 BIN     ?= bin/elb-access-logger
 DIST    ?= dist
 
