@@ -25,7 +25,7 @@ RPM_VERSION ?= $(shell echo '$(VERSION)' | sed -e 's/^v\([0-9]\)/\1/' -e '/^[0-9
 # File times inside the RPM: the last commit's, so a rebuild is identical.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 
-.PHONY: all build rpm packaging-deps test unit check demo bench bench-fleet testbed-start testbed-stop clean
+.PHONY: all build rpm init-script packaging-deps test unit check demo bench bench-fleet testbed-start testbed-stop clean
 
 all: build
 
@@ -42,6 +42,17 @@ rpm: build
 	RPM_VERSION='$(RPM_VERSION)' BIN='$(BIN)' STAGE='$(DIST)/stage' SOURCE_DATE_EPOCH='$(SOURCE_DATE_EPOCH)' \
 		$(NFPM) package --packager rpm --config packaging/nfpm.yaml --target $(DIST)/
 	rm -rf $(DIST)/stage
+
+# $(DIST)/elb-access-logger-init.sh: the boot-time install script for a
+# running cloud (docs/image.md), with the SHA-256 of the RPM `make rpm` built
+# baked in. RPM_URL: where VMs fetch that RPM (default: its file:// URL
+# here); optional PROPERTIES (a property file the script writes),
+# HAPROXY_CFG (default: the servo's template), CA_BUNDLE (PEM for https).
+RPM_FILE ?= $(DIST)/elb-access-logger-$(RPM_VERSION)-1.x86_64.rpm
+init-script:
+	RPM='$(RPM_FILE)' OUT='$(DIST)/elb-access-logger-init.sh' RPM_URL='$(RPM_URL)' \
+		PROPERTIES='$(PROPERTIES)' HAPROXY_CFG='$(HAPROXY_CFG)' CA_BUNDLE='$(CA_BUNDLE)' \
+		scripts/init-script.sh
 
 # Tools the packaging tests use (Debian): rpm, systemd-analyze, haproxy.
 packaging-deps:

@@ -3,6 +3,8 @@ package agent
 import (
 	"context"
 	"errors"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"log/slog"
 	"net"
 	"net/http"
@@ -28,8 +30,8 @@ const ShutdownTimeout = 10 * time.Second
 
 // Agent is one running access-log agent.
 type Agent struct {
-	cfg      *Config
-	id       Identity
+	cfg      *config.Config
+	id       identity.Identity
 	bucket   string
 	sched    cron.Schedule
 	enc      parser.Encoder
@@ -90,15 +92,15 @@ type Agent struct {
 }
 
 // New checks cfg and prepares an agent. It binds nothing until Start.
-func New(cfg *Config, up Uploader, log *slog.Logger) (*Agent, error) {
+func New(cfg *config.Config, up Uploader, log *slog.Logger) (*Agent, error) {
 	a := &Agent{uploader: up, log: log, now: time.Now, backoff: defaultBackoff,
 		kick: make(chan struct{}, 1), resealed: make(chan struct{}, 1), obs: newObsCounters(), procNet: defaultProcNet}
 	cfg = a.initELB(cfg)
-	sched, err := windowSchedule(cfg)
+	sched, err := config.WindowSchedule(cfg)
 	if err != nil {
 		return nil, err
 	}
-	id := identityFromConfig(cfg)
+	id := cfg.Identity()
 	enc, err := encoderFor(cfg, id.LBName)
 	if err != nil {
 		return nil, err
@@ -115,7 +117,7 @@ func New(cfg *Config, up Uploader, log *slog.Logger) (*Agent, error) {
 // bound addresses.
 func (a *Agent) Start() error {
 	// A reloaded schedule takes effect from the next window.
-	next := func(t time.Time) time.Time { return nextWindowEnd(a.live.Load().sched, t) }
+	next := func(t time.Time) time.Time { return config.NextWindowEnd(a.live.Load().sched, t) }
 	a.started = a.now()
 	sp, err := OpenSpool(a.cfg.SpoolDir, next, a.started, a.fs)
 	if err != nil {
@@ -181,7 +183,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	if a.elb.src != nil {
 		a.spawn(func() { a.followELB(ctx) })
-	} else if a.cfg.Source == SourceELBAPI {
+	} else if a.cfg.Source == config.SourceELBAPI {
 		a.log.Error("access_log.source = elb-api but no ELB API client is set; logging stays as last known")
 	}
 

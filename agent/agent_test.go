@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"io"
 	"log/slog"
 	"net"
@@ -113,8 +114,8 @@ func (m *memUploader) setFail(err error) {
 	m.mu.Unlock()
 }
 
-func testConfig(t *testing.T) *Config {
-	c := DefaultConfig()
+func testConfig(t *testing.T) *config.Config {
+	c := config.DefaultConfig()
 	c.Schedule = "* * * * * *" // one-second windows
 	c.Listen = []string{"udp://127.0.0.1:0"}
 	c.SpoolDir = t.TempDir()
@@ -127,7 +128,7 @@ func testConfig(t *testing.T) *Config {
 	return c
 }
 
-func startAgent(t *testing.T, c *Config, up Uploader, opts ...func(*Agent)) (net.Conn, context.CancelFunc, chan error) {
+func startAgent(t *testing.T, c *config.Config, up Uploader, opts ...func(*Agent)) (net.Conn, context.CancelFunc, chan error) {
 	t.Helper()
 	a, err := New(c, up, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

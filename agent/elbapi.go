@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -39,7 +40,7 @@ func (l AccessLog) check(naming string) error {
 	if err := uploader.ValidateBucketName(l.Bucket, naming); err != nil {
 		return fmt.Errorf("S3BucketName: %w", err)
 	}
-	if err := checkKeyPrefix(l.Prefix); err != nil {
+	if err := config.CheckKeyPrefix(l.Prefix); err != nil {
 		return fmt.Errorf("S3BucketPrefix %q: %w", l.Prefix, err)
 	}
 	if l.EmitInterval < 5 || l.EmitInterval > 60 {
@@ -121,7 +122,7 @@ type elbStateData struct {
 // elbState is the agent's part of elb-api mode.
 type elbState struct {
 	src  AccessLogSource
-	base atomic.Pointer[Config] // the property file's configuration
+	base atomic.Pointer[config.Config] // the property file's configuration
 
 	mu     sync.Mutex // guards attr and pinned, and the state file
 	attr   *AccessLog // nil: not known yet (logging stays off)
@@ -177,10 +178,10 @@ func loadELBState(dir string) (elbStateData, error) {
 
 // initELB prepares elb-api mode in New: it loads the state kept in the
 // spool directory and returns the effective configuration.
-func (a *Agent) initELB(cfg *Config) *Config {
+func (a *Agent) initELB(cfg *config.Config) *config.Config {
 	a.elb.base.Store(cfg)
 	a.elb.pinned = map[string]destination{}
-	if cfg.Source != SourceELBAPI {
+	if cfg.Source != config.SourceELBAPI {
 		return cfg
 	}
 	st, err := loadELBState(cfg.SpoolDir)
@@ -202,33 +203,19 @@ func (a *Agent) initELB(cfg *Config) *Config {
 // enabled, the user's bucket (literal), the prefix, the aws key layout and
 // the emit interval (a schedule set in the file still wins). An unknown
 // attribute (nil) keeps logging off.
-func effectiveConfig(base *Config, attr *AccessLog) *Config {
-	if base.Source != SourceELBAPI {
+func effectiveConfig(base *config.Config, attr *AccessLog) *config.Config {
+	if base.Source != config.SourceELBAPI {
 		return base
 	}
-	n := base.WithIdentity(Identity{}) // a copy
 	l := AccessLog{}
 	if attr != nil {
 		l = *attr
 	}
-	o := Origin{Source: SourceELBAPI}
-	set := func(key, v string) { n.values[key], n.origins[key] = v, o }
-	n.Enabled = l.Enabled
-	set("access_log.enabled", strconv.FormatBool(l.Enabled))
-	n.UserBucket = true
-	n.Bucket, n.KeyPrefix, n.KeyLayout = l.Bucket, l.Prefix, "aws"
-	set("access_log.bucket", l.Bucket)
-	set("access_log.prefix", l.Prefix)
-	set("access_log.key_layout", "aws")
-	if base.Schedule == "" && l.EmitInterval != 0 {
-		n.EmitInterval = l.EmitInterval
-		set("access_log.emit_interval", strconv.Itoa(l.EmitInterval))
-	}
-	return n
+	return base.WithAccessLog(l.Enabled, l.Bucket, l.Prefix, l.EmitInterval)
 }
 
 // destOf is where segments sealed under cfg go.
-func destOf(cfg *Config, bucket string) destination {
+func destOf(cfg *config.Config, bucket string) destination {
 	return destination{Bucket: bucket, Prefix: cfg.KeyPrefix, KeyLayout: cfg.KeyLayout, UserOwned: cfg.UserBucket}
 }
 
@@ -268,7 +255,7 @@ func (a *Agent) switchLive(old *liveConfig, next *liveConfig) {
 }
 
 // windowSpec is the cron spec of cfg's windows.
-func windowSpec(c *Config) string {
+func windowSpec(c *config.Config) string {
 	if c.Schedule != "" {
 		return c.Schedule
 	}
@@ -343,7 +330,7 @@ func (a *Agent) followELB(ctx context.Context) {
 	for {
 		base := a.elb.base.Load()
 		wait := base.ELBPollInterval
-		if base.Source == SourceELBAPI {
+		if base.Source == config.SourceELBAPI {
 			if err := a.pollELB(ctx, base); err != nil {
 				if ctx.Err() != nil {
 					return
@@ -379,7 +366,7 @@ const elbPollTimeout = 30 * time.Second
 var errNoLBName = errors.New("the load balancer's name is not known yet (access_log.lb_name or instance metadata)")
 
 // pollELB reads the attribute once and applies it when it changed.
-func (a *Agent) pollELB(ctx context.Context, base *Config) error {
+func (a *Agent) pollELB(ctx context.Context, base *config.Config) error {
 	if a.elb.src == nil {
 		return errors.New("no ELB API client")
 	}
@@ -426,7 +413,7 @@ func (a *Agent) applyAccessLog(attr AccessLog) error {
 
 // derive returns the effective configuration of a newly loaded file and
 // remembers the file's configuration for later attribute changes.
-func (a *Agent) derive(file *Config) *Config {
+func (a *Agent) derive(file *config.Config) *config.Config {
 	a.elb.base.Store(file)
 	a.elb.mu.Lock()
 	defer a.elb.mu.Unlock()

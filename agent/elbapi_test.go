@@ -1,10 +1,13 @@
 package agent
 
 import (
+	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
+
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"io"
 	"log/slog"
 	"net"
@@ -74,16 +77,16 @@ func TestEmitIntervalWindows(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%d %s", tt.interval, tt.schedule), func(t *testing.T) {
-			base := DefaultConfig()
-			base.Source, base.Schedule = SourceELBAPI, tt.schedule
+			base := config.DefaultConfig()
+			base.Source, base.Schedule = config.SourceELBAPI, tt.schedule
 			c := effectiveConfig(base, &AccessLog{Enabled: true, Bucket: "b-1", EmitInterval: tt.interval})
-			s, err := windowSchedule(c)
+			s, err := config.WindowSchedule(c)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var got []string
 			for tm := at(tt.from); len(got) < len(tt.want); {
-				tm = nextWindowEnd(s, tm)
+				tm = config.NextWindowEnd(s, tm)
 				got = append(got, tm.Format("15:04"))
 			}
 			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
@@ -94,26 +97,26 @@ func TestEmitIntervalWindows(t *testing.T) {
 }
 
 func TestEffectiveConfig(t *testing.T) {
-	base := DefaultConfig()
-	base.Source = SourceELBAPI
+	base := config.DefaultConfig()
+	base.Source = config.SourceELBAPI
 	base.Bucket, base.KeyLayout, base.LifecycleDays = "file-{lb_name}", "seed", 30
 	tests := []struct {
 		name string
 		attr *AccessLog
-		want func(c *Config) string // "" when right
+		want func(c *config.Config) string // "" when right
 	}{
-		{"unknown keeps logging off", nil, func(c *Config) string {
+		{"unknown keeps logging off", nil, func(c *config.Config) string {
 			if c.Enabled {
 				return "enabled, want disabled"
 			}
 			return ""
 		}},
-		{"enabled", &AccessLog{true, "users-bucket", "pre", 5}, func(c *Config) string {
+		{"enabled", &AccessLog{true, "users-bucket", "pre", 5}, func(c *config.Config) string {
 			if !c.Enabled || c.Bucket != "users-bucket" || c.KeyPrefix != "pre" || c.KeyLayout != "aws" || c.EmitInterval != 5 || !c.UserBucket {
 				return fmt.Sprintf("got enabled %v bucket %q prefix %q layout %q interval %d user %v",
 					c.Enabled, c.Bucket, c.KeyPrefix, c.KeyLayout, c.EmitInterval, c.UserBucket)
 			}
-			if o := c.origins["access_log.bucket"]; o.Source != SourceELBAPI {
+			if o := c.Origin("access_log.bucket"); o.Source != config.SourceELBAPI {
 				return "bucket origin " + o.String()
 			}
 			return ""
@@ -129,7 +132,7 @@ func TestEffectiveConfig(t *testing.T) {
 			}
 		})
 	}
-	props := DefaultConfig()
+	props := config.DefaultConfig()
 	if got := effectiveConfig(props, &AccessLog{true, "x-y-z", "", 5}); got != props {
 		t.Errorf("properties mode: the attribute changed the configuration")
 	}
@@ -142,9 +145,9 @@ func TestServoConfELBServiceURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		dir := t.TempDir()
-		servo := writeFile(t, dir, "servo.conf", tt.servo)
-		props := writeFile(t, dir, "a.properties", "objectstorage.servo_conf = "+servo+"\n")
-		c, err := LoadConfig(props, true)
+		servo := testbed.WriteFile(t, dir, "servo.conf", tt.servo)
+		props := testbed.WriteFile(t, dir, "a.properties", "objectstorage.servo_conf = "+servo+"\n")
+		c, err := config.LoadConfig(props, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,10 +236,10 @@ func (u *aclUploader) objectsUnder(prefix string) []string {
 	return out
 }
 
-func elbTestConfig(t *testing.T) *Config {
+func elbTestConfig(t *testing.T) *config.Config {
 	c := testConfig(t)
 	c.Schedule = "" // the attribute's interval: no window ends during the test
-	c.Source, c.ELBPollInterval = SourceELBAPI, 20*time.Millisecond
+	c.Source, c.ELBPollInterval = config.SourceELBAPI, 20*time.Millisecond
 	c.KeyLayout, c.Region, c.NodeIP = "seed", "us-east-1", "10.0.0.7"
 	return c
 }
@@ -425,9 +428,9 @@ func TestLoadELBState(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			if tt.content != "" {
-				writeFile(t, dir, elbStateFile, tt.content)
+				testbed.WriteFile(t, dir, elbStateFile, tt.content)
 			}
-			writeFile(t, dir, "."+elbStateFile+"-123.tmp", "half-written")
+			testbed.WriteFile(t, dir, "."+elbStateFile+"-123.tmp", "half-written")
 			st, err := loadELBState(dir)
 			switch {
 			case tt.wantErr == "" && err != nil:

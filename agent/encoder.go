@@ -1,16 +1,20 @@
 package agent
 
-import "github.com/elb-access-logger/elb-access-logger/parser"
+import (
+	"github.com/elb-access-logger/elb-access-logger/parser"
+
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
+)
 
 // encoderFor returns the encoder of cfg's access_log.format for the load
 // balancer named lbName (the second field of an ELB line).
-func encoderFor(cfg *Config, lbName string) (parser.Encoder, error) {
+func encoderFor(cfg *config.Config, lbName string) (parser.Encoder, error) {
 	return parser.NewEncoder(cfg.Format, parser.EncoderOptions{LBName: lbName})
 }
 
 // lbName is the load balancer name lines are encoded with: the latest
 // identity's (metadata or property file), else the property file's.
-func (a *Agent) lbName(cfg *Config) string {
+func (a *Agent) lbName(cfg *config.Config) string {
 	a.ids.mu.Lock()
 	defer a.ids.mu.Unlock()
 	if a.ids.latest.LBName != "" {

@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"io"
 	"log/slog"
 	"strings"
@@ -12,7 +14,7 @@ import (
 // TestEncoderFollowsIdentity: the ELB line names the load balancer of the
 // identity, which metadata may supply after the agent started.
 func TestEncoderFollowsIdentity(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := config.DefaultConfig()
 	cfg.MetadataEndpoint = ""
 	a, err := New(cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -30,7 +32,7 @@ func TestEncoderFollowsIdentity(t *testing.T) {
 	a.ids.mu.Lock()
 	gen := a.ids.gen
 	a.ids.mu.Unlock()
-	a.setIdentity(gen, Identity{Account: "123456789012", LBName: "from-metadata", PublicIPv4: "10.0.0.5", InstanceID: "i-1"}, cfg.Bucket)
+	a.setIdentity(gen, identity.Identity{Account: "123456789012", LBName: "from-metadata", PublicIPv4: "10.0.0.5", InstanceID: "i-1"}, cfg.Bucket)
 	if got := field(); got != "from-metadata" {
 		t.Errorf("after the identity: got %q, want from-metadata", got)
 	}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"net/http"
 	"time"
 )
@@ -31,8 +32,8 @@ func (a *Agent) health(now time.Time) (ok bool, why string) {
 // windowLength is the length of the window after the one open at now.
 func (a *Agent) windowLength(now time.Time) time.Duration {
 	sched := a.live.Load().sched
-	end := nextWindowEnd(sched, now)
-	return nextWindowEnd(sched, end).Sub(end)
+	end := config.NextWindowEnd(sched, now)
+	return config.NextWindowEnd(sched, end).Sub(end)
 }
 
 // serveHealth answers /healthz: 200 while healthy, else 503, with the

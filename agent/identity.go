@@ -2,104 +2,27 @@ package agent
 
 import (
 	"context"
-	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"time"
 )
 
-// Identity names this load-balancer node: whose logs these are and where
-// they go. Values come from the property file overrides; instance metadata
-// fills in the rest (see the configuration issue).
-type Identity struct {
-	Account    string // the load balancer owner's account id
-	LBName     string
-	PublicIPv4 string
-	InstanceID string // i-315dd646
-	Region     string
-}
-
-// InstanceNum is the part of the instance id after "i-".
-func (id Identity) InstanceNum() string {
-	return strings.TrimPrefix(id.InstanceID, "i-")
-}
-
-// identityFromConfig takes the identity overrides of the property file.
-func identityFromConfig(c *Config) Identity {
-	return Identity{
-		Account:    c.OwnerAccount,
-		LBName:     c.LBName,
-		PublicIPv4: c.NodeIP,
-		InstanceID: c.InstanceID,
-		Region:     c.Region,
-	}
-}
-
-// expandTemplate fills the {placeholders} of a bucket template.
-func expandTemplate(tmpl string, id Identity) (string, error) {
-	values := map[string]string{
-		"lb_name":      id.LBName,
-		"public_ipv4":  id.PublicIPv4,
-		"instance_num": id.InstanceNum(),
-		"account":      id.Account,
-		"region":       id.Region,
-	}
-	var b strings.Builder
-	rest := tmpl
-	for {
-		i := strings.IndexByte(rest, '{')
-		if i < 0 {
-			if strings.IndexByte(rest, '}') >= 0 {
-				return "", fmt.Errorf("template %q: unmatched '}'", tmpl)
-			}
-			b.WriteString(rest)
-			return b.String(), nil
-		}
-		j := strings.IndexByte(rest[i:], '}')
-		if j < 0 {
-			return "", fmt.Errorf("template %q: unmatched '{'", tmpl)
-		}
-		name := rest[i+1 : i+j]
-		v, ok := values[name]
-		if !ok {
-			return "", fmt.Errorf("template %q: unknown placeholder {%s} (known: lb_name, public_ipv4, instance_num, account, region)", tmpl, name)
-		}
-		if v == "" {
-			return "", fmt.Errorf("template %q: {%s} is not known for this node", tmpl, name)
-		}
-		b.WriteString(rest[:i])
-		b.WriteString(v)
-		rest = rest[i+j+1:]
-	}
-}
-
 // IdentitySource completes an identity: it fills the empty fields of id
 // and keeps the others. MetadataClient is one.
 type IdentitySource interface {
-	Fill(ctx context.Context, id Identity) (Identity, error)
+	Fill(ctx context.Context, id identity.Identity) (identity.Identity, error)
 }
 
 // identityState hands the resolved identity from resolveIdentity (and
 // reloads) to upload rounds.
 type identityState struct {
 	mu          sync.Mutex
-	latest      Identity
+	latest      identity.Identity
 	ready       bool // latest is complete; uploads may go
 	gen         int  // bumped by every new resolution; older ones stop
 	reprovision bool // settings of the bucket changed
 	waitLogged  bool
-}
-
-// identityComplete reports whether id says whose logs these are and names
-// the bucket: the owner account (grantee of READ) and every placeholder of
-// the bucket template must be known.
-func identityComplete(id Identity, bucketTemplate string) bool {
-	if id.Account == "" {
-		return false
-	}
-	_, err := expandTemplate(bucketTemplate, id)
-	return err == nil
 }
 
 // Identity backoff: the first retry after identityRetryMin, doubling to
@@ -120,9 +43,9 @@ func (a *Agent) resolveIdentity(ctx context.Context) {
 	a.ids.mu.Unlock()
 
 	cfg := a.live.Load().cfg
-	base := identityFromConfig(cfg)
+	base := cfg.Identity()
 	src := a.metadata
-	if cfg.MetadataEndpoint == "" || identityComplete(base, cfg.Bucket) {
+	if cfg.MetadataEndpoint == "" || identity.Complete(base, cfg.Bucket) {
 		src = nil
 	}
 	id := base
@@ -167,7 +90,7 @@ func (a *Agent) staleIdentity(gen int) bool {
 
 // setIdentity publishes id unless a newer resolution started meanwhile. It
 // reports whether id was published and is complete.
-func (a *Agent) setIdentity(gen int, id Identity, bucketTemplate string) bool {
+func (a *Agent) setIdentity(gen int, id identity.Identity, bucketTemplate string) bool {
 	a.ids.mu.Lock()
 	defer a.ids.mu.Unlock()
 	if gen != a.ids.gen {
@@ -177,7 +100,7 @@ func (a *Agent) setIdentity(gen int, id Identity, bucketTemplate string) bool {
 		a.renameEncoder(id.LBName)
 	}
 	a.ids.latest = id
-	a.ids.ready = identityComplete(id, bucketTemplate)
+	a.ids.ready = identity.Complete(id, bucketTemplate)
 	a.ids.waitLogged = false
 	if !a.ids.ready {
 		a.log.Error("identity incomplete; set access_log.owner_account and the bucket template's values in the property file",
@@ -216,7 +139,3 @@ func (a *Agent) resetProvisioning() {
 	a.ids.reprovision = true
 	a.ids.mu.Unlock()
 }
-
-// Identity returns the identity values the configuration sets itself (the
-// property file's overrides and servo.conf); metadata fills in the rest.
-func (c *Config) Identity() Identity { return identityFromConfig(c) }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -111,21 +113,21 @@ func TestMetadataMock(t *testing.T) {
 		"InstanceProfileArn": "arn:aws:iam::000000000001:instance-profile/internal/loadbalancer/loadbalancer-vm-210987654321-lb-2",
 		"InstanceProfileId":  "AIPAEXAMPLE",
 	}
-	want := agent.Identity{Account: "123456789012", LBName: "my-web-lb", PublicIPv4: "203.0.113.10", InstanceID: "i-315dd646", Region: "eucalyptus"}
+	want := identity.Identity{Account: "123456789012", LBName: "my-web-lb", PublicIPv4: "203.0.113.10", InstanceID: "i-315dd646", Region: "eucalyptus"}
 	const both, v2only, v1only = 0, 1, 2
 	tests := []struct {
 		name   string
 		values map[string]any
 		mode   int
-		want   agent.Identity
+		want   identity.Identity
 	}{
 		{"eucalyptus values, v1 and v2 served", eucaMockValues(), both, want},
 		{"IMDSv2 required", eucaMockValues(), v2only, want},
 		{"v1 only, token PUT refused (Eucalyptus)", eucaMockValues(), v1only, want},
 		{"vpc user-facing interface", vpc, v2only,
-			agent.Identity{Account: "123456789012", LBName: "my-web-lb", PublicIPv4: "172.31.0.9", InstanceID: "i-315dd646", Region: "eucalyptus"}},
+			identity.Identity{Account: "123456789012", LBName: "my-web-lb", PublicIPv4: "172.31.0.9", InstanceID: "i-315dd646", Region: "eucalyptus"}},
 		{"instance profile, v1 only", profile, v1only,
-			agent.Identity{Account: "210987654321", LBName: "lb-2", PublicIPv4: "203.0.113.10", InstanceID: "i-315dd646", Region: "eucalyptus"}},
+			identity.Identity{Account: "210987654321", LBName: "lb-2", PublicIPv4: "203.0.113.10", InstanceID: "i-315dd646", Region: "eucalyptus"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,7 +137,7 @@ func TestMetadataMock(t *testing.T) {
 				v1 = newV1OnlyProxy(t, url)
 				url = v1.url
 			}
-			got, err := agent.NewMetadataClient(url, 5*time.Second).Fill(testbed.Context(t, 20*time.Second), agent.Identity{})
+			got, err := agent.NewMetadataClient(url, 5*time.Second).Fill(testbed.Context(t, 20*time.Second), identity.Identity{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -218,7 +220,7 @@ metrics.listen = 127.0.0.1:0
 	if err := os.WriteFile(props, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := agent.LoadConfig(props, true)
+	cfg, err := config.LoadConfig(props, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -112,30 +113,30 @@ func TestMetadataFill(t *testing.T) {
 	noPublic := eucaValues()
 	delete(noPublic, "public-ipv4")
 
-	want := Identity{Account: "123456789012", LBName: "my-web-lb", PublicIPv4: "203.0.113.10", InstanceID: "i-315dd646"}
+	want := identity.Identity{Account: "123456789012", LBName: "my-web-lb", PublicIPv4: "203.0.113.10", InstanceID: "i-315dd646"}
 	tests := []struct {
 		name        string
 		values      map[string]string
 		tokenStatus int
-		have        Identity
-		want        Identity
+		have        identity.Identity
+		want        identity.Identity
 	}{
-		{"imdsv2", eucaValues(), http.StatusOK, Identity{}, want},
-		{"v1 only, put forbidden", eucaValues(), http.StatusForbidden, Identity{}, want},
-		{"v1 only, put not found", eucaValues(), http.StatusNotFound, Identity{}, want},
-		{"v1 only, put not allowed", eucaValues(), http.StatusMethodNotAllowed, Identity{}, want},
-		{"vpc local address of user interface", vpc, http.StatusOK, Identity{},
-			Identity{Account: "123456789012", LBName: "my-web-lb", PublicIPv4: "172.31.0.9", InstanceID: "i-315dd646"}},
-		{"vpc public address of user interface", vpcPublic, http.StatusOK, Identity{},
-			Identity{Account: "123456789012", LBName: "my-web-lb", PublicIPv4: "192.0.2.44", InstanceID: "i-315dd646"}},
-		{"instance profile fallback", iam, http.StatusForbidden, Identity{},
-			Identity{Account: "210987654321", LBName: "lb-with-dashes", PublicIPv4: "203.0.113.10", InstanceID: "i-315dd646"}},
-		{"region from aws zone", aws, http.StatusOK, Identity{},
-			Identity{Account: "123456789012", LBName: "my-web-lb", PublicIPv4: "203.0.113.10", InstanceID: "i-315dd646", Region: "eu-west-1"}},
-		{"no public address", noPublic, http.StatusOK, Identity{},
-			Identity{Account: "123456789012", LBName: "my-web-lb", PublicIPv4: "10.0.0.5", InstanceID: "i-315dd646"}},
-		{"overrides kept", eucaValues(), http.StatusOK, Identity{LBName: "renamed", PublicIPv4: "192.0.2.1", Region: "r-1"},
-			Identity{Account: "123456789012", LBName: "renamed", PublicIPv4: "192.0.2.1", InstanceID: "i-315dd646", Region: "r-1"}},
+		{"imdsv2", eucaValues(), http.StatusOK, identity.Identity{}, want},
+		{"v1 only, put forbidden", eucaValues(), http.StatusForbidden, identity.Identity{}, want},
+		{"v1 only, put not found", eucaValues(), http.StatusNotFound, identity.Identity{}, want},
+		{"v1 only, put not allowed", eucaValues(), http.StatusMethodNotAllowed, identity.Identity{}, want},
+		{"vpc local address of user interface", vpc, http.StatusOK, identity.Identity{},
+			identity.Identity{Account: "123456789012", LBName: "my-web-lb", PublicIPv4: "172.31.0.9", InstanceID: "i-315dd646"}},
+		{"vpc public address of user interface", vpcPublic, http.StatusOK, identity.Identity{},
+			identity.Identity{Account: "123456789012", LBName: "my-web-lb", PublicIPv4: "192.0.2.44", InstanceID: "i-315dd646"}},
+		{"instance profile fallback", iam, http.StatusForbidden, identity.Identity{},
+			identity.Identity{Account: "210987654321", LBName: "lb-with-dashes", PublicIPv4: "203.0.113.10", InstanceID: "i-315dd646"}},
+		{"region from aws zone", aws, http.StatusOK, identity.Identity{},
+			identity.Identity{Account: "123456789012", LBName: "my-web-lb", PublicIPv4: "203.0.113.10", InstanceID: "i-315dd646", Region: "eu-west-1"}},
+		{"no public address", noPublic, http.StatusOK, identity.Identity{},
+			identity.Identity{Account: "123456789012", LBName: "my-web-lb", PublicIPv4: "10.0.0.5", InstanceID: "i-315dd646"}},
+		{"overrides kept", eucaValues(), http.StatusOK, identity.Identity{LBName: "renamed", PublicIPv4: "192.0.2.1", Region: "r-1"},
+			identity.Identity{Account: "123456789012", LBName: "renamed", PublicIPv4: "192.0.2.1", InstanceID: "i-315dd646", Region: "r-1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,7 +181,7 @@ func TestMetadataFillErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(&fakeIMDS{values: tt.values, tokenStatus: http.StatusOK})
 			defer srv.Close()
-			_, err := NewMetadataClient(srv.URL, 2*time.Second).Fill(context.Background(), Identity{})
+			_, err := NewMetadataClient(srv.URL, 2*time.Second).Fill(context.Background(), identity.Identity{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %v, want an error containing %q", err, tt.want)
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"io"
 	"os"
 	"path/filepath"
@@ -42,7 +43,7 @@ type uploaderIdentity interface {
 // provisionSettings is a hash of everything provisioning makes true of a
 // bucket, and of the store it is on: when it changes, the bucket is
 // provisioned again.
-func provisionSettings(b uploader.Bucket, cfg *Config) string {
+func provisionSettings(b uploader.Bucket, cfg *config.Config) string {
 	j, _ := json.Marshal(struct {
 		Bucket               uploader.Bucket
 		Endpoint, Region     string

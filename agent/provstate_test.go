@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"io"
 	"log/slog"
 	"os"
@@ -26,7 +27,7 @@ func (u *countingUploader) Provision(ctx context.Context, b uploader.Bucket) err
 
 // newPrepAgent is an agent with cfg and a clock, ready for prepareBucket
 // (what an upload round calls before its first PUT).
-func newPrepAgent(t *testing.T, cfg *Config, up Uploader, now time.Time) *Agent {
+func newPrepAgent(t *testing.T, cfg *config.Config, up Uploader, now time.Time) *Agent {
 	t.Helper()
 	a, err := New(cfg, up, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -45,7 +46,7 @@ func TestProvisionStateAcrossRestarts(t *testing.T) {
 	up := &countingUploader{memUploader: newMemUploader()}
 	tests := []struct {
 		name  string
-		edit  func(c *Config)
+		edit  func(c *config.Config)
 		now   time.Time
 		setup func(t *testing.T)
 		want  int32 // Provision calls
@@ -53,23 +54,23 @@ func TestProvisionStateAcrossRestarts(t *testing.T) {
 		{"first start provisions", nil, t0, nil, 1},
 		{"restart with the same settings: no call", nil, t0.Add(time.Hour), nil, 0},
 		{"restart again: still none", nil, t0.Add(2 * time.Hour), nil, 0},
-		{"lifecycle changed", func(c *Config) { c.LifecycleDays = 7 }, t0.Add(3 * time.Hour), nil, 1},
+		{"lifecycle changed", func(c *config.Config) { c.LifecycleDays = 7 }, t0.Add(3 * time.Hour), nil, 1},
 		{"back to the old lifecycle", nil, t0.Add(3 * time.Hour), nil, 1},
-		{"owner changed", func(c *Config) { c.OwnerAccount = "other" }, t0.Add(3 * time.Hour), nil, 1},
-		{"bucket changed", func(c *Config) { c.Bucket = "logs2-{lb_name}" }, t0.Add(3 * time.Hour), nil, 1},
-		{"same as before, within the interval", func(c *Config) { c.Bucket = "logs2-{lb_name}" }, t0.Add(4 * time.Hour), nil, 0},
-		{"interval elapsed", func(c *Config) { c.Bucket = "logs2-{lb_name}" }, t0.Add(28 * time.Hour), nil, 1},
-		{"shorter interval", func(c *Config) {
+		{"owner changed", func(c *config.Config) { c.OwnerAccount = "other" }, t0.Add(3 * time.Hour), nil, 1},
+		{"bucket changed", func(c *config.Config) { c.Bucket = "logs2-{lb_name}" }, t0.Add(3 * time.Hour), nil, 1},
+		{"same as before, within the interval", func(c *config.Config) { c.Bucket = "logs2-{lb_name}" }, t0.Add(4 * time.Hour), nil, 0},
+		{"interval elapsed", func(c *config.Config) { c.Bucket = "logs2-{lb_name}" }, t0.Add(28 * time.Hour), nil, 1},
+		{"shorter interval", func(c *config.Config) {
 			c.Bucket = "logs2-{lb_name}"
 			c.ProvisionCheckInterval = time.Hour
 		}, t0.Add(29*time.Hour + time.Minute), nil, 1},
-		{"clock far behind the state", func(c *Config) { c.Bucket = "logs2-{lb_name}" }, t0, nil, 1},
-		{"corrupt state file", func(c *Config) { c.Bucket = "logs2-{lb_name}" }, t0.Add(time.Minute), func(t *testing.T) {
+		{"clock far behind the state", func(c *config.Config) { c.Bucket = "logs2-{lb_name}" }, t0, nil, 1},
+		{"corrupt state file", func(c *config.Config) { c.Bucket = "logs2-{lb_name}" }, t0.Add(time.Minute), func(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, provisionStateFile), []byte("{not json"), 0o640); err != nil {
 				t.Fatal(err)
 			}
 		}, 1},
-		{"rewritten after the corrupt one", func(c *Config) { c.Bucket = "logs2-{lb_name}" }, t0.Add(2 * time.Minute), nil, 0},
+		{"rewritten after the corrupt one", func(c *config.Config) { c.Bucket = "logs2-{lb_name}" }, t0.Add(2 * time.Minute), nil, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,9 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,7 +20,7 @@ import (
 
 // liveConfig is the part of the agent a reload swaps at once.
 type liveConfig struct {
-	cfg   *Config
+	cfg   *config.Config
 	sched cron.Schedule
 	enc   parser.Encoder
 }
@@ -52,7 +52,7 @@ func (a *Agent) ReloadStats() (ok, failed int64) {
 }
 
 // Config returns the configuration in force.
-func (a *Agent) Config() *Config { return a.live.Load().cfg }
+func (a *Agent) Config() *config.Config { return a.live.Load().cfg }
 
 // watchSpec says where Run finds the property file to reload.
 type watchSpec struct {
@@ -65,30 +65,13 @@ type watchSpec struct {
 // reloadDebounce lets an editor finish writing before the file is read.
 const reloadDebounce = 200 * time.Millisecond
 
-// WatchConfig makes Run reload the property file at path (as LoadConfig
+// WatchConfig makes Run reload the property file at path (as config.LoadConfig
 // reads it) whenever it or servo.conf changes, and whenever a value
 // arrives on hup (SIGHUP). Call it right after loading the configuration
 // from path, before Run: a change after that call is not missed.
 func (a *Agent) WatchConfig(path string, explicit bool, hup <-chan os.Signal) {
 	a.watch = &watchSpec{path: path, explicit: explicit, hup: hup}
 	a.watch.loaded = a.watchedContent()
-}
-
-// restartKeys are read once at start; a reload that changes them is
-// applied except for them, with a warning.
-var restartKeys = []string{
-	"spool.dir", "spool.fsync_interval", "syslog.max_message_bytes", "syslog.receive_buffer_bytes",
-	"objectstorage.endpoint", "objectstorage.region", "objectstorage.access_key_id",
-	"objectstorage.secret_access_key", "objectstorage.path_style", "objectstorage.signature",
-	"objectstorage.ca_bundle", "objectstorage.insecure_skip_verify", "objectstorage.credentials_file",
-	"objectstorage.max_concurrency", "metrics.listen", "metadata.endpoint", "metadata.timeout", "elb.endpoint",
-}
-
-// provisionKeys describe the bucket; a change makes the next upload round
-// provision it again (create, ACL, lifecycle).
-var provisionKeys = []string{
-	"access_log.bucket", "access_log.owner_account", "access_log.lifecycle_days", "access_log.key_layout",
-	"access_log.prefix", "objectstorage.bucket_naming",
 }
 
 // startWatch sets up the file-system watch and returns the loop that
@@ -194,7 +177,7 @@ func (a *Agent) watchedContent() []byte {
 // the defaults).
 func (a *Agent) reloadFile() {
 	explicit := a.watch.explicit || a.loadedFromFile()
-	cfg, err := LoadConfig(a.watch.path, explicit)
+	cfg, err := config.LoadConfig(a.watch.path, explicit)
 	if err == nil {
 		err = a.reload(cfg)
 	}
@@ -209,10 +192,8 @@ func (a *Agent) reloadFile() {
 // loadedFromFile reports whether the running configuration came from an
 // existing file (some key has a file origin, or the file existed).
 func (a *Agent) loadedFromFile() bool {
-	for _, o := range a.Config().origins {
-		if o.Source == SourceFile {
-			return true
-		}
+	if a.Config().FromFile() {
+		return true
 	}
 	_, err := os.Stat(a.watch.path)
 	return err == nil
@@ -225,7 +206,7 @@ func (a *Agent) loadedFromFile() bool {
 // changed, and format, schedule (from the next window) and enabled take
 // effect at once. Call it while Run runs. Keys read only at start (restartKeys) keep their running
 // values, with a warning. On error nothing is changed.
-func (a *Agent) reload(next *Config) error {
+func (a *Agent) reload(next *config.Config) error {
 	if a.run.wg == nil {
 		return errors.New("reload: the agent is not running")
 	}
@@ -233,14 +214,13 @@ func (a *Agent) reload(next *Config) error {
 	defer a.reloadMu.Unlock()
 	oldLive := a.live.Load()
 	old := oldLive.cfg
-	next = a.derive(next).WithIdentity(Identity{}) // a copy we may adjust
-	for _, k := range restartKeys {
-		if old.values[k] != next.values[k] {
-			a.log.Warn("changed key takes effect after a restart", "key", k)
-		}
+	next = a.derive(next)
+	diff := config.Diff(old, next)
+	for _, k := range diff.Restart {
+		a.log.Warn("changed key takes effect after a restart", "key", k)
 	}
-	keepRestartValues(old, next)
-	sched, err := windowSchedule(next)
+	next = config.KeepRestartValues(old, next)
+	sched, err := config.WindowSchedule(next)
 	if err != nil {
 		return err
 	}
@@ -248,55 +228,20 @@ func (a *Agent) reload(next *Config) error {
 	if err != nil {
 		return err
 	}
-	if !slices.Equal(old.Listen, next.Listen) {
+	if diff.Rebind {
 		if err := a.rebind(next.Listen); err != nil {
 			return err
 		}
 	}
 	a.switchLive(oldLive, &liveConfig{cfg: next, sched: sched, enc: enc})
-	changed := changedKeys(old, next)
-	if containsAny(changed, provisionKeys) {
+	if diff.Reprovision {
 		a.resetProvisioning()
 	}
-	if containsAny(changed, identityKeys) || slices.Contains(changed, "access_log.bucket") {
+	if diff.NewIdentity {
 		a.spawn(func() { a.resolveIdentity(a.run.ctx) })
 	}
-	a.log.Info("configuration reloaded", "changed", strings.Join(changed, ","))
+	a.log.Info("configuration reloaded", "changed", strings.Join(diff.Changed, ","))
 	return nil
-}
-
-// keepRestartValues copies the keys read only at start from old to next.
-func keepRestartValues(old, next *Config) {
-	next.SpoolDir, next.FsyncInterval = old.SpoolDir, old.FsyncInterval
-	next.MaxMessageBytes, next.ReceiveBufferBytes = old.MaxMessageBytes, old.ReceiveBufferBytes
-	next.StoreEndpoint, next.StoreRegion, next.PathStyle = old.StoreEndpoint, old.StoreRegion, old.PathStyle
-	next.AccessKeyID, next.SecretAccessKey = old.AccessKeyID, old.SecretAccessKey
-	next.MetadataEndpoint, next.MetadataTimeout = old.MetadataEndpoint, old.MetadataTimeout
-	for _, k := range restartKeys {
-		if v, ok := old.values[k]; ok {
-			next.values[k], next.origins[k] = v, old.origins[k]
-		}
-	}
-}
-
-// changedKeys lists the keys whose values differ.
-func changedKeys(old, next *Config) []string {
-	var out []string
-	for _, k := range keys {
-		if old.values[k.name] != next.values[k.name] {
-			out = append(out, k.name)
-		}
-	}
-	return out
-}
-
-func containsAny(have, want []string) bool {
-	for _, w := range want {
-		if slices.Contains(have, w) {
-			return true
-		}
-	}
-	return false
 }
 
 // rebind makes the listeners match addrs: sockets of addresses still

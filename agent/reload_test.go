@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"io"
 	"log/slog"
 	"net"
@@ -57,7 +58,7 @@ type runningAgent struct {
 // to up, which stores in mem.
 func startFromFile(t *testing.T, path string, up Uploader, mem *memUploader) *runningAgent {
 	t.Helper()
-	cfg, err := LoadConfig(path, true)
+	cfg, err := config.LoadConfig(path, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,8 +200,8 @@ func TestReloadSymlinkSwapAndSIGHUP(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	writeFile(t, filepath.Join(dir, "v1"), "a.properties", reloadProps(spool, port, ""))
-	writeFile(t, filepath.Join(dir, "v2"), "a.properties", reloadProps(spool, port, "access_log.enabled = false\n"))
+	testbed.WriteFile(t, filepath.Join(dir, "v1"), "a.properties", reloadProps(spool, port, ""))
+	testbed.WriteFile(t, filepath.Join(dir, "v2"), "a.properties", reloadProps(spool, port, "access_log.enabled = false\n"))
 	path := filepath.Join(dir, "access-log.properties")
 	if err := os.Symlink("v1/a.properties", path); err != nil {
 		t.Fatal(err)
@@ -284,5 +285,28 @@ func TestReloadLifecycleProvisionsAgain(t *testing.T) {
 	defer up.mu.Unlock()
 	if len(up.lifecycles) != 2 || up.lifecycles[0] != 7 || up.lifecycles[1] != 0 {
 		t.Errorf("provisioned with lifecycle days %v, want [7 0]", up.lifecycles)
+	}
+}
+
+func TestServoConfReload(t *testing.T) {
+	r, path, spool, port := startReloadable(t)
+	servo := filepath.Join(filepath.Dir(path), "servo.conf")
+	replaceFile(t, servo, "loadbalancer_owner_account=999999999999\n")
+	replaceFile(t, path, strings.Replace(reloadProps(spool, port, ""), "objectstorage.servo_conf =", "objectstorage.servo_conf = "+servo, 1))
+	r.waitReloads(t, 1, 0)
+	// A change of servo.conf alone reloads too.
+	replaceFile(t, servo, "loadbalancer_owner_account=123456789012\n")
+	r.waitReloads(t, 2, 0)
+	// The property file sets owner_account, so servo.conf does not win...
+	if got := r.a.Config().OwnerAccount; got != "lbowner" {
+		t.Errorf("owner: got %q, want the property file's lbowner", got)
+	}
+	// ...until the property file leaves it out.
+	replaceFile(t, path, strings.Replace(strings.Replace(reloadProps(spool, port, ""), "objectstorage.servo_conf =", "objectstorage.servo_conf = "+servo, 1),
+		"access_log.owner_account = lbowner\n", "", 1))
+	r.waitReloads(t, 3, 0)
+	c := r.a.Config()
+	if c.OwnerAccount != "123456789012" || c.Origin("access_log.owner_account") != (config.Origin{Source: config.SourceServo, File: servo, Line: 1}) {
+		t.Errorf("owner: got %q from %v, want 123456789012 from servo.conf", c.OwnerAccount, c.Origin("access_log.owner_account"))
 	}
 }

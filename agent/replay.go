@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"io"
 	"time"
 
@@ -31,19 +33,19 @@ type ReplayPlan struct {
 // every line through the agent's parse and encode pipeline and writes the
 // encoded lines to out exactly as they would be stored. It returns the plan
 // of the single window the lines would form. Empty lines are skipped.
-func Replay(cfg *Config, in io.Reader, out io.Writer, now time.Time) (*ReplayPlan, error) {
-	sched, err := windowSchedule(cfg)
+func Replay(cfg *config.Config, in io.Reader, out io.Writer, now time.Time) (*ReplayPlan, error) {
+	sched, err := config.WindowSchedule(cfg)
 	if err != nil {
 		return nil, err
 	}
-	id := identityFromConfig(cfg)
+	id := cfg.Identity()
 	enc, err := parser.NewEncoder(cfg.Format, parser.EncoderOptions{LBName: id.LBName})
 	if err != nil {
 		return nil, err
 	}
-	plan := &ReplayPlan{Owner: id.Account, WindowEnd: nextWindowEnd(sched, now), Formats: map[string]int{}}
+	plan := &ReplayPlan{Owner: id.Account, WindowEnd: config.NextWindowEnd(sched, now), Formats: map[string]int{}}
 	plan.Key = uploader.SeedKey(plan.WindowEnd)
-	if plan.Bucket, err = expandTemplate(cfg.Bucket, id); err != nil {
+	if plan.Bucket, err = identity.ExpandTemplate(cfg.Bucket, id); err != nil {
 		plan.BucketErr = fmt.Errorf("access_log.bucket: %w", err)
 	}
 	plan.Spec = uploader.Bucket{Name: plan.Bucket, OwnerAccount: id.Account, LifecycleDays: cfg.LifecycleDays, LBName: id.LBName}

@@ -2,14 +2,15 @@ package agent
 
 import (
 	"bytes"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"strings"
 	"testing"
 	"time"
 )
 
-func replayConfig(t testing.TB, format string, maxBytes int) *Config {
+func replayConfig(t testing.TB, format string, maxBytes int) *config.Config {
 	t.Helper()
-	c := DefaultConfig()
+	c := config.DefaultConfig()
 	c.Format = format
 	c.LBName = "lb"
 	c.MaxMessageBytes = maxBytes
@@ -66,7 +67,7 @@ func TestReplayLines(t *testing.T) {
 func FuzzReplay(f *testing.F) {
 	f.Add([]byte("tcplog fe be s1 -- 1 0 5\n\n<158>Nov 25 06:12:36 haproxy[1]: x\r\n"))
 	f.Add([]byte("elb-http 25/Nov/2026:17:13:48.481 127.0.0.1:1 127.0.0.1:2 -:- fe be/<NOSRV> 0/-1/-1/-1/0/0 503 1 2 SC - - \"GET / HTTP/1.1\" \"h\" \"ua\""))
-	cfgs := map[string]*Config{}
+	cfgs := map[string]*config.Config{}
 	for _, format := range []string{"elb", "raw", "json"} {
 		cfgs[format] = replayConfig(f, format, 300)
 	}

@@ -3,6 +3,7 @@ package agent
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"time"
 )
 
@@ -11,7 +12,7 @@ import (
 // Windows end on the same UTC second on every node; the offsets spread the
 // fleet's PUTs evenly over the spread instead. It never changes while the
 // identity does not, so a restart keeps the node in its slot.
-func uploadOffset(id Identity, spread time.Duration) time.Duration {
+func uploadOffset(id identity.Identity, spread time.Duration) time.Duration {
 	if spread <= 0 {
 		return 0
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"io"
 	"log/slog"
 	"strings"
@@ -15,17 +16,17 @@ import (
 )
 
 func TestUploadOffsetDeterministic(t *testing.T) {
-	id := Identity{InstanceID: "i-315dd646", LBName: "my-lb"}
+	id := identity.Identity{InstanceID: "i-315dd646", LBName: "my-lb"}
 	tests := []struct {
 		name   string
-		id     Identity
+		id     identity.Identity
 		spread time.Duration
 		same   bool // same offset as id at 60s
 	}{
 		{"same identity", id, time.Minute, true},
-		{"other instance", Identity{InstanceID: "i-315dd647", LBName: "my-lb"}, time.Minute, false},
-		{"other load balancer", Identity{InstanceID: "i-315dd646", LBName: "my-lb2"}, time.Minute, false},
-		{"fields not confused", Identity{InstanceID: "i-315dd646m", LBName: "y-lb"}, time.Minute, false},
+		{"other instance", identity.Identity{InstanceID: "i-315dd647", LBName: "my-lb"}, time.Minute, false},
+		{"other load balancer", identity.Identity{InstanceID: "i-315dd646", LBName: "my-lb2"}, time.Minute, false},
+		{"fields not confused", identity.Identity{InstanceID: "i-315dd646m", LBName: "y-lb"}, time.Minute, false},
 	}
 	want := uploadOffset(id, time.Minute)
 	if want < 0 || want >= time.Minute {
@@ -59,7 +60,7 @@ func TestUploadOffsetUniform(t *testing.T) {
 	var perSecond [60]int
 	for lb := range lbs {
 		for n := range nodes {
-			id := Identity{InstanceID: fmt.Sprintf("i-%08x", 0x315d0000+lb*nodes+n), LBName: fmt.Sprintf("lb-%d", lb)}
+			id := identity.Identity{InstanceID: fmt.Sprintf("i-%08x", 0x315d0000+lb*nodes+n), LBName: fmt.Sprintf("lb-%d", lb)}
 			perSecond[uploadOffset(id, spread)/time.Second]++
 		}
 	}
@@ -114,10 +115,10 @@ func TestAgentWaitsItsOffsetAfterTheWindow(t *testing.T) {
 	c.Schedule = "*/2 * * * * *"
 	c.UploadSpread = 3 * time.Second
 	c.InstanceID = "i-0000000a"
-	offset := uploadOffset(identityFromConfig(c), c.UploadSpread)
+	offset := uploadOffset(c.Identity(), c.UploadSpread)
 	for i := 0; offset < 800*time.Millisecond; i++ { // an offset the test can tell from "at once"
 		c.InstanceID = fmt.Sprintf("i-%08x", 0xb+i)
-		offset = uploadOffset(identityFromConfig(c), c.UploadSpread)
+		offset = uploadOffset(c.Identity(), c.UploadSpread)
 	}
 	up := &timedUploader{memUploader: newMemUploader()}
 	conn, cancel, done := startAgent(t, c, up)
@@ -150,7 +151,7 @@ func TestAgentShutdownDoesNotWaitForTheOffset(t *testing.T) {
 	c.Schedule = "0 0 * * * *"
 	c.UploadSpread = time.Hour
 	c.InstanceID = "i-0000000a"
-	for i := 0; uploadOffset(identityFromConfig(c), c.UploadSpread) < 10*time.Minute; i++ {
+	for i := 0; uploadOffset(c.Identity(), c.UploadSpread) < 10*time.Minute; i++ {
 		c.InstanceID = fmt.Sprintf("i-%08x", 0xb+i)
 	}
 	conn, cancel, done := startAgent(t, c, up)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"io"
 	"os"
 	"runtime"
@@ -171,7 +173,7 @@ feed:
 // dueSegments keeps the segments whose upload is due now (segs is oldest
 // first, and so is the result) and returns how long until the first of
 // the others is due.
-func (a *Agent) dueSegments(cfg *Config, segs []Segment) ([]Segment, time.Duration) {
+func (a *Agent) dueSegments(cfg *config.Config, segs []Segment) ([]Segment, time.Duration) {
 	offset := uploadOffset(a.id, cfg.UploadSpread)
 	now := a.now()
 	var due []Segment
@@ -194,12 +196,12 @@ func (a *Agent) dueSegments(cfg *Config, segs []Segment) ([]Segment, time.Durati
 // that took its configuration before a change (elb-api) prepares that
 // configuration's bucket; the next round notices the change by the
 // destination the bucket was prepared for.
-func (a *Agent) prepareBucket(ctx context.Context, cfg *Config) error {
+func (a *Agent) prepareBucket(ctx context.Context, cfg *config.Config) error {
 	if d := destOf(cfg, cfg.Bucket); d != a.bucketFor {
 		a.bucket, a.bucketReady, a.bucketFor = "", false, d
 	}
 	if a.bucket == "" {
-		b, err := expandTemplate(cfg.Bucket, a.id)
+		b, err := identity.ExpandTemplate(cfg.Bucket, a.id)
 		if err != nil {
 			return fmt.Errorf("access_log.bucket: %w", err)
 		}
@@ -252,7 +254,7 @@ func (a *Agent) filesys() FS {
 }
 
 // upload puts one segment under its key and removes it once acknowledged.
-func (a *Agent) upload(ctx context.Context, cfg *Config, seg Segment) error {
+func (a *Agent) upload(ctx context.Context, cfg *config.Config, seg Segment) error {
 	dest, pinned := a.pinFor(seg)
 	if !pinned {
 		dest = destOf(cfg, a.bucket)
@@ -336,7 +338,7 @@ func (a *Agent) put(ctx context.Context, seg Segment, dest destination, key stri
 
 // bucketSpec is what the agent wants of its bucket.
 // bucketSpec is what the agent wants of its bucket.
-func (a *Agent) bucketSpec(cfg *Config) uploader.Bucket {
+func (a *Agent) bucketSpec(cfg *config.Config) uploader.Bucket {
 	b := uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: cfg.LifecycleDays, LBName: a.id.LBName}
 	if cfg.UserBucket {
 		b.UserOwned, b.Prefix = true, cfg.KeyPrefix

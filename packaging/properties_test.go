@@ -5,20 +5,19 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/elb-access-logger/elb-access-logger/agent"
 )
 
-var update = flag.Bool("update", false, "rewrite access-log.properties from agent.Keys()")
+var update = flag.Bool("update", false, "rewrite access-log.properties from config.Keys()")
 
 const propertiesFile = "access-log.properties"
 
 // propertiesHeader opens the packaged property file; the key section
-// below it is generated from agent.Keys() by `go test ./packaging -update`.
+// below it is generated from config.Keys() by `go test ./packaging -update`.
 const propertiesHeader = `# /etc/elb-access-logger/access-log.properties
 #
 # Configuration of elb-access-logger, the agent that uploads this load
@@ -42,7 +41,7 @@ const propertiesHeader = `# /etc/elb-access-logger/access-log.properties
 var keyLine = regexp.MustCompile(`^#([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+) = ?(.*)$`)
 
 // renderProperties writes the packaged property file for keys.
-func renderProperties(keys []agent.KeyInfo) []byte {
+func renderProperties(keys []config.KeyInfo) []byte {
 	var b bytes.Buffer
 	b.WriteString(propertiesHeader)
 	section := ""
@@ -83,7 +82,7 @@ func parseProperties(data []byte) (commented map[string]string, lines map[string
 // step with the agent's key table: every key, with its default, commented
 // out, and nothing else.
 func TestPropertiesFileMatchesKeys(t *testing.T) {
-	keys := agent.Keys()
+	keys := config.Keys()
 	if *update {
 		if err := os.WriteFile(propertiesFile, renderProperties(keys), 0o644); err != nil {
 			t.Fatal(err)
@@ -111,11 +110,11 @@ func TestPropertiesFileMatchesKeys(t *testing.T) {
 	}
 	for name, n := range lines {
 		if !want[name] {
-			t.Errorf("%s:%d: key %s is not in agent.Keys() (extra or renamed) %s", propertiesFile, n, name, fix)
+			t.Errorf("%s:%d: key %s is not in config.Keys() (extra or renamed) %s", propertiesFile, n, name, fix)
 		}
 	}
 	if !t.Failed() && !bytes.Equal(data, renderProperties(keys)) {
-		t.Errorf("%s: keys agree but the text differs from agent.Keys() help or order %s", propertiesFile, fix)
+		t.Errorf("%s: keys agree but the text differs from config.Keys() help or order %s", propertiesFile, fix)
 	}
 }
 

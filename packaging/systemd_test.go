@@ -2,6 +2,7 @@ package packaging_test
 
 import (
 	"bufio"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,7 +48,7 @@ func TestSystemdUnitSettings(t *testing.T) {
 	tests := []struct{ key, want string }{
 		{"Service.User", "elb-access-logger"},
 		{"Service.Group", "elb-access-logger"},
-		{"Service.ExecStart", "/usr/bin/elb-access-logger --config " + agent.DefaultConfigPath},
+		{"Service.ExecStart", "/usr/bin/elb-access-logger --config " + config.DefaultConfigPath},
 		{"Service.ExecReload", "/bin/kill -HUP $MAINPID"},
 		{"Service.KillSignal", "SIGTERM"},
 		{"Service.Restart", "on-failure"},
@@ -64,7 +65,7 @@ func TestSystemdUnitSettings(t *testing.T) {
 		}
 	}
 	// The spool the unit may write is the agent's default spool.
-	if got, want := d["Service.ReadWritePaths"], agent.DefaultConfig().SpoolDir; len(got) != 1 || got[0] != want {
+	if got, want := d["Service.ReadWritePaths"], config.DefaultConfig().SpoolDir; len(got) != 1 || got[0] != want {
 		t.Errorf("ReadWritePaths %v: want the default spool.dir %s", got, want)
 	}
 	// systemd must wait longer than the agent's shutdown upload round.

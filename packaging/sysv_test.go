@@ -3,6 +3,7 @@ package packaging_test
 import (
 	"bytes"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"io/fs"
 	"net"
 	"os"
@@ -15,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elb-access-logger/elb-access-logger/agent"
 	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
 )
 
@@ -324,7 +324,7 @@ func TestSysVInitScriptDefaults(t *testing.T) {
 	unit := unitDirectives(t, unitFile)
 	tests := []struct{ key, want string }{
 		{"DAEMON", "/usr/bin/elb-access-logger"},
-		{"CONFIG", agent.DefaultConfigPath},
+		{"CONFIG", config.DefaultConfigPath},
 		{"DAEMON_USER", unit["Service.User"][0]},
 		{"STOP_TIMEOUT", unit["Service.TimeoutStopSec"][0]},
 	}

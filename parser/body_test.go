@@ -128,11 +128,6 @@ func TestFastFrameMatchesGoSyslog(t *testing.T) {
 				t.Fatal(err)
 			}
 			fh, sh := fast.Header, slow.Header
-			if fh.Timestamp.Year() != sh.Timestamp.Year() {
-				// Both assume the current year; only the fast path
-				// moves December to last year in January.
-				sh.Timestamp = sh.Timestamp.AddDate(fh.Timestamp.Year()-sh.Timestamp.Year(), 0, 0)
-			}
 			if !fh.Timestamp.Equal(sh.Timestamp) || fh.Hostname != sh.Hostname || fh.Tag != sh.Tag || fh.PID != sh.PID || fh.Priority != sh.Priority {
 				t.Errorf("%q: header fast %+v, go-syslog %+v", line, fh, sh)
 			}

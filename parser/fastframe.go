@@ -67,31 +67,25 @@ func (p *Parser) fast3164(b []byte, pri int, r *Record) bool {
 	return true
 }
 
-// time3164 reads an RFC 3164 timestamp, "Nov 25 17:16:40", in the
-// current year (the year before for December's lines read in January),
-// through a cache of the last one.
+// time3164 reads an RFC 3164 timestamp, "Nov 25 17:16:40", in the year
+// its receive time gives it (stampYear), through a cache of the last one:
+// the clock is read for each line whose stamp differs from the last, and a
+// line repeating the last stamp (HAProxy stamps a whole second's lines
+// alike) gets the time worked out for it.
 func (p *Parser) time3164(stamp []byte) (time.Time, bool) {
-	if p.yearLines == 0 {
-		now := p.now().UTC()
-		if now.Year() != p.year || now.Month() != p.month {
-			p.year, p.month = now.Year(), now.Month()
-			p.stamps3164 = secondCache{} // its times are for the old year
-		}
-	}
-	p.yearLines = (p.yearLines + 1) % yearEvery
 	if ts, ok := p.stamps3164.get(stamp); ok {
 		return ts, true
 	}
-	ts, ok := parse3164Stamp(stamp, p.year, p.month)
+	ts, ok := parse3164Stamp(stamp, p.now())
 	if ok {
 		p.stamps3164.put(stamp, ts)
 	}
 	return ts, ok
 }
 
-// parse3164Stamp reads "Mmm dd hh:mm:ss" in UTC, in year unless its month
-// is after the one following now (December's lines read in January).
-func parse3164Stamp(b []byte, year int, now time.Month) (time.Time, bool) {
+// parse3164Stamp reads "Mmm dd hh:mm:ss" in UTC, in the year stampYear
+// gives it for a line received at now.
+func parse3164Stamp(b []byte, now time.Time) (time.Time, bool) {
 	if len(b) != 15 || b[3] != ' ' || b[6] != ' ' || b[9] != ':' || b[12] != ':' {
 		return time.Time{}, false
 	}
@@ -113,14 +107,29 @@ func parse3164Stamp(b []byte, year int, now time.Month) (time.Time, bool) {
 	if !(ok1 && ok2 && ok3 && ok4) || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 59 {
 		return time.Time{}, false
 	}
-	if int(mon) > int(now)+1 {
-		year--
-	}
-	ts := time.Date(year, mon, day, hh, mm, ss, 0, time.UTC)
+	ts := time.Date(stampYear(mon, now), mon, day, hh, mm, ss, 0, time.UTC)
 	if ts.Day() != day {
 		return time.Time{}, false // Feb 30 and the like
 	}
 	return ts, true
+}
+
+// stampYear returns the year of a date in month mon that carries no year
+// (an RFC 3164 header) received at now: the date is taken to be at most
+// about a month ahead of the receive time, and otherwise in the eleven
+// months before it. So a December line received on 1 January is last
+// year's, a January line received on 31 December (a sender's clock a
+// little fast) next year's, and any other month this year's unless it is
+// later than next month (a line replayed from a capture).
+func stampYear(mon time.Month, now time.Time) int {
+	year, cur, _ := now.UTC().Date()
+	switch ahead := (int(mon) - int(cur) + 12) % 12; {
+	case ahead <= 1 && mon < cur:
+		return year + 1
+	case ahead > 1 && mon > cur:
+		return year - 1
+	}
+	return year
 }
 
 // isHostname reports whether b holds only what host names hold.

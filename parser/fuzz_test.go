@@ -100,9 +100,6 @@ func FuzzFrameAgreement(f *testing.F) {
 			t.Fatal(err)
 		}
 		fh, sh := fast.Header, slow.Header
-		if !sh.Timestamp.IsZero() && fh.Timestamp.Year() != sh.Timestamp.Year() {
-			sh.Timestamp = sh.Timestamp.AddDate(fh.Timestamp.Year()-sh.Timestamp.Year(), 0, 0)
-		}
 		if !fh.Timestamp.Equal(sh.Timestamp) || fh.Hostname != sh.Hostname || fh.Tag != sh.Tag || fh.PID != sh.PID || fh.Priority != sh.Priority {
 			t.Fatalf("%q: header fast %+v, go-syslog %+v", line, fh, sh)
 		}

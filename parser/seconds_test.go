@@ -40,22 +40,56 @@ func TestSecondCaches(t *testing.T) {
 	}
 }
 
-// TestYearChangeClearsCache: RFC 3164 times cached in one year are not
-// served once the clock says the year has changed.
-func TestYearChangeClearsCache(t *testing.T) {
+// TestRFC3164Year: an RFC 3164 date takes its year from the receive time
+// of every line, with one Parser (caches warm) as a quiet node's listener
+// keeps it across New Year, on the fast path and through go-syslog.
+func TestRFC3164Year(t *testing.T) {
 	p := NewParser()
-	p.now = func() time.Time { return time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC) }
-	line := []byte(`<158>Jan  1 00:00:00 haproxy[1]: x`)
-	var r Record
-	p.Parse(line, &r)
-	if want := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC); !r.Header.Timestamp.Equal(want) {
-		t.Fatalf("in December: got %v, want %v", r.Header.Timestamp, want)
+	steps := []struct {
+		now  time.Time
+		line string
+		want time.Time
+	}{
+		{time.Date(2026, 12, 31, 23, 59, 58, 0, time.UTC), `<158>Dec 31 23:59:58 haproxy[1]: x`, time.Date(2026, 12, 31, 23, 59, 58, 0, time.UTC)},
+		// A sender's clock a little fast: next year's first second.
+		{time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC), `<158>Jan  1 00:00:00 haproxy[1]: x`, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+		// A December line received on 1 January is last year's.
+		{time.Date(2027, 1, 1, 0, 0, 1, 0, time.UTC), `<158>Dec 31 23:59:59 haproxy[1]: x`, time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC)},
+		{time.Date(2027, 1, 1, 0, 0, 1, 0, time.UTC), `<158>Dec 31 23:59:59 haproxy[1]: y`, time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC)},
+		// Hours later, a quiet node's next line: this year.
+		{time.Date(2027, 1, 1, 6, 0, 0, 0, time.UTC), `<158>Jan  1 06:00:00 haproxy[1]: x`, time.Date(2027, 1, 1, 6, 0, 0, 0, time.UTC)},
+		{time.Date(2027, 1, 2, 6, 0, 0, 0, time.UTC), `<158>Jan  2 06:00:00 haproxy[1]: x`, time.Date(2027, 1, 2, 6, 0, 0, 0, time.UTC)},
+		// Through go-syslog (a tag without its colon).
+		{time.Date(2027, 1, 1, 0, 0, 1, 0, time.UTC), `<158>Dec 31 23:59:59 host haproxy[1] x`, time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC)},
+		{time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC), `<158>Jan  1 00:00:00 host haproxy[1] x`, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC), `<158>Jan  1 00:00:00 host haproxy[1] x`, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+		// A capture replayed in March: last August's.
+		{time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC), `<158>Aug  1 00:00:00 haproxy[1]: x`, time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)},
+		{time.Date(2027, 8, 1, 0, 0, 0, 0, time.UTC), `<158>Mar  1 00:00:00 haproxy[1]: x`, time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)},
 	}
-	p.now = func() time.Time { return time.Date(2027, 1, 1, 0, 0, 1, 0, time.UTC) }
-	for range yearEvery {
-		p.Parse(line, &r)
+	for _, s := range steps {
+		p.now = func() time.Time { return s.now }
+		var r Record
+		if err := p.Parse([]byte(s.line), &r); err != nil {
+			t.Fatal(err)
+		}
+		if !r.Header.Timestamp.Equal(s.want) {
+			t.Errorf("%s received %s: got %v, want %v", s.line, s.now.Format(time.RFC3339), r.Header.Timestamp, s.want)
+		}
 	}
-	if want := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC); !r.Header.Timestamp.Equal(want) {
-		t.Errorf("in January: got %v, want %v", r.Header.Timestamp, want)
+}
+
+// TestStampYear: whatever the months, the date is put at most about a
+// month and a half after the receive time and at most eleven months
+// before it.
+func TestStampYear(t *testing.T) {
+	for cur := time.January; cur <= time.December; cur++ {
+		now := time.Date(2027, cur, 15, 0, 0, 0, 0, time.UTC)
+		for mon := time.January; mon <= time.December; mon++ {
+			d := time.Date(stampYear(mon, now), mon, 15, 0, 0, 0, 0, time.UTC).Sub(now)
+			if d > 46*24*time.Hour || d < -335*24*time.Hour {
+				t.Errorf("%v received in %v: %v away", mon, cur, d)
+			}
+		}
 	}
 }

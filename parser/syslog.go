@@ -17,7 +17,9 @@ var ErrEmpty = errors.New("parser: empty datagram")
 // Header is the syslog envelope of one message.
 type Header struct {
 	// Timestamp is the time the sender put in the header. RFC 3164 headers
-	// carry no year and no zone: the current year and UTC are assumed.
+	// carry no year and no zone: UTC is assumed, and the year is the one
+	// that puts the date nearest before the line's receive time (at most
+	// about a month after it; see stampYear).
 	Timestamp time.Time
 	// Hostname is empty when the sender did not send one (HAProxy sends none
 	// unless log-send-hostname is set).
@@ -35,25 +37,16 @@ type Header struct {
 type Parser struct {
 	rfc3164 syslog.Machine
 	rfc5424 syslog.Machine
-	now     func() time.Time
+	now     func() time.Time // the receive time of the line being parsed
 
 	// The last header strings seen: HAProxy sends the same tag, pid and
 	// host in every datagram, so reusing them keeps Parse from allocating.
 	host, tag, pid string
 
-	// The current year and month for RFC 3164 headers, read from now
-	// every yearEvery lines rather than per line.
-	year      int
-	month     time.Month
-	yearLines int
-
 	// The last dates read up to the second, by kind: RFC 3164 and RFC
 	// 5424 headers and HAProxy's accept date.
 	stamps3164, stamps5424, acceptDates secondCache
 }
-
-// yearEvery is how many lines the cached current year serves.
-const yearEvery = 1024
 
 // NewParser returns a Parser that accepts RFC 3164 and RFC 5424 datagrams,
 // lines as a syslog file writer stores them ("Dec 11 05:05:36 host tag:
@@ -136,6 +129,12 @@ func (p *Parser) slowFrame(line []byte, r *Record) error {
 	msg, _ := p.rfc3164.Parse(line)
 	if m, ok := msg.(*rfc3164.SyslogMessage); ok && m != nil && m.Message != nil {
 		r.Header = header(&m.Base)
+		if ts := r.Header.Timestamp; !ts.IsZero() {
+			// go-syslog puts the date in the current year.
+			if y := stampYear(ts.Month(), p.now()); y != ts.Year() {
+				r.Header.Timestamp = time.Date(y, ts.Month(), ts.Day(), ts.Hour(), ts.Minute(), ts.Second(), ts.Nanosecond(), time.UTC)
+			}
+		}
 		r.Body = body3164(line, r.Header, *m.Message)
 		return nil
 	}

@@ -98,7 +98,7 @@ func TestUnreachableStore(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	c, err := New(Options{Endpoint: url, Region: "us-east-1", AccessKeyID: "AKID", SecretAccessKey: "secret", PathStyle: true, UploaderID: "logger", RetryMaxAttempts: 1})
+	c, err := New(Options{Endpoint: url, Region: "us-east-1", AccessKeyID: "AKID", SecretAccessKey: "secret", PathStyle: true, UploaderID: "logger"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestEndpointTLS(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := New(Options{Endpoint: srv.URL + f.prefix, Region: "us-east-1", AccessKeyID: "AKID", SecretAccessKey: "secret",
-				PathStyle: true, UploaderID: "logger", CABundle: tt.caBundle, InsecureSkipVerify: tt.insecure, RetryMaxAttempts: 1})
+				PathStyle: true, UploaderID: "logger", CABundle: tt.caBundle, InsecureSkipVerify: tt.insecure})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -228,5 +228,50 @@ func TestRetryAfter(t *testing.T) {
 	}
 	if got := RetryAfter(errors.New("plain")); got != 0 {
 		t.Errorf("RetryAfter of a plain error: got %v, want 0", got)
+	}
+}
+
+// TestNoSDKRetries: the client makes one request per call, whatever the
+// store answers; a 503 SlowDown's Retry-After reaches the caller, the one
+// retry layer. With the SDK's retryer a PUT answered so was sent three
+// times within a second.
+func TestNoSDKRetries(t *testing.T) {
+	for _, tt := range []struct {
+		name, what string
+		answer     http.HandlerFunc
+		call       func(*Client) error
+	}{
+		{"put 503 SlowDown", "PUT /bkt/k", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "60")
+			s3Error(503, "SlowDown")(w, r)
+		}, func(c *Client) error {
+			return c.Put(context.Background(), Object{Bucket: "bkt", Key: "k", Body: strings.NewReader("x"), Size: 1})
+		}},
+		{"put 500", "PUT /bkt/k", s3Error(500, "InternalError"), func(c *Client) error {
+			return c.Put(context.Background(), Object{Bucket: "bkt", Key: "k", Body: strings.NewReader("x"), Size: 1})
+		}},
+		{"head bucket 503", "HEAD /bkt", s3Error(503, "SlowDown"), func(c *Client) error {
+			return c.EnsureBucket(context.Background(), "bkt")
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeS3("AKID")
+			f.buckets["bkt"] = true
+			f.answers[tt.what] = tt.answer
+			c, err := New(Options{Endpoint: f.start(t), Region: "us-east-1", AccessKeyID: "AKID", SecretAccessKey: "secret", PathStyle: true, UploaderID: "logger"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = tt.call(c)
+			if !errors.Is(err, ErrServer) {
+				t.Fatalf("got %v, want ErrServer", err)
+			}
+			if got := f.sent(); len(got) != 1 {
+				t.Errorf("requests: got %v, want one %s", got, tt.what)
+			}
+			if tt.name == "put 503 SlowDown" && RetryAfter(err) != 60*time.Second {
+				t.Errorf("RetryAfter: got %v, want 1m0s", RetryAfter(err))
+			}
+		})
 	}
 }

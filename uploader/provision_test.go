@@ -219,7 +219,7 @@ func TestCreateBucketLocation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeS3("AKID")
 			u, _ := url.Parse(f.start(t))
-			opts := Options{Region: tt.region, AccessKeyID: "AKID", SecretAccessKey: "s", PathStyle: true, RetryMaxAttempts: 1,
+			opts := Options{Region: tt.region, AccessKeyID: "AKID", SecretAccessKey: "s", PathStyle: true,
 				HTTPClient: &http.Client{Transport: redirect{u}}}
 			if tt.custom {
 				opts.Endpoint = u.String()

@@ -327,7 +327,7 @@ func TestRadosgwErrors(t *testing.T) {
 
 	for _, sig := range []string{SignatureV4, SignatureV2} {
 		bad, err := New(Options{Endpoint: env.S3Endpoint, Region: "us-east-1", PathStyle: true, Signature: sig, UploaderID: "logger",
-			AccessKeyID: env.Logger.AccessKey, SecretAccessKey: "not-" + env.Logger.SecretKey, RetryMaxAttempts: 1})
+			AccessKeyID: env.Logger.AccessKey, SecretAccessKey: "not-" + env.Logger.SecretKey})
 		if err != nil {
 			t.Fatal(err)
 		}

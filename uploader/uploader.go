@@ -63,10 +63,6 @@ type Options struct {
 	CABundle string
 	// InsecureSkipVerify disables TLS certificate verification.
 	InsecureSkipVerify bool
-	// RetryMaxAttempts bounds the SDK's own attempts per request (0: the
-	// SDK's default of 3). The agent retries across rounds anyway.
-	RetryMaxAttempts int
-
 	// HTTPClient is used for every request; nil means a client with sane
 	// timeouts built from CABundle and InsecureSkipVerify.
 	HTTPClient *http.Client
@@ -123,7 +119,9 @@ type Client struct {
 }
 
 // New returns a Client for opts. It checks the options and reads the
-// credentials file and CA bundle, but makes no request.
+// credentials file and CA bundle, but makes no request. Every call makes
+// one request: the client never retries (the caller does, see
+// RetryAfter).
 func New(opts Options) (*Client, error) {
 	if opts.Region == "" {
 		return nil, errors.New("uploader: region is required")
@@ -158,9 +156,11 @@ func New(opts Options) (*Client, error) {
 		Credentials:                creds,
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
-	}
-	if opts.RetryMaxAttempts > 0 {
-		o.RetryMaxAttempts = opts.RetryMaxAttempts
+		// One attempt per call: the caller is the one retry layer (the
+		// agent's backoff, which honours Retry-After). The SDK's retryer
+		// inside it made up to 3 attempts per call, a 503 SlowDown with
+		// Retry-After: 60 three PUTs within a second.
+		Retryer: aws.NopRetryer{},
 	}
 	if opts.Endpoint != "" {
 		o.BaseEndpoint = aws.String(opts.Endpoint)

@@ -13,7 +13,7 @@ import (
 
 func newTestClient(t *testing.T, f *fakeS3, mod func(*Options)) *Client {
 	t.Helper()
-	opts := Options{Endpoint: f.start(t), Region: "us-east-1", AccessKeyID: f.akid, SecretAccessKey: "secret", PathStyle: true, RetryMaxAttempts: 1}
+	opts := Options{Endpoint: f.start(t), Region: "us-east-1", AccessKeyID: f.akid, SecretAccessKey: "secret", PathStyle: true}
 	if mod != nil {
 		mod(&opts)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"io"
 	"log/slog"
 	"os"
@@ -23,7 +24,7 @@ const checkMetadataTimeout = 3 * time.Second
 // Metadata that does not answer is reported but is no error: the running
 // agent retries it.
 func runCheckConfig(ctx context.Context, path string, explicit bool, stdout io.Writer) error {
-	cfg, err := agent.LoadConfig(path, explicit)
+	cfg, err := config.LoadConfig(path, explicit)
 	if err != nil {
 		return usageError{err}
 	}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elb-access-logger/elb-access-logger/agent"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"github.com/elb-access-logger/elb-access-logger/internal/cli"
 )
 
@@ -94,8 +94,8 @@ func TestHelpAndUsageErrors(t *testing.T) {
 
 // The built-in default path is the agent's.
 func TestDefaultConfigPath(t *testing.T) {
-	if cli.DefaultConfigPath != agent.DefaultConfigPath {
-		t.Errorf("cli.DefaultConfigPath %q, agent.DefaultConfigPath %q", cli.DefaultConfigPath, agent.DefaultConfigPath)
+	if cli.DefaultConfigPath != config.DefaultConfigPath {
+		t.Errorf("cli.DefaultConfigPath %q, config.DefaultConfigPath %q", cli.DefaultConfigPath, config.DefaultConfigPath)
 	}
 }
 

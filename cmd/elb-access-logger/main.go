@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/elb-access-logger/elb-access-logger/agent"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"github.com/elb-access-logger/elb-access-logger/internal/cli"
 	"github.com/prometheus/common/version"
 )
@@ -83,7 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if maxProcs == 0 {
 		maxProcs = runtime.GOMAXPROCS(0)
 	}
-	cfg, err := agent.LoadConfig(opts.Config, opts.ConfigExplicit)
+	cfg, err := config.LoadConfig(opts.Config, opts.ConfigExplicit)
 	if err != nil {
 		return usageError{err}
 	}
@@ -112,7 +113,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // newAgent builds the uploader and the agent cfg describes.
-func newAgent(cfg *agent.Config, log *slog.Logger) (*agent.Agent, error) {
+func newAgent(cfg *config.Config, log *slog.Logger) (*agent.Agent, error) {
 	up, err := newUploader(cfg, log)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"io"
 	"log/slog"
 	"os"
@@ -24,7 +25,7 @@ type replayOptions struct {
 // be stored and the plan to stderr, and uploads nothing. Without it the
 // window is provisioned and uploaded like a sealed segment, and the plan
 // goes to stderr.
-func runReplay(ctx context.Context, cfg *agent.Config, opts replayOptions, stdin io.Reader, stdout, stderr io.Writer) error {
+func runReplay(ctx context.Context, cfg *config.Config, opts replayOptions, stdin io.Reader, stdout, stderr io.Writer) error {
 	in := stdin
 	if opts.File != "-" {
 		f, err := os.Open(opts.File)
@@ -54,7 +55,7 @@ func runReplay(ctx context.Context, cfg *agent.Config, opts replayOptions, stdin
 // it as one window's object, with the window's counts as its metadata. It
 // returns nil only once the store acknowledged the object; readDone is
 // called when the input has been read.
-func replayUpload(ctx context.Context, cfg *agent.Config, in io.Reader, readDone func(), stderr io.Writer) error {
+func replayUpload(ctx context.Context, cfg *config.Config, in io.Reader, readDone func(), stderr io.Writer) error {
 	if err := os.MkdirAll(cfg.SpoolDir, 0o750); err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
@@ -94,7 +95,7 @@ func replayUpload(ctx context.Context, cfg *agent.Config, in io.Reader, readDone
 }
 
 // printPlan writes what a replay stores and where.
-func printPlan(stderr io.Writer, cfg *agent.Config, plan *agent.ReplayPlan) {
+func printPlan(stderr io.Writer, cfg *config.Config, plan *agent.ReplayPlan) {
 	bucket := plan.Bucket
 	if plan.BucketErr != nil {
 		bucket = "(unknown: " + plan.BucketErr.Error() + ")"

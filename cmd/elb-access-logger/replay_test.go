@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,8 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
-
-	"github.com/elb-access-logger/elb-access-logger/agent"
 )
 
 func writeProps(t *testing.T, body string) string {
@@ -96,7 +95,7 @@ func mustRead(t *testing.T, path string) string {
 // TestReplayStdin: "-" reads the capture from stdin; bare HAProxy bodies
 // (no syslog header) are accepted, blank lines skipped.
 func TestReplayStdin(t *testing.T) {
-	cfg, err := agent.LoadConfig(writeProps(t, "access_log.lb_name = lb\naccess_log.owner_account = 123456789012\n"+
+	cfg, err := config.LoadConfig(writeProps(t, "access_log.lb_name = lb\naccess_log.owner_account = 123456789012\n"+
 		"access_log.node_ip = 10.0.0.5\naccess_log.instance_id = i-315dd646\nmetadata.endpoint =\n"), true)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"log/slog"
 
 	"github.com/elb-access-logger/elb-access-logger/agent"
@@ -9,7 +10,7 @@ import (
 )
 
 // uploaderOptions maps the objectstorage.* keys to the uploader's options.
-func uploaderOptions(cfg *agent.Config) uploader.Options {
+func uploaderOptions(cfg *config.Config) uploader.Options {
 	return uploader.Options{
 		Endpoint:           cfg.StoreEndpoint,
 		Region:             cfg.SigningRegion(),
@@ -29,7 +30,7 @@ func uploaderOptions(cfg *agent.Config) uploader.Options {
 // errors are configuration errors (bad endpoint, unreadable CA bundle,
 // credentials file with a loose mode). The options are logged without
 // secrets.
-func newUploader(cfg *agent.Config, log *slog.Logger) (*uploader.Client, error) {
+func newUploader(cfg *config.Config, log *slog.Logger) (*uploader.Client, error) {
 	opts := uploaderOptions(cfg)
 	up, err := uploader.New(opts)
 	if err != nil {
@@ -46,7 +47,7 @@ func newUploader(cfg *agent.Config, log *slog.Logger) (*uploader.Client, error) 
 // signing with the store's credentials and trusting the store's CA bundle.
 // The client is built in every mode (it makes no request until elb-api
 // mode polls), so a reload may switch the source.
-func newELBClient(cfg *agent.Config) (*agent.ELBClient, error) {
+func newELBClient(cfg *config.Config) (*agent.ELBClient, error) {
 	opts := uploaderOptions(cfg)
 	creds, err := uploader.Credentials(opts)
 	if err != nil {

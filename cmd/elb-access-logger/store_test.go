@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/elb-access-logger/elb-access-logger/agent"
 )
 
 func TestCheckConfigObjectStore(t *testing.T) {
@@ -69,7 +68,7 @@ func TestNewUploaderLogsNoSecret(t *testing.T) {
 	if err := os.WriteFile(p, []byte(props), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := agent.LoadConfig(p, true)
+	cfg, err := config.LoadConfig(p, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"io"
 	"log/slog"
 	"os"
@@ -49,8 +50,8 @@ func newFleet(o options, run, dir string) []node {
 
 // config is the property set of n in a phase: the packaged defaults, with
 // the identity, the store and the test's window and spread.
-func (n node) config(o options, proxyURL string, spread time.Duration) *agent.Config {
-	c := agent.DefaultConfig()
+func (n node) config(o options, proxyURL string, spread time.Duration) *config.Config {
+	c := config.DefaultConfig()
 	c.Schedule = fmt.Sprintf("*/%d * * * * *", int(o.window/time.Second))
 	c.Format = "raw"
 	c.Bucket, c.KeyLayout = "fleet-{lb_name}", "aws"

@@ -1,4 +1,4 @@
-package agent
+package config
 
 import (
 	"strings"
@@ -18,13 +18,13 @@ func TestWindowEndsAreUTCAndStrictlyAfter(t *testing.T) {
 		{Config{Schedule: "@hourly"}, "06:12:36", "07:00:00"},
 	}
 	for _, tt := range tests {
-		s, err := windowSchedule(&tt.cfg)
+		s, err := WindowSchedule(&tt.cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		at, _ := time.Parse("15:04:05", tt.at)
 		at = time.Date(2026, 11, 25, at.Hour(), at.Minute(), at.Second(), 0, time.UTC)
-		got := nextWindowEnd(s, at.In(time.FixedZone("UTC-7", -7*3600)))
+		got := NextWindowEnd(s, at.In(time.FixedZone("UTC-7", -7*3600)))
 		if got.Location() != time.UTC || got.Format("15:04:05") != tt.want {
 			t.Errorf("%+v at %s: got %v, want %s UTC", tt.cfg, tt.at, got, tt.want)
 		}

@@ -1,8 +1,9 @@
-package agent
+package config
 
 import (
 	"errors"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"net"
 	"strconv"
 	"strings"
@@ -105,7 +106,7 @@ var keys = []key{
 	}},
 	{"access_log.schedule", "", "robfig/cron spec in UTC, optional seconds field; overrides emit_interval", func(c *Config, v string) error {
 		if v != "" {
-			if _, err := parseSchedule(v); err != nil {
+			if _, err := ParseSchedule(v); err != nil {
 				return err
 			}
 		}
@@ -114,7 +115,7 @@ var keys = []key{
 	}},
 	{"access_log.format", "elb", "output format: elb (AWS Classic ELB lines), raw (syslog lines as stored by a file writer) or json", oneOf(func(c *Config) *string { return &c.Format }, "elb", "raw", "json")},
 	{"access_log.bucket", "access_logs-{lb_name}_{public_ipv4}_{instance_num}", "bucket name template", func(c *Config, v string) error {
-		if _, err := expandTemplate(v, Identity{Account: "x", LBName: "x", PublicIPv4: "x", InstanceID: "i-x", Region: "x"}); err != nil {
+		if _, err := identity.ExpandTemplate(v, identity.Identity{Account: "x", LBName: "x", PublicIPv4: "x", InstanceID: "i-x", Region: "x"}); err != nil {
 			return err
 		}
 		c.Bucket = v
@@ -122,7 +123,7 @@ var keys = []key{
 	}},
 	{"access_log.key_layout", "seed", "object key layout: seed (elb-access-DDMMYYYY-HHMMSS.log) or aws (AWSLogs/...)", oneOf(func(c *Config) *string { return &c.KeyLayout }, "seed", "aws")},
 	{"access_log.prefix", "", "aws layout: prefix before AWSLogs/; must not contain AWSLogs", func(c *Config, v string) error {
-		if err := checkKeyPrefix(v); err != nil {
+		if err := CheckKeyPrefix(v); err != nil {
 			return err
 		}
 		c.KeyPrefix = strings.Trim(v, "/")
@@ -138,11 +139,11 @@ var keys = []key{
 		return nil
 	}},
 	{"access_log.provision_check_interval", "24h", "how often verified bucket settings are read again; a restart with unchanged settings makes no provisioning calls", durationKey(func(c *Config) *time.Duration { return &c.ProvisionCheckInterval })},
-	{"access_log.owner_account", "", "load balancer owner's account, grantee of READ (metadata when empty)", matching(func(c *Config) *string { return &c.OwnerAccount }, accountRE, "an account id such as 123456789012")},
-	{"access_log.lb_name", "", "load balancer name (metadata when empty)", matching(func(c *Config) *string { return &c.LBName }, lbNameRE, "a load balancer name: letters, digits and '-'")},
+	{"access_log.owner_account", "", "load balancer owner's account, grantee of READ (metadata when empty)", matching(func(c *Config) *string { return &c.OwnerAccount }, identity.AccountRE, "an account id such as 123456789012")},
+	{"access_log.lb_name", "", "load balancer name (metadata when empty)", matching(func(c *Config) *string { return &c.LBName }, identity.LBNameRE, "a load balancer name: letters, digits and '-'")},
 	{"access_log.node_ip", "", "public IPv4 of this node (metadata when empty)", ipv4Key(func(c *Config) *string { return &c.NodeIP })},
-	{"access_log.instance_id", "", "instance id, i-xxxxxxxx (metadata when empty)", matching(func(c *Config) *string { return &c.InstanceID }, instanceIDRE, "an instance id such as i-315dd646")},
-	{"access_log.region", "", "region (metadata when empty)", matching(func(c *Config) *string { return &c.Region }, regionRE, "a region such as us-east-1")},
+	{"access_log.instance_id", "", "instance id, i-xxxxxxxx (metadata when empty)", matching(func(c *Config) *string { return &c.InstanceID }, identity.InstanceIDRE, "an instance id such as i-315dd646")},
+	{"access_log.region", "", "region (metadata when empty)", matching(func(c *Config) *string { return &c.Region }, identity.RegionRE, "a region such as us-east-1")},
 	{"access_log.source", "properties", "where enabled, bucket, prefix and interval come from: properties (this file) or elb-api (the load balancer's AccessLog attribute, polled from the ELB API)", oneOf(func(c *Config) *string { return &c.Source }, SourceProperties, SourceELBAPI)},
 	{"elb.endpoint", "", "ELB API endpoint for access_log.source = elb-api; empty means servo.conf's elb_service_url, else AWS's of the region", urlKey(func(c *Config) *string { return &c.ELBEndpoint })},
 	{"elb.poll_interval", "60s", "how often the AccessLog attribute is read from the ELB API", durationKey(func(c *Config) *time.Duration { return &c.ELBPollInterval })},
@@ -254,10 +255,10 @@ func durationKey(field func(*Config) *time.Duration) func(*Config, string) error
 	}
 }
 
-// checkKeyPrefix refuses a key prefix the aws layout cannot use: one
+// CheckKeyPrefix refuses a key prefix the aws layout cannot use: one
 // containing AWSLogs (the layout adds it), control characters or
 // backslashes. The property file and the ELB API's S3BucketPrefix share it.
-func checkKeyPrefix(v string) error {
+func CheckKeyPrefix(v string) error {
 	if strings.Contains(strings.ToLower(v), "awslogs") {
 		return errors.New("must not contain AWSLogs (the layout adds it)")
 	}
@@ -294,4 +295,16 @@ func Keys() []KeyInfo {
 		out[i] = KeyInfo{Name: k.name, Default: k.def, Help: k.help}
 	}
 	return out
+}
+
+// Identity returns the identity values the configuration sets itself (the
+// property file's overrides and servo.conf); metadata fills in the rest.
+func (c *Config) Identity() identity.Identity {
+	return identity.Identity{
+		Account:    c.OwnerAccount,
+		LBName:     c.LBName,
+		PublicIPv4: c.NodeIP,
+		InstanceID: c.InstanceID,
+		Region:     c.Region,
+	}
 }

@@ -1,7 +1,8 @@
-package agent
+package config
 
 import (
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
@@ -10,13 +11,13 @@ import (
 // a bucket template can be checked at load time: the literal parts and the
 // length and shape rules are checked now, the expanded name again when the
 // uploader provisions the bucket.
-var sampleIdentity = Identity{Account: "123456789012", LBName: "lb", PublicIPv4: "192.0.2.1", InstanceID: "i-315dd646", Region: "us-east-1"}
+var sampleIdentity = identity.Identity{Account: "123456789012", LBName: "lb", PublicIPv4: "192.0.2.1", InstanceID: "i-315dd646", Region: "us-east-1"}
 
 // checkBucketTemplate expands the bucket template with the identity
 // overrides of the file (samples for the rest) and checks the name against
 // objectstorage.bucket_naming.
 func (c *Config) checkBucketTemplate() error {
-	id := identityFromConfig(c)
+	id := c.Identity()
 	if id.Account == "" {
 		id.Account = sampleIdentity.Account
 	}
@@ -32,7 +33,7 @@ func (c *Config) checkBucketTemplate() error {
 	if id.Region == "" {
 		id.Region = sampleIdentity.Region
 	}
-	name, err := expandTemplate(c.Bucket, id)
+	name, err := identity.ExpandTemplate(c.Bucket, id)
 	if err != nil {
 		return err
 	}

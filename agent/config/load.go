@@ -1,8 +1,9 @@
-package agent
+package config
 
 import (
 	"errors"
 	"fmt"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"net"
 	"net/url"
 	"os"
@@ -288,7 +289,7 @@ func (c *Config) Settings() []Setting {
 }
 
 // identityFields maps the identity keys to the fields they fill.
-func identityFields(c *Config, id *Identity) map[string][2]*string {
+func identityFields(c *Config, id *identity.Identity) map[string][2]*string {
 	return map[string][2]*string{
 		"access_log.owner_account": {&c.OwnerAccount, &id.Account},
 		"access_log.lb_name":       {&c.LBName, &id.LBName},
@@ -300,19 +301,10 @@ func identityFields(c *Config, id *Identity) map[string][2]*string {
 
 // WithIdentity returns a copy of c whose identity keys left empty by the
 // file are filled from id, with the origin "metadata".
-func (c *Config) WithIdentity(id Identity) *Config {
-	n := *c
-	n.origins = make(map[string]Origin, len(c.origins))
-	n.values = make(map[string]string, len(c.values))
-	for k, v := range c.origins {
-		n.origins[k] = v
-	}
-	for k, v := range c.values {
-		n.values[k] = v
-	}
-	n.Listen = append([]string(nil), c.Listen...)
+func (c *Config) WithIdentity(id identity.Identity) *Config {
+	n := c.clone()
 	names := make([]string, 0, len(identityKeys))
-	fields := identityFields(&n, &id)
+	fields := identityFields(n, &id)
 	for name := range fields {
 		names = append(names, name)
 	}
@@ -325,15 +317,23 @@ func (c *Config) WithIdentity(id Identity) *Config {
 			n.origins[name] = Origin{Source: SourceMetadata}
 		}
 	}
-	return &n
+	return n
 }
 
-var (
-	accountRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
-	lbNameRE     = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,253}[A-Za-z0-9])?$`)
-	instanceIDRE = regexp.MustCompile(`^i-[0-9A-Za-z]{1,32}$`)
-	regionRE     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$`)
-)
+// clone returns a copy of c that shares no map or slice with it.
+func (c *Config) clone() *Config {
+	n := *c
+	n.origins = make(map[string]Origin, len(c.origins))
+	n.values = make(map[string]string, len(c.values))
+	for k, v := range c.origins {
+		n.origins[k] = v
+	}
+	for k, v := range c.values {
+		n.values[k] = v
+	}
+	n.Listen = append([]string(nil), c.Listen...)
+	return &n
+}
 
 // matching accepts an empty value (metadata then fills it) or one that re
 // matches; what names the expected form in the error.
@@ -371,3 +371,6 @@ func urlKey(field func(*Config) *string) func(*Config, string) error {
 		return nil
 	}
 }
+
+// Origin says where the value of key came from.
+func (c *Config) Origin(key string) Origin { return c.origins[key] }

@@ -1,8 +1,9 @@
-package agent
+package config
 
 import (
-	"os"
-	"path/filepath"
+	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
+
+	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"reflect"
 	"strings"
 	"testing"
@@ -56,15 +57,6 @@ func TestSuggestKey(t *testing.T) {
 	}
 }
 
-func writeFile(t *testing.T, dir, name, content string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestServoConfFallback(t *testing.T) {
 	tests := []struct {
 		name, servo, props string
@@ -85,8 +77,8 @@ func TestServoConfFallback(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			servo := writeFile(t, dir, "servo.conf", tt.servo)
-			props := writeFile(t, dir, "a.properties", "objectstorage.servo_conf = "+servo+"\n"+tt.props)
+			servo := testbed.WriteFile(t, dir, "servo.conf", tt.servo)
+			props := testbed.WriteFile(t, dir, "a.properties", "objectstorage.servo_conf = "+servo+"\n"+tt.props)
 			c, err := LoadConfig(props, true)
 			if err != nil {
 				t.Fatal(err)
@@ -116,8 +108,8 @@ func TestServoConfErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			servo := writeFile(t, dir, "servo.conf", tt.servo)
-			props := writeFile(t, dir, "a.properties", "objectstorage.servo_conf = "+servo+"\n")
+			servo := testbed.WriteFile(t, dir, "servo.conf", tt.servo)
+			props := testbed.WriteFile(t, dir, "a.properties", "objectstorage.servo_conf = "+servo+"\n")
 			_, err := LoadConfig(props, true)
 			want := strings.ReplaceAll(tt.want, "{servo}", servo)
 			if err == nil || err.Error() != want {
@@ -129,13 +121,13 @@ func TestServoConfErrors(t *testing.T) {
 
 func TestSettingsOrigins(t *testing.T) {
 	dir := t.TempDir()
-	servo := writeFile(t, dir, "servo.conf", "loadbalancer_owner_account=123456789012\n")
-	props := writeFile(t, dir, "a.properties", "objectstorage.servo_conf = "+servo+"\n\nobjectstorage.access_key_id = AKID\nobjectstorage.secret_access_key = s3cr3t\n")
+	servo := testbed.WriteFile(t, dir, "servo.conf", "loadbalancer_owner_account=123456789012\n")
+	props := testbed.WriteFile(t, dir, "a.properties", "objectstorage.servo_conf = "+servo+"\n\nobjectstorage.access_key_id = AKID\nobjectstorage.secret_access_key = s3cr3t\n")
 	c, err := LoadConfig(props, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c = c.WithIdentity(Identity{Account: "999999999999", LBName: "my-lb", PublicIPv4: "203.0.113.10"})
+	c = c.WithIdentity(identity.Identity{Account: "999999999999", LBName: "my-lb", PublicIPv4: "203.0.113.10"})
 	got := map[string]Setting{}
 	for _, s := range c.Settings() {
 		got[s.Key] = s
@@ -186,27 +178,4 @@ func FuzzReadProperties(f *testing.F) {
 			}
 		}
 	})
-}
-
-func TestServoConfReload(t *testing.T) {
-	r, path, spool, port := startReloadable(t)
-	servo := filepath.Join(filepath.Dir(path), "servo.conf")
-	replaceFile(t, servo, "loadbalancer_owner_account=999999999999\n")
-	replaceFile(t, path, strings.Replace(reloadProps(spool, port, ""), "objectstorage.servo_conf =", "objectstorage.servo_conf = "+servo, 1))
-	r.waitReloads(t, 1, 0)
-	// A change of servo.conf alone reloads too.
-	replaceFile(t, servo, "loadbalancer_owner_account=123456789012\n")
-	r.waitReloads(t, 2, 0)
-	// The property file sets owner_account, so servo.conf does not win...
-	if got := r.a.Config().OwnerAccount; got != "lbowner" {
-		t.Errorf("owner: got %q, want the property file's lbowner", got)
-	}
-	// ...until the property file leaves it out.
-	replaceFile(t, path, strings.Replace(strings.Replace(reloadProps(spool, port, ""), "objectstorage.servo_conf =", "objectstorage.servo_conf = "+servo, 1),
-		"access_log.owner_account = lbowner\n", "", 1))
-	r.waitReloads(t, 3, 0)
-	c := r.a.Config()
-	if c.OwnerAccount != "123456789012" || c.origins["access_log.owner_account"] != (Origin{SourceServo, servo, 1}) {
-		t.Errorf("owner: got %q from %v, want 123456789012 from servo.conf", c.OwnerAccount, c.origins["access_log.owner_account"])
-	}
 }

@@ -1,6 +1,8 @@
-package agent
+package config
 
 import (
+	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
+
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,7 +12,7 @@ import (
 
 func writeConfig(t *testing.T, content string) string {
 	t.Helper()
-	return writeFile(t, t.TempDir(), "access-log.properties", content)
+	return testbed.WriteFile(t, t.TempDir(), "access-log.properties", content)
 }
 
 func TestDefaults(t *testing.T) {
@@ -66,20 +68,6 @@ func TestLoadConfigErrors(t *testing.T) {
 	}
 }
 
-func TestExpandTemplate(t *testing.T) {
-	id := Identity{Account: "123456789012", LBName: "my-lb", PublicIPv4: "10.1.2.3", InstanceID: "i-315dd646", Region: "eu-1"}
-	got, err := expandTemplate("access_logs-{lb_name}_{public_ipv4}_{instance_num}", id)
-	if err != nil || got != "access_logs-my-lb_10.1.2.3_315dd646" {
-		t.Errorf("got %q, %v", got, err)
-	}
-	if _, err := expandTemplate("x-{account}", Identity{}); err == nil || !strings.Contains(err.Error(), "{account} is not known") {
-		t.Errorf("missing value: got %v", err)
-	}
-	if _, err := expandTemplate("x-{account", id); err == nil {
-		t.Error("unmatched brace: want error")
-	}
-}
-
 func TestWindowSchedule(t *testing.T) {
 	at := time.Date(2026, 11, 25, 6, 12, 36, 0, time.UTC)
 	tests := []struct {
@@ -92,13 +80,13 @@ func TestWindowSchedule(t *testing.T) {
 		{Config{Schedule: "*/20 * * * *"}, time.Date(2026, 11, 25, 6, 20, 0, 0, time.UTC)},
 	}
 	for _, tt := range tests {
-		s, err := windowSchedule(&tt.cfg)
+		s, err := WindowSchedule(&tt.cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// The machine's zone must not matter.
 		local := at.In(time.FixedZone("UTC+5:30", 5*3600+1800))
-		if got := nextWindowEnd(s, local); !got.Equal(tt.want) {
+		if got := NextWindowEnd(s, local); !got.Equal(tt.want) {
 			t.Errorf("%+v: next end got %v, want %v", tt.cfg, got, tt.want)
 		}
 	}
@@ -108,7 +96,7 @@ func TestWindowSchedule(t *testing.T) {
 // the exact errors it must produce in "# want:" lines, {file} standing for
 // its path.
 func TestBadConfigCorpus(t *testing.T) {
-	files, err := filepath.Glob("../testdata/config/bad/*.properties")
+	files, err := filepath.Glob("../../testdata/config/bad/*.properties")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +132,7 @@ func TestBadConfigCorpus(t *testing.T) {
 // TestConfigurationDocMatchesKeys keeps docs/configuration.md's table of
 // keys in step with the key table of the code.
 func TestConfigurationDocMatchesKeys(t *testing.T) {
-	data, err := os.ReadFile("../docs/configuration.md")
+	data, err := os.ReadFile("../../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}

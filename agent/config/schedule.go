@@ -1,4 +1,4 @@
-package agent
+package config
 
 import (
 	"fmt"
@@ -12,9 +12,9 @@ import (
 // field, and descriptors such as @hourly.
 var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
-// parseSchedule parses a robfig/cron spec. Window boundaries are computed
+// ParseSchedule parses a robfig/cron spec. Window boundaries are computed
 // in UTC whatever the machine's zone.
-func parseSchedule(spec string) (cron.Schedule, error) {
+func ParseSchedule(spec string) (cron.Schedule, error) {
 	if f := strings.Fields(spec); len(f) > 0 && (strings.HasPrefix(f[0], "CRON_TZ=") || strings.HasPrefix(f[0], "TZ=")) {
 		return nil, fmt.Errorf("cron spec %q: windows are aligned to UTC; remove %s", spec, f[0])
 	}
@@ -25,9 +25,9 @@ func parseSchedule(spec string) (cron.Schedule, error) {
 	return s, nil
 }
 
-// windowSchedule returns the schedule whose ticks end windows: the cron
+// WindowSchedule returns the schedule whose ticks end windows: the cron
 // spec when set, else every emit_interval minutes on the UTC clock.
-func windowSchedule(c *Config) (cron.Schedule, error) {
+func WindowSchedule(c *Config) (cron.Schedule, error) {
 	spec := c.Schedule
 	if spec == "" {
 		spec = fmt.Sprintf("0 */%d * * * *", c.EmitInterval)
@@ -35,10 +35,10 @@ func windowSchedule(c *Config) (cron.Schedule, error) {
 			spec = "0 0 * * * *"
 		}
 	}
-	return parseSchedule(spec)
+	return ParseSchedule(spec)
 }
 
-// nextWindowEnd returns the first window end strictly after t, in UTC.
-func nextWindowEnd(s cron.Schedule, t time.Time) time.Time {
+// NextWindowEnd returns the first window end strictly after t, in UTC.
+func NextWindowEnd(s cron.Schedule, t time.Time) time.Time {
 	return s.Next(t.UTC()).UTC()
 }
