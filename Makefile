@@ -66,21 +66,33 @@ packaging-deps:
 			{ apt-get update && apt-get install -y --no-install-recommends $$missing; }; \
 	fi
 
-# Static checks that every commit keeps clean.
+# Static checks that every commit keeps clean: gofmt, go vet, and go.mod
+# and go.sum exactly as `go mod tidy` leaves them.
 check:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi
 	go vet ./...
+	@go mod tidy -diff >/dev/null || { go mod tidy -diff; echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
 # Unit tests only: no test bed needed.
 unit:
 	go test -race -count=1 ./...
 
 # Every test, with the test bed started (and installed if missing) and
-# nothing skipped: integration tests fail instead of skipping here.
+# nothing skipped: integration tests fail instead of skipping here. A bed
+# this target starts is stopped when the tests end, pass or fail; a bed
+# that was already running (make testbed-start, $$TESTBED_DIR) is left
+# running, and the target says so. TEST_PKGS narrows the packages.
+TEST_PKGS ?= ./...
 test: check packaging-deps
-	scripts/testbed.sh start >/dev/null
+	@if scripts/testbed.sh status >/dev/null 2>&1; then \
+		echo "make test: the test bed was already running; it stays running (make testbed-stop stops it)"; \
+	else \
+		trap 'echo "make test: stopping the test bed it started"; scripts/testbed.sh stop >/dev/null 2>&1' EXIT; \
+		scripts/testbed.sh start >/dev/null || exit 1; \
+	fi; \
 	set -a; eval "$$(scripts/testbed.sh env)"; set +a; \
-	ELB_TEST_DISALLOW_SKIP=1 go test -race -count=1 -timeout 20m ./...
+	echo "ELB_TEST_DISALLOW_SKIP=1 go test -race -count=1 -timeout 20m $(TEST_PKGS)"; \
+	ELB_TEST_DISALLOW_SKIP=1 go test -race -count=1 -timeout 20m $(TEST_PKGS)
 
 demo:
 	scripts/demo.sh
