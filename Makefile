@@ -33,12 +33,17 @@ build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/elb-access-logger
 
 # $(DIST)/elb-access-logger-$(RPM_VERSION)-1.x86_64.rpm. Every file of
-# packaging/haproxy/ except Go sources goes to /usr/share/elb-access-logger/.
+# packaging/haproxy/ except Go sources goes to /usr/share/elb-access-logger/;
+# README.md, CHANGELOG.md, LICENSE and docs/ (its .md files and images) to
+# /usr/share/doc/elb-access-logger/; the man page, gzipped, to man8.
 rpm: build
-	rm -rf $(DIST)/stage && mkdir -p $(DIST)/stage/share
+	rm -rf $(DIST)/stage && mkdir -p $(DIST)/stage/share $(DIST)/stage/doc/docs $(DIST)/stage/man8
 	if [ -d packaging/haproxy ]; then \
 		find packaging/haproxy -maxdepth 1 -type f ! -name '*.go' -exec install -m 0644 {} $(DIST)/stage/share/ \; ; \
 	fi
+	install -m 0644 README.md CHANGELOG.md LICENSE $(DIST)/stage/doc/
+	find docs -maxdepth 1 -type f \( -name '*.md' -o -name '*.png' -o -name '*.svg' \) -exec install -m 0644 {} $(DIST)/stage/doc/docs/ \;
+	gzip -9 -n -c docs/elb-access-logger.8 > $(DIST)/stage/man8/elb-access-logger.8.gz
 	RPM_VERSION='$(RPM_VERSION)' BIN='$(BIN)' STAGE='$(DIST)/stage' SOURCE_DATE_EPOCH='$(SOURCE_DATE_EPOCH)' \
 		$(NFPM) package --packager rpm --config packaging/nfpm.yaml --target $(DIST)/
 	rm -rf $(DIST)/stage
@@ -54,9 +59,10 @@ init-script:
 		PROPERTIES='$(PROPERTIES)' HAPROXY_CFG='$(HAPROXY_CFG)' CA_BUNDLE='$(CA_BUNDLE)' \
 		scripts/init-script.sh
 
-# Tools the packaging tests use (Debian): rpm, systemd-analyze, haproxy.
+# Tools the packaging tests use (Debian): rpm, systemd-analyze, haproxy, man.
 packaging-deps:
 	@missing=""; \
+	command -v man >/dev/null || missing="$$missing man-db"; \
 	command -v rpm >/dev/null || missing="$$missing rpm"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
