@@ -65,7 +65,7 @@ type Agent struct {
 	live     atomic.Pointer[liveConfig] // what reloads may change
 	run      runState                   // set by Run before its goroutines start
 	watch    *watchSpec
-	metadata IdentitySource
+	resolver *identity.Resolver
 	ids      identityState
 	reloads  reloadCounters
 	listenMu sync.Mutex // guards listeners and stopListen against a rebind
@@ -107,9 +107,11 @@ func New(cfg *config.Config, up Uploader, log *slog.Logger) (*Agent, error) {
 	}
 	a.cfg, a.id, a.sched, a.enc = cfg, id, sched, enc
 	a.live.Store(&liveConfig{cfg: cfg, sched: sched, enc: enc})
+	var src identity.Source
 	if cfg.MetadataEndpoint != "" {
-		a.metadata = NewMetadataClient(cfg.MetadataEndpoint, cfg.MetadataTimeout)
+		src = identity.NewMetadataClient(cfg.MetadataEndpoint, cfg.MetadataTimeout)
 	}
+	a.resolver = identity.NewResolver(src, cfg.MetadataTimeout, log.With("component", "identity"), a.setIdentity)
 	return a, nil
 }
 
@@ -176,7 +178,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	for _, l := range a.listeners {
 		a.startServing(l)
 	}
-	a.spawn(func() { a.resolveIdentity(ctx) })
+	a.resolveIdentity(ctx)
 	if a.watch != nil {
 		watch := a.startWatch()
 		a.spawn(func() { watch(ctx) })
@@ -203,6 +205,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			wg.Wait() // the listeners drain the socket queues
+			a.resolver.Wait()
 			upCancel()
 			<-upDone
 			a.bg.Wait()

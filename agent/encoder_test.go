@@ -29,10 +29,7 @@ func TestEncoderFollowsIdentity(t *testing.T) {
 	if got := field(); got != "fe" {
 		t.Errorf("before the identity: got %q, want the frontend name fe", got)
 	}
-	a.ids.mu.Lock()
-	gen := a.ids.gen
-	a.ids.mu.Unlock()
-	a.setIdentity(gen, identity.Identity{Account: "123456789012", LBName: "from-metadata", PublicIPv4: "10.0.0.5", InstanceID: "i-1"}, cfg.Bucket)
+	a.setIdentity(identity.Identity{Account: "123456789012", LBName: "from-metadata", PublicIPv4: "10.0.0.5", InstanceID: "i-1"}, true)
 	if got := field(); got != "from-metadata" {
 		t.Errorf("after the identity: got %q, want from-metadata", got)
 	}

@@ -3,110 +3,43 @@ package agent
 import (
 	"context"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
-	"math/rand/v2"
 	"sync"
-	"time"
 )
 
-// IdentitySource completes an identity: it fills the empty fields of id
-// and keeps the others. MetadataClient is one.
-type IdentitySource interface {
-	Fill(ctx context.Context, id identity.Identity) (identity.Identity, error)
-}
-
-// identityState hands the resolved identity from resolveIdentity (and
-// reloads) to upload rounds.
+// identityState hands the identity the resolver delivers (setIdentity)
+// to upload rounds (takeIdentity).
 type identityState struct {
-	mu          sync.Mutex
+	mu          sync.Mutex // guards the fields below
 	latest      identity.Identity
 	ready       bool // latest is complete; uploads may go
-	gen         int  // bumped by every new resolution; older ones stop
 	reprovision bool // settings of the bucket changed
 	waitLogged  bool
 }
 
-// Identity backoff: the first retry after identityRetryMin, doubling to
-// identityRetryMax, each with up to 50% jitter.
-const (
-	identityRetryMin = time.Second
-	identityRetryMax = 5 * time.Minute
-)
-
-// resolveIdentity completes the identity from the property file's
-// overrides and the metadata service, retrying with backoff until it
-// succeeds or ctx is done. Lines keep being spooled meanwhile; upload
-// rounds wait (takeIdentity) and one runs as soon as the identity is known.
-func (a *Agent) resolveIdentity(ctx context.Context) {
+// setIdentity publishes an identity the resolver delivered: the encoder
+// names its load balancer, and when it is complete an upload round runs.
+func (a *Agent) setIdentity(id identity.Identity, complete bool) {
 	a.ids.mu.Lock()
-	a.ids.gen++
-	gen := a.ids.gen
+	if id.LBName != a.ids.latest.LBName && id.LBName != "" {
+		a.renameEncoder(id.LBName)
+	}
+	a.ids.latest = id
+	a.ids.ready = complete
+	a.ids.waitLogged = false
 	a.ids.mu.Unlock()
-
-	cfg := a.live.Load().cfg
-	base := cfg.Identity()
-	src := a.metadata
-	if cfg.MetadataEndpoint == "" || identity.Complete(base, cfg.Bucket) {
-		src = nil
-	}
-	id := base
-	delay := identityRetryMin
-	lastErr := ""
-	for attempt := 1; src != nil; attempt++ {
-		actx, cancel := context.WithTimeout(ctx, cfg.MetadataTimeout)
-		got, err := src.Fill(actx, base)
-		cancel()
-		if err == nil {
-			id = got
-			a.log.Info("identity from instance metadata", "account", id.Account, "lb_name", id.LBName,
-				"node_ip", id.PublicIPv4, "instance_id", id.InstanceID, "region", id.Region, "attempts", attempt)
-			break
-		}
-		if ctx.Err() != nil || a.staleIdentity(gen) {
-			return
-		}
-		if msg := err.Error(); msg != lastErr {
-			lastErr = msg
-			a.log.Warn("instance metadata unavailable; lines are spooled, uploads wait", "err", err, "retry_in", delay.String())
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(delay + rand.N(delay/2+1)):
-		}
-		delay = min(2*delay, identityRetryMax)
-	}
-	if !a.setIdentity(gen, id, cfg.Bucket) {
+	if !complete {
+		a.log.Error("identity incomplete; set access_log.owner_account and the bucket template's values in the property file",
+			"account", id.Account, "lb_name", id.LBName, "node_ip", id.PublicIPv4, "instance_id", id.InstanceID)
 		return
 	}
 	a.kickUploads()
 }
 
-// staleIdentity reports whether a newer resolution than gen started.
-func (a *Agent) staleIdentity(gen int) bool {
-	a.ids.mu.Lock()
-	defer a.ids.mu.Unlock()
-	return gen != a.ids.gen
-}
-
-// setIdentity publishes id unless a newer resolution started meanwhile. It
-// reports whether id was published and is complete.
-func (a *Agent) setIdentity(gen int, id identity.Identity, bucketTemplate string) bool {
-	a.ids.mu.Lock()
-	defer a.ids.mu.Unlock()
-	if gen != a.ids.gen {
-		return false
-	}
-	if id.LBName != a.ids.latest.LBName && id.LBName != "" {
-		a.renameEncoder(id.LBName)
-	}
-	a.ids.latest = id
-	a.ids.ready = identity.Complete(id, bucketTemplate)
-	a.ids.waitLogged = false
-	if !a.ids.ready {
-		a.log.Error("identity incomplete; set access_log.owner_account and the bucket template's values in the property file",
-			"account", id.Account, "lb_name", id.LBName, "node_ip", id.PublicIPv4, "instance_id", id.InstanceID)
-	}
-	return a.ids.ready
+// resolveIdentity starts resolving the identity of the configuration in
+// force; a resolution still running is superseded.
+func (a *Agent) resolveIdentity(ctx context.Context) {
+	cfg := a.live.Load().cfg
+	a.resolver.Resolve(ctx, cfg.Identity(), cfg.Bucket)
 }
 
 // takeIdentity moves the latest complete identity into the upload state,

@@ -238,7 +238,7 @@ func (a *Agent) reload(next *config.Config) error {
 		a.resetProvisioning()
 	}
 	if diff.NewIdentity {
-		a.spawn(func() { a.resolveIdentity(a.run.ctx) })
+		a.resolveIdentity(a.run.ctx)
 	}
 	a.log.Info("configuration reloaded", "changed", strings.Join(diff.Changed, ","))
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity/identitytest"
 	"io"
 	"log/slog"
 	"net"
@@ -228,7 +229,8 @@ func TestReloadSymlinkSwapAndSIGHUP(t *testing.T) {
 }
 
 func TestUploadsWaitForIdentity(t *testing.T) {
-	f := &fakeIMDS{values: eucaValues(), tokenStatus: http.StatusOK, down: true}
+	f := &identitytest.FakeIMDS{Values: identitytest.EucaValues(), TokenStatus: http.StatusOK}
+	f.SetDown(true)
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	c := testConfig(t)
@@ -244,7 +246,7 @@ func TestUploadsWaitForIdentity(t *testing.T) {
 	if n := len(up.lines()); n != 0 {
 		t.Fatalf("%d lines uploaded before the identity was known", n)
 	}
-	f.setDown(false)
+	f.SetDown(false)
 	waitFor(t, "upload once metadata answers", func() bool { return len(up.lines()) == 1 })
 	up.mu.Lock()
 	defer up.mu.Unlock()

@@ -417,3 +417,37 @@ func TestInitScriptFetchesHTTP(t *testing.T) {
 	log = runInit(t, makeInitScript(t, initScriptOpts{rpm: pkg, url: srv.URL + "/bucket/elb-access-logger.rpm"}), root)
 	wantLog(t, log, "as expected", "1.0.0-1.x86_64: installed", "no property file baked in, the package's file is used", "done:")
 }
+
+// TestInitScriptInlined: Eucalyptus pastes the property's text into the
+// VM's user-data script, before the lines that install and start the
+// servo. Whether the script gives up or succeeds, those lines still run,
+// with nothing of the script's shell settings (set -u, traps) leaking.
+func TestInitScriptInlined(t *testing.T) {
+	rpmBin := requireTool(t, "rpm", "rpm")
+	pkg := buildRPM(t, "1.0.0")
+	for _, tt := range []struct{ name, url string }{
+		{"gives up", "file:///nonexistent/elb-access-logger.rpm"},
+		{"installs", "file://" + pkg},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			script, err := os.ReadFile(makeInitScript(t, initScriptOpts{rpm: pkg, url: tt.url}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// What the servo's user-data looks like around the property.
+			userData := "#!/bin/bash\n" + string(script) +
+				"\n#System generated Load Balancer Servo config\necho \"servo started ${UNSET_BY_ANYONE}\"\n"
+			path := filepath.Join(t.TempDir(), "user-data")
+			if err := os.WriteFile(path, []byte(userData), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			root := initRoot(t, rpmBin)
+			cmd := exec.Command("/bin/bash", path)
+			cmd.Env = append(os.Environ(), "ELB_LOGGER_ROOT="+root, "ELB_LOGGER_RPM_FLAGS=--nodeps", "ELB_LOGGER_FETCH_RETRIES=0")
+			out, err := cmd.CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "servo started \n") {
+				t.Errorf("user-data: %v, want exit 0 and the servo's lines run\n%s", err, out)
+			}
+		})
+	}
+}

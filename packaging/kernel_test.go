@@ -62,3 +62,22 @@ func TestPreinstallKernel(t *testing.T) {
 		})
 	}
 }
+
+// TestRPMSaysEL7: the package's description and the SysV script's header
+// say which systems it is for, so nobody installs it on EL6 by hope.
+func TestRPMSaysEL7(t *testing.T) {
+	rpmBin := requireTool(t, "rpm", "rpm")
+	desc := run(t, workDir, rpmBin, "-qp", "--qf", "%{DESCRIPTION}", buildRPM(t, "1.0.0"))
+	for _, want := range []string{"EL7 and later", "Linux 3.2 or later", "refuses to install on an older kernel"} {
+		if !strings.Contains(strings.Join(strings.Fields(desc), " "), want) {
+			t.Errorf("rpm description: no %q in\n%s", want, desc)
+		}
+	}
+	header, err := os.ReadFile("elb-access-logger.init")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := strings.Join(strings.Fields(string(header[:1200])), " "); !strings.Contains(h, "not a promise of EL6") || !strings.Contains(h, "EL7 and later") {
+		t.Errorf("SysV script header: want it to say EL7 and later, not EL6:\n%s", header[:1200])
+	}
+}

@@ -25,7 +25,7 @@ HAPROXY_CFG=${HAPROXY_CFG:-/etc/load-balancer-servo/haproxy_template.conf}
 PROPERTIES=${PROPERTIES:-}
 CA_BUNDLE=${CA_BUNDLE:-}
 
-[ -f "$RPM" ] || die "$RPM: no such RPM; run make rpm first (or pass RPM=...)"
+[ -f "$RPM" ] || die "$RPM: no such RPM; run make rpm first (or pass RPM_FILE=...)"
 rpm_abs=$(cd "$(dirname "$RPM")" && pwd)/$(basename "$RPM")
 RPM_URL=${RPM_URL:-file://$rpm_abs}
 case $RPM_URL in
@@ -75,7 +75,11 @@ if [ -n "$CA_BUNDLE" ]; then
 	have_ca=1
 fi
 
-s=$(cat -- "$template")
+# The script travels in a cloud property and in user-data (16 KB on AWS):
+# whole-line comments and blank lines stay in the template. The template
+# holds no here-document but the two filled in below, after this.
+s=$(awk 'NR == 1 { print; print "# Written by make init-script from packaging/elb-access-logger-init.sh.in, which has the comments; see docs/image.md."; next }
+	/^[ \t]*#/ || /^[ \t]*$/ { next } { print }' "$template")
 # Quoted replacements are literal (no & expansion in bash 5.2).
 s=${s//@RPM_URL@/"$RPM_URL"}
 s=${s//@RPM_SHA256@/"$(sum <"$RPM")"}
@@ -93,4 +97,8 @@ tmp=$OUT.tmp.$$
 (umask 077 && printf '%s\n' "$s" >"$tmp")
 bash -n "$tmp" || die "$tmp: bash -n failed"
 mv -f "$tmp" "$OUT"
+size=$(wc -c <"$OUT")
+if [ "$size" -gt 14336 ]; then
+	echo "init-script: warning: $OUT has $size bytes: user-data is limited to 16 KB on AWS, and Eucalyptus adds its own lines" >&2
+fi
 echo "$OUT: installs $nevra from $RPM_URL (sha256 $(sum <"$RPM"))${PROPERTIES:+, writes $PROPERTIES}"

@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"io"
 	"log/slog"
 	"os"
 	"text/tabwriter"
 	"time"
-
-	"github.com/elb-access-logger/elb-access-logger/agent"
 )
 
 // checkMetadataTimeout bounds the one metadata lookup of --check-config: a
@@ -39,7 +38,7 @@ func runCheckConfig(ctx context.Context, path string, explicit bool, stdout io.W
 	if cfg.MetadataEndpoint != "" {
 		timeout := min(cfg.MetadataTimeout, checkMetadataTimeout)
 		mctx, cancel := context.WithTimeout(ctx, timeout)
-		id, err := agent.NewMetadataClient(cfg.MetadataEndpoint, timeout).Fill(mctx, cfg.Identity())
+		id, err := identity.NewMetadataClient(cfg.MetadataEndpoint, timeout).Fill(mctx, cfg.Identity())
 		cancel()
 		if err != nil {
 			fmt.Fprintf(stdout, "# metadata %s did not answer (the agent retries it; uploads wait for it): %v\n", cfg.MetadataEndpoint, err)

@@ -1,10 +1,9 @@
-package agent
+package identity
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"io"
 	"regexp"
 	"sort"
@@ -73,7 +72,7 @@ func (m *MetadataClient) getOptional(ctx context.Context, path string) (string, 
 // Fill returns id with its empty fields read from the metadata service;
 // fields already set (property file overrides) are kept and not looked
 // up. The error names the first lookup that failed.
-func (m *MetadataClient) Fill(ctx context.Context, id identity.Identity) (identity.Identity, error) {
+func (m *MetadataClient) Fill(ctx context.Context, id Identity) (Identity, error) {
 	var err error
 	if id.InstanceID == "" {
 		if id.InstanceID, err = m.get(ctx, "instance-id"); err != nil {
@@ -163,7 +162,7 @@ func fromInstanceProfile(arn string) (account, name string, ok bool) {
 
 func splitAccountName(s string) (account, name string, ok bool) {
 	account, name, _ = strings.Cut(s, "-")
-	if !identity.AccountRE.MatchString(account) || !identity.LBNameRE.MatchString(name) {
+	if !AccountRE.MatchString(account) || !LBNameRE.MatchString(name) {
 		return "", "", false
 	}
 	return account, name, true
