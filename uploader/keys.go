@@ -6,6 +6,28 @@ import (
 	"time"
 )
 
+// The key layouts (access_log.key_layout).
+const (
+	KeyLayoutSeed = "seed" // SeedKey
+	KeyLayoutAWS  = "aws"  // AWSKey
+)
+
+// seedKeyStart begins every SeedKey.
+const seedKeyStart = "elb-access-"
+
+// LifecyclePrefix returns the prefix every key the agent writes into b
+// starts with, to which its lifecycle rule is scoped: "elb-access-" in the
+// seed layout, "{prefix/}AWSLogs/" in the aws layout.
+func (b Bucket) LifecyclePrefix() string {
+	if b.KeyLayout == KeyLayoutAWS {
+		if prefix := strings.Trim(b.Prefix, "/"); prefix != "" {
+			return prefix + "/AWSLogs/"
+		}
+		return "AWSLogs/"
+	}
+	return seedKeyStart
+}
+
 // SeedKey returns the object key of the original recipe's layout for a window
 // ending at end: elb-access-DDMMYYYY-HHMMSS.log, in UTC.
 func SeedKey(end time.Time) string {

@@ -12,7 +12,7 @@ func (b Bucket) Plan() []string {
 	}
 	out := []string{"create bucket " + b.Name + " if missing", acl}
 	if b.LifecycleDays > 0 {
-		out = append(out, fmt.Sprintf("lifecycle %s: rule %s expires every object after %d days (other rules kept)", b.Name, LifecycleRuleID, b.LifecycleDays))
+		out = append(out, fmt.Sprintf("lifecycle %s: rule %s expires the objects under prefix %q after %d days (other objects and rules kept)", b.Name, LifecycleRuleID, b.LifecyclePrefix(), b.LifecycleDays))
 	} else {
 		out = append(out, fmt.Sprintf("lifecycle %s: remove rule %s if present (other rules kept)", b.Name, LifecycleRuleID))
 	}

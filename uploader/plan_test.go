@@ -3,6 +3,7 @@ package uploader
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPlan(t *testing.T) {
@@ -14,8 +15,13 @@ func TestPlan(t *testing.T) {
 		{"owner and lifecycle", Bucket{Name: "bkt", OwnerAccount: "123456789012", LifecycleDays: 30, Prefix: "p"}, []string{
 			"create bucket bkt if missing",
 			"put bucket acl bkt: FULL_CONTROL id=<uploader>, READ id=123456789012",
-			"lifecycle bkt: rule elb-access-logger-expiration expires every object after 30 days (other rules kept)",
+			"lifecycle bkt: rule elb-access-logger-expiration expires the objects under prefix \"elb-access-\" after 30 days (other objects and rules kept)",
 			"put and read back bkt/p/AWSLogs/123456789012/ELBAccessLogTestFile",
+		}},
+		{"aws layout", Bucket{Name: "bkt", LifecycleDays: 7, KeyLayout: KeyLayoutAWS, Prefix: "/logs/"}, []string{
+			"create bucket bkt if missing",
+			"put bucket acl bkt: FULL_CONTROL id=<uploader>",
+			"lifecycle bkt: rule elb-access-logger-expiration expires the objects under prefix \"logs/AWSLogs/\" after 7 days (other objects and rules kept)",
 		}},
 		{"no owner, no lifecycle", Bucket{Name: "bkt"}, []string{
 			"create bucket bkt if missing",
@@ -29,6 +35,15 @@ func TestPlan(t *testing.T) {
 				t.Errorf("Plan:\n got %q\nwant %q", got, tt.want)
 			}
 		})
+	}
+	for _, b := range []Bucket{{}, {KeyLayout: KeyLayoutAWS}, {KeyLayout: KeyLayoutAWS, Prefix: "p/q"}} {
+		key := SeedKey(time.Now())
+		if b.KeyLayout == KeyLayoutAWS {
+			key = AWSKey(AWSKeyParams{Prefix: b.Prefix, Account: "1", Region: "r", LBName: "lb", End: time.Now(), NodeIP: "10.0.0.1", Random: "x"})
+		}
+		if !strings.HasPrefix(key, b.LifecyclePrefix()) {
+			t.Errorf("%s layout, prefix %q: key %s is not under the lifecycle prefix %s", b.KeyLayout, b.Prefix, key, b.LifecyclePrefix())
+		}
 	}
 	o := Object{Bucket: "bkt", Key: "elb-access-01122026-040500.log", Size: 42, OwnerAccount: "123456789012"}
 	if got, want := o.Plan(), "put bkt/elb-access-01122026-040500.log (42 bytes, Content-Type: text/plain, Content-MD5, x-amz-grant-read: id=123456789012, x-amz-grant-full-control: id=<uploader>)"; got != want {

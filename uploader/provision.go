@@ -27,7 +27,8 @@ const LifecycleRuleID = "elb-access-logger-expiration"
 // (already owned by this account is success, owned by another is
 // ErrBucketOwnedByOther); the bucket ACL is set to FULL_CONTROL for the
 // uploading account and READ for b.OwnerAccount (nothing public) unless it
-// is exactly that already; the agent's lifecycle rule is set, updated or
+// is exactly that already; the agent's lifecycle rule, scoped to the
+// prefix of the agent's keys (b.LifecyclePrefix), is set, updated or
 // removed unless it matches; and the test file
 // AWSLogs/{account}/ELBAccessLogTestFile is written and read back unless
 // it is there already. On a bucket that matches, Provision makes four
@@ -58,7 +59,7 @@ func (c *Client) Provision(ctx context.Context, b Bucket) error {
 	if err := c.ensureBucketACL(ctx, b.Name, b.OwnerAccount); err != nil {
 		return err
 	}
-	if err := c.ensureLifecycle(ctx, b.Name, b.LifecycleDays); err != nil {
+	if err := c.ensureLifecycle(ctx, b.Name, b.LifecycleDays, b.LifecyclePrefix()); err != nil {
 		return err
 	}
 	if b.OwnerAccount == "" {
@@ -148,10 +149,12 @@ func grantsAre(grants []types.Grant, want map[string]types.Permission) bool {
 	return true
 }
 
-// ensureLifecycle makes the agent's rule expire every object after days,
-// or removes it when days is 0. Other rules are kept as they are. Nothing
-// is written when the bucket already matches.
-func (c *Client) ensureLifecycle(ctx context.Context, bucket string, days int) error {
+// ensureLifecycle makes the agent's rule expire the objects under prefix
+// (the keys the agent writes) after days, or removes it when days is 0.
+// Other rules are kept as they are. Nothing is written when the bucket
+// already matches; a rule of the agent's with another scope (an older
+// agent's, on the whole bucket) is replaced.
+func (c *Client) ensureLifecycle(ctx context.Context, bucket string, days int, prefix string) error {
 	var rules []types.LifecycleRule
 	out, err := c.s3.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(bucket)})
 	switch {
@@ -180,10 +183,10 @@ func (c *Client) ensureLifecycle(ctx context.Context, bucket string, days int) e
 		}
 		return c.putLifecycle(ctx, bucket, others)
 	}
-	if mine != nil && isExpiryRule(*mine, days) {
+	if mine != nil && isExpiryRule(*mine, days, prefix) {
 		return nil
 	}
-	return c.putLifecycle(ctx, bucket, append(others, expiryRule(days)))
+	return c.putLifecycle(ctx, bucket, append(others, expiryRule(days, prefix)))
 }
 
 // putLifecycle writes rules. A store that predates the <Filter> element
@@ -204,7 +207,7 @@ func (c *Client) putLifecycle(ctx context.Context, bucket string, rules []types.
 		changed := false
 		for i, r := range legacy {
 			if aws.ToString(r.ID) == LifecycleRuleID && r.Filter != nil {
-				legacy[i].Prefix, legacy[i].Filter, changed = aws.String(""), nil, true
+				legacy[i].Prefix, legacy[i].Filter, changed = r.Filter.Prefix, nil, true
 			}
 		}
 		if changed {
@@ -214,18 +217,19 @@ func (c *Client) putLifecycle(ctx context.Context, bucket string, rules []types.
 	return wrap("put bucket lifecycle", bucket, "", err)
 }
 
-// expiryRule is the agent's rule: every object expires after days.
-func expiryRule(days int) types.LifecycleRule {
+// expiryRule is the agent's rule: the objects under prefix expire after
+// days.
+func expiryRule(days int, prefix string) types.LifecycleRule {
 	return types.LifecycleRule{
 		ID:         aws.String(LifecycleRuleID),
 		Status:     types.ExpirationStatusEnabled,
-		Filter:     &types.LifecycleRuleFilter{Prefix: aws.String("")},
+		Filter:     &types.LifecycleRuleFilter{Prefix: aws.String(prefix)},
 		Expiration: &types.LifecycleExpiration{Days: aws.Int32(int32(days))},
 	}
 }
 
-// isExpiryRule reports whether r is already expiryRule(days).
-func isExpiryRule(r types.LifecycleRule, days int) bool {
+// isExpiryRule reports whether r is already expiryRule(days, want).
+func isExpiryRule(r types.LifecycleRule, days int, want string) bool {
 	prefix := aws.ToString(r.Prefix)
 	if r.Filter != nil {
 		if r.Filter.And != nil || r.Filter.Tag != nil || r.Filter.ObjectSizeGreaterThan != nil || r.Filter.ObjectSizeLessThan != nil {
@@ -233,7 +237,7 @@ func isExpiryRule(r types.LifecycleRule, days int) bool {
 		}
 		prefix += aws.ToString(r.Filter.Prefix)
 	}
-	return r.Status == types.ExpirationStatusEnabled && prefix == "" &&
+	return r.Status == types.ExpirationStatusEnabled && prefix == want &&
 		r.Expiration != nil && aws.ToInt32(r.Expiration.Days) == int32(days)
 }
 

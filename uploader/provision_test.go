@@ -30,7 +30,7 @@ func TestProvisionNewBucket(t *testing.T) {
 		t.Errorf("bucket acl body: got %q, want none (grants go in headers)", acl.Body)
 	}
 	lc := f.last("PUT " + bk + "?lifecycle").Body
-	for _, want := range []string{"<ID>" + LifecycleRuleID + "</ID>", "<Status>Enabled</Status>", "<Expiration><Days>30</Days></Expiration>", "<Filter><Prefix></Prefix></Filter>"} {
+	for _, want := range []string{"<ID>" + LifecycleRuleID + "</ID>", "<Status>Enabled</Status>", "<Expiration><Days>30</Days></Expiration>", "<Filter><Prefix>elb-access-</Prefix></Filter>"} {
 		if !strings.Contains(lc, want) {
 			t.Errorf("lifecycle XML %s: missing %s", lc, want)
 		}
@@ -62,8 +62,12 @@ func lifecycleXML(rules ...string) string {
 	return `<?xml version="1.0" encoding="UTF-8"?><LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">` + strings.Join(rules, "") + `</LifecycleConfiguration>`
 }
 
-func ourRule(days string) string {
-	return `<Rule><ID>` + LifecycleRuleID + `</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status><Expiration><Days>` + days + `</Days></Expiration></Rule>`
+func ourRule(days string) string { return ourRuleOn("elb-access-", days) }
+
+// ourRuleOn is the agent's rule on prefix; on "" it is an older agent's,
+// which expired the whole bucket.
+func ourRuleOn(prefix, days string) string {
+	return `<Rule><ID>` + LifecycleRuleID + `</ID><Filter><Prefix>` + prefix + `</Prefix></Filter><Status>Enabled</Status><Expiration><Days>` + days + `</Days></Expiration></Rule>`
 }
 
 func TestEnsureLifecycle(t *testing.T) {
@@ -83,6 +87,8 @@ func TestEnsureLifecycle(t *testing.T) {
 		{"ours removed, other kept", lifecycleXML(otherRule, ourRule("7")), 0, "PUT", []string{"keep-me"}, ""},
 		{"ours removed, none left", lifecycleXML(ourRule("7")), 0, "DELETE", nil, ""},
 		{"only other, want 0", lifecycleXML(otherRule), 0, "", nil, ""},
+		{"ours on the whole bucket, scoped now", lifecycleXML(ourRuleOn("", "7")), 7, "PUT", []string{LifecycleRuleID}, "7"},
+		{"ours on another layout's prefix", lifecycleXML(ourRuleOn("AWSLogs/", "7")), 7, "PUT", []string{LifecycleRuleID}, "7"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,7 +96,7 @@ func TestEnsureLifecycle(t *testing.T) {
 			f.buckets["bkt"] = true
 			f.lifecycle["bkt"] = tt.existing
 			c := newTestClient(t, f, nil)
-			if err := c.ensureLifecycle(context.Background(), "bkt", tt.days); err != nil {
+			if err := c.ensureLifecycle(context.Background(), "bkt", tt.days, "elb-access-"); err != nil {
 				t.Fatalf("ensureLifecycle: %v", err)
 			}
 			want := []string{"GET /bkt?lifecycle"}
@@ -113,6 +119,9 @@ func TestEnsureLifecycle(t *testing.T) {
 			}
 			if strings.Contains(body, "keep-me") && !strings.Contains(body, "<Prefix>tmp/</Prefix>") {
 				t.Errorf("the other rule changed: %s", body)
+			}
+			if tt.wantDays != "" && !strings.Contains(body, "<Filter><Prefix>elb-access-</Prefix></Filter>") {
+				t.Errorf("our rule is not scoped to elb-access-: %s", body)
 			}
 			if tt.wantDays != "" && !strings.Contains(body, "<ID>"+LifecycleRuleID+"</ID>") || tt.wantDays != "" && !strings.Contains(body, "<Days>"+tt.wantDays+"</Days>") {
 				t.Errorf("our rule with %s days missing: %s", tt.wantDays, body)
@@ -172,7 +181,7 @@ func TestLifecycleLegacySchema(t *testing.T) {
 		f.lifecycle["bkt"] = body
 	}
 	c := newTestClient(t, f, nil)
-	if err := c.ensureLifecycle(context.Background(), "bkt", 9); err != nil {
+	if err := c.ensureLifecycle(context.Background(), "bkt", 9, "AWSLogs/"); err != nil {
 		t.Fatalf("ensureLifecycle: %v", err)
 	}
 	want := []string{"GET /bkt?lifecycle", "PUT /bkt?lifecycle", "PUT /bkt?lifecycle"}
@@ -180,12 +189,12 @@ func TestLifecycleLegacySchema(t *testing.T) {
 		t.Fatalf("requests: got %v, want %v", got, want)
 	}
 	body := f.lifecycle["bkt"]
-	if !strings.Contains(body, "<Prefix></Prefix>") || strings.Contains(body, "<Filter>") || !strings.Contains(body, "<Days>9</Days>") {
+	if !strings.Contains(body, "<Prefix>AWSLogs/</Prefix>") || strings.Contains(body, "<Filter>") || !strings.Contains(body, "<Days>9</Days>") {
 		t.Errorf("legacy lifecycle XML: %s", body)
 	}
 	// The legacy rule is recognised as ours: the next round writes nothing.
 	f.requests = nil
-	if err := c.ensureLifecycle(context.Background(), "bkt", 9); err != nil {
+	if err := c.ensureLifecycle(context.Background(), "bkt", 9, "AWSLogs/"); err != nil {
 		t.Fatalf("ensureLifecycle again: %v", err)
 	}
 	if got := f.sent(); strings.Join(got, ",") != "GET /bkt?lifecycle" {

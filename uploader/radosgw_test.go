@@ -262,6 +262,26 @@ func lifecycleRules(t *testing.T, ctx context.Context, c *s3.Client, bucket stri
 	return strings.Join(rules, ",")
 }
 
+// ruleScope returns the prefix the agent's lifecycle rule applies to, in
+// a <Filter> or (older schema) directly in the rule.
+func ruleScope(t *testing.T, ctx context.Context, c *s3.Client, bucket string) string {
+	t.Helper()
+	out, err := c.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatalf("get lifecycle of %s: %v", bucket, err)
+	}
+	for _, r := range out.Rules {
+		if aws.ToString(r.ID) == LifecycleRuleID {
+			if r.Filter != nil {
+				return aws.ToString(r.Prefix) + aws.ToString(r.Filter.Prefix)
+			}
+			return aws.ToString(r.Prefix)
+		}
+	}
+	t.Fatalf("no rule %s on %s", LifecycleRuleID, bucket)
+	return ""
+}
+
 func TestRadosgwConformance(t *testing.T) {
 	env := testbed.Require(t)
 	runConformance(t, func(t *testing.T) storeUnderTest {
@@ -277,20 +297,39 @@ func TestRadosgwObjectExpires(t *testing.T) {
 	ctx := testbed.Context(t, 3*time.Minute)
 	bucket := bedBucket(t, env)
 	up := bedClient(t, env, SignatureV4)
+	// access_log.bucket points at a bucket that holds other objects: they
+	// are older than the agent's, and must outlive its rule.
+	logger := env.S3(env.Logger)
+	others := []string{"data/keep.csv", "elb-access.txt", "AWSLogs/keep.log"}
+	if _, err := logger.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatalf("create %s: %v", bucket, err)
+	}
+	for _, k := range others {
+		if _, err := logger.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k), Body: strings.NewReader("keep\n")}); err != nil {
+			t.Fatalf("put %s: %v", k, err)
+		}
+	}
 	if err := up.Provision(ctx, Bucket{Name: bucket, OwnerAccount: env.LBOwner.Name, LifecycleDays: 1}); err != nil {
 		t.Fatalf("Provision: %v", err)
+	}
+	if got := ruleScope(t, ctx, logger, bucket); got != "elb-access-" {
+		t.Errorf("rule scope: got %q, want elb-access-", got)
 	}
 	key := SeedKey(time.Now())
 	if err := up.Put(ctx, Object{Bucket: bucket, Key: key, Body: strings.NewReader("x\n"), Size: 2, OwnerAccount: env.LBOwner.Name}); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
-	logger := env.S3(env.Logger)
 	start := time.Now()
 	deadline := start.Add(150 * time.Second)
 	for {
 		_, err := logger.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 		if httpStatus(err) == http.StatusNotFound {
 			t.Logf("object expired after %v", time.Since(start).Round(time.Second))
+			for _, k := range others {
+				if _, err := logger.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(k)}); err != nil {
+					t.Errorf("%s, outside the agent's prefix, after the agent's rule ran: %v", k, err)
+				}
+			}
 			return
 		}
 		if err != nil {

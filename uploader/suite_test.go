@@ -76,11 +76,14 @@ func runConformance(t *testing.T, newStore func(t *testing.T) storeUnderTest) {
 		if got := lifecycleRules(t, ctx, s.raw, s.bucket); got != LifecycleRuleID+":5" {
 			t.Fatalf("lifecycle after 5: got %s", got)
 		}
+		if got := ruleScope(t, ctx, s.raw, s.bucket); got != seedKeyStart {
+			t.Errorf("the agent's rule is scoped to %q, want %q (the seed layout's keys)", got, seedKeyStart)
+		}
 		// Someone adds a rule of their own; the agent must keep it.
 		_, err := s.raw.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{
 			Bucket: aws.String(s.bucket),
 			LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: []types.LifecycleRule{
-				expiryRule(5),
+				expiryRule(5, seedKeyStart),
 				{ID: aws.String("keep-me"), Status: types.ExpirationStatusEnabled, Filter: &types.LifecycleRuleFilter{Prefix: aws.String("tmp/")}, Expiration: &types.LifecycleExpiration{Days: aws.Int32(100)}},
 			}},
 		})

@@ -220,9 +220,14 @@ type Bucket struct {
 	// on the bucket and on every object, and names the test file's
 	// directory. Empty grants nothing and skips the test file.
 	OwnerAccount string
-	// LifecycleDays > 0 sets the agent's rule expiring every object after
-	// that many days; 0 removes the agent's rule and keeps any other.
+	// LifecycleDays > 0 sets the agent's rule expiring, after that many
+	// days, the objects under the prefix of the keys the agent writes
+	// (LifecyclePrefix), never the rest of the bucket; 0 removes the
+	// agent's rule and keeps any other.
 	LifecycleDays int
+	// KeyLayout is the layout of the keys the agent writes into the bucket,
+	// KeyLayoutSeed (the default when empty) or KeyLayoutAWS.
+	KeyLayout string
 	// Prefix is the aws key layout's prefix; the test file is written
 	// under it.
 	Prefix string
@@ -273,20 +278,36 @@ func (c *Client) Put(ctx context.Context, o Object) error {
 		ContentMD5:    aws.String(sum),
 		Metadata:      o.Metadata,
 	}
-	if o.CannedACL != "" {
-		in.ACL = types.ObjectCannedACL(o.CannedACL)
-	} else {
-		self, err := c.selfID(ctx, o.Bucket)
-		if err != nil {
-			return wrap("put object", o.Bucket, o.Key, err)
-		}
-		in.GrantFullControl = aws.String("id=" + self)
-		if o.OwnerAccount != "" && o.OwnerAccount != self {
-			in.GrantRead = aws.String("id=" + o.OwnerAccount)
-		}
+	acl, err := c.objectACL(ctx, o)
+	if err != nil {
+		return wrap("put object", o.Bucket, o.Key, err)
 	}
+	in.ACL, in.GrantFullControl, in.GrantRead = acl.canned, acl.full, acl.read
 	_, err = c.s3.PutObject(ctx, in)
 	return wrap("put object", o.Bucket, o.Key, err)
+}
+
+// objectACL is what an object is written with: a canned ACL, or the grants.
+type objectACL struct {
+	canned     types.ObjectCannedACL
+	full, read *string // x-amz-grant-full-control, x-amz-grant-read
+}
+
+// objectACL returns o's canned ACL, or FULL_CONTROL for the uploading
+// account and READ for o's owner.
+func (c *Client) objectACL(ctx context.Context, o Object) (objectACL, error) {
+	if o.CannedACL != "" {
+		return objectACL{canned: types.ObjectCannedACL(o.CannedACL)}, nil
+	}
+	self, err := c.selfID(ctx, o.Bucket)
+	if err != nil {
+		return objectACL{}, err
+	}
+	acl := objectACL{full: aws.String("id=" + self)}
+	if o.OwnerAccount != "" && o.OwnerAccount != self {
+		acl.read = aws.String("id=" + o.OwnerAccount)
+	}
+	return acl, nil
 }
 
 // md5Of returns the base64 MD5 of what is left of r and seeks back.

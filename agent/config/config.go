@@ -129,7 +129,7 @@ var keys = []key{
 		c.KeyPrefix = strings.Trim(v, "/")
 		return nil
 	}},
-	{"access_log.lifecycle_days", "30", "expire every object of the bucket after this many days; 0 removes the agent's rule", intKey(func(c *Config) *int { return &c.LifecycleDays }, 0, 36500)},
+	{"access_log.lifecycle_days", "30", "expire the agent's objects (keys under elb-access-, or {prefix/}AWSLogs/ in the aws layout) after this many days; 0 removes the agent's rule", intKey(func(c *Config) *int { return &c.LifecycleDays }, 0, 36500)},
 	{"access_log.upload_spread", "60s", "each node delays its uploads by a fixed offset in [0, spread) derived from its identity, so a fleet's PUTs are spread out; 0 disables", func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 || d > 24*time.Hour {

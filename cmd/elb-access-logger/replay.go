@@ -105,11 +105,7 @@ func printPlan(stderr io.Writer, cfg *config.Config, plan *agent.ReplayPlan) {
 		owner = "(unknown: set access_log.owner_account)"
 	}
 	fmt.Fprintf(stderr, "bucket: %s (create if missing; bucket ACL: FULL_CONTROL for the uploader, READ for %s)\n", bucket, owner)
-	if cfg.LifecycleDays > 0 {
-		fmt.Fprintf(stderr, "lifecycle: rule %s expires every object after %d days\n", uploader.LifecycleRuleID, cfg.LifecycleDays)
-	} else {
-		fmt.Fprintf(stderr, "lifecycle: remove rule %s\n", uploader.LifecycleRuleID)
-	}
+	fmt.Fprintf(stderr, "lifecycle: %s\n", lifecyclePlan(cfg))
 	fmt.Fprintf(stderr, "preflight: write and read back %s\n", uploader.TestFileKey("", plan.Owner))
 	fmt.Fprintf(stderr, "object: %s (window ending %s; grants: READ id=%s, FULL_CONTROL for the uploader)\n", plan.Key, plan.WindowEnd.Format(time.RFC3339), owner)
 	fmt.Fprintf(stderr, "format: %s; lines: %d; bytes: %d; unparsed (kept raw): %d; truncated: %d\n", cfg.Format, plan.Lines, plan.Bytes, plan.Unparsed, plan.Truncated)
@@ -121,4 +117,18 @@ func printPlan(stderr io.Writer, cfg *config.Config, plan *agent.ReplayPlan) {
 	for _, n := range names {
 		fmt.Fprintf(stderr, "  %s: %d\n", n, plan.Formats[n])
 	}
+}
+
+// lifecyclePlan says which lifecycle rule the agent manages on its bucket,
+// on which prefix, and what it does, for the dry-run plan and
+// --check-config.
+func lifecyclePlan(cfg *config.Config) string {
+	if cfg.UserBucket {
+		return "none managed (the load balancer owner's bucket: its lifecycle is left alone)"
+	}
+	b := uploader.Bucket{KeyLayout: cfg.KeyLayout, Prefix: cfg.KeyPrefix}
+	if cfg.LifecycleDays > 0 {
+		return fmt.Sprintf("rule %s expires the objects under prefix %q after %d days (other objects and rules kept)", uploader.LifecycleRuleID, b.LifecyclePrefix(), cfg.LifecycleDays)
+	}
+	return fmt.Sprintf("remove rule %s if present (other rules kept)", uploader.LifecycleRuleID)
 }
