@@ -3,10 +3,27 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 )
+
+// ManPagePath is the committed man page, relative to the repository root.
+const ManPagePath = "docs/elb-access-logger.8"
+
+// Page renders elb-access-logger(8) from the flag set and config.Keys().
+func Page() ([]byte, error) {
+	var keys []Key
+	for _, k := range config.Keys() {
+		keys = append(keys, Key{Name: k.Name, Default: k.Default, Help: k.Help})
+	}
+	var b bytes.Buffer
+	err := ManPage(&b, keys)
+	return b.Bytes(), err
+}
 
 // Key is one property of the configuration file, as the man page lists it.
 type Key struct{ Name, Default, Help string }

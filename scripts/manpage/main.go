@@ -3,34 +3,22 @@
 //
 //	go run ./scripts/manpage            # or: go generate ./internal/cli
 //
-// A test checks that the committed page is what this writes.
+// Tests in internal/cli and agent/config check that the committed page is
+// what this writes.
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"os"
 
-	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"github.com/elb-access-logger/elb-access-logger/internal/cli"
 )
 
-// page renders the man page.
-func page() ([]byte, error) {
-	var keys []cli.Key
-	for _, k := range config.Keys() {
-		keys = append(keys, cli.Key{Name: k.Name, Default: k.Default, Help: k.Help})
-	}
-	var b bytes.Buffer
-	err := cli.ManPage(&b, keys)
-	return b.Bytes(), err
-}
-
 func main() {
-	out := flag.String("o", "docs/elb-access-logger.8", "the file to write (- for stdout)")
+	out := flag.String("o", cli.ManPagePath, "the file to write (- for stdout)")
 	flag.Parse()
-	data, err := page()
+	data, err := cli.Page()
 	if err == nil {
 		if *out == "-" {
 			_, err = os.Stdout.Write(data)

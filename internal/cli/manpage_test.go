@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -11,13 +11,13 @@ import (
 	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
 )
 
-const committed = "../../docs/elb-access-logger.8"
+const committed = "../../" + ManPagePath
 
 // The committed man page is exactly what the flag set and the key table
 // make: a flag or key added, removed or reworded without regenerating it
-// fails here.
+// fails here (and in agent/config, whose tests a key change runs).
 func TestCommittedManPageIsGenerated(t *testing.T) {
-	want, err := page()
+	want, err := Page()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,11 +26,16 @@ func TestCommittedManPageIsGenerated(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s is not what the code generates: run go run ./scripts/manpage (go generate ./internal/cli)", committed)
+		t.Errorf("%s is not what the code generates: run go run ./scripts/manpage (go generate ./internal/cli)", ManPagePath)
 	}
 	for _, k := range config.Keys() {
-		if !bytes.Contains(got, []byte(".B "+strings.ReplaceAll(k.Name, "-", `\-`)+"\n")) {
+		if !bytes.Contains(got, []byte(".B "+roff(k.Name)+"\n")) {
 			t.Errorf("the man page lacks key %s", k.Name)
+		}
+	}
+	for _, d := range flagDocs {
+		if !bytes.Contains(got, []byte(`\fB\-\-`+roff(d.name)+`\fR`)) {
+			t.Errorf("the man page lacks flag --%s", d.name)
 		}
 	}
 }
