@@ -48,6 +48,8 @@ func TestSystemdUnitSettings(t *testing.T) {
 	d := unitDirectives(t, unitFile)
 	tests := []struct{ key, want string }{
 		{"Unit.Documentation", "man:elb-access-logger(8) file:///usr/share/doc/elb-access-logger/README.md"},
+		{"Service.Type", "notify"},
+		{"Service.NotifyAccess", "main"},
 		{"Service.User", "elb-access-logger"},
 		{"Service.Group", "elb-access-logger"},
 		{"Service.ExecStart", "/usr/bin/elb-access-logger --config " + config.DefaultConfigPath},

@@ -34,7 +34,8 @@ type Options struct {
 	Help           bool
 	Replay         string // "-" is stdin
 	DryRun         bool
-	MaxProcs       int // 0: GOMAXPROCS from the environment, else the CPUs available
+	MaxProcs       int    // 0: GOMAXPROCS from the environment, else the CPUs available
+	PidFile        string // written once the agent is ready, removed at exit
 }
 
 // procs is --gomaxprocs: 1 or more; unset is 0.
@@ -66,6 +67,7 @@ var flagDocs = []struct{ name, arg, def string }{
 	{"replay", "FILE", ""},
 	{"dry-run", "", ""},
 	{"gomaxprocs", "N", "the GOMAXPROCS environment variable, else the CPUs available"},
+	{"pid-file", "FILE", ""},
 	{"version", "", ""},
 	{"help", "", ""},
 }
@@ -81,6 +83,7 @@ func newFlagSet(o *Options) *flag.FlagSet {
 	fs.StringVar(&o.Replay, "replay", "", "feed a captured log (FILE, or - for stdin) through parse, encode and upload as one window, then exit")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "with --replay: write the encoded lines to stdout and the plan to stderr; upload nothing")
 	fs.Var(procs{&o.MaxProcs}, "gomaxprocs", "at most N threads run the agent's Go code at once; one while ingest keeps up")
+	fs.StringVar(&o.PidFile, "pid-file", "", "write the agent's pid to FILE once it is ready (every listener bound, the spool open), as systemd learns from READY=1; remove it at exit. For init scripts")
 	fs.BoolVar(&o.Version, "version", false, "print the version, revision, branch, build date, Go version and platform, then exit")
 	fs.BoolVar(&o.Help, "help", false, "print this help, then exit")
 	return fs
@@ -115,6 +118,8 @@ func Parse(args []string) (*Options, error) {
 		return nil, usagef("--dry-run needs --replay FILE")
 	case o.CheckConfig && o.Replay != "":
 		return nil, usagef("--check-config and --replay do not go together")
+	case o.PidFile != "" && (o.CheckConfig || o.Replay != ""):
+		return nil, usagef("--pid-file is for the running agent, not --check-config or --replay")
 	}
 	return o, nil
 }

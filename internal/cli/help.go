@@ -14,7 +14,7 @@ const DocDir = "/usr/share/doc/" + Program
 // What the help and the man page say besides the flags: one source for both.
 var (
 	synopsis = []string{
-		"[--config FILE] [--gomaxprocs N]",
+		"[--config FILE] [--gomaxprocs N] [--pid-file FILE]",
 		"--check-config [--config FILE]",
 		"--replay FILE [--dry-run] [--config FILE]",
 		"--version | --help",
