@@ -89,7 +89,7 @@ func makeInitScript(t *testing.T, o initScriptOpts) string {
 func initRoot(t *testing.T, rpmBin string) string {
 	t.Helper()
 	root := t.TempDir()
-	for _, d := range []string{"etc/load-balancer-servo", "var/log", "var/spool", "usr/bin", "usr/share",
+	for _, d := range []string{"etc/load-balancer-servo", "var/log", "var/spool", "usr/bin", "usr/share", "usr/share/doc", "usr/share/man/man8",
 		"usr/lib/systemd/system", "etc/systemd/system", "etc/rc.d/init.d", "etc/logrotate.d"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			t.Fatal(err)
