@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -58,10 +60,12 @@ func (o *obsCounters) roundDone(err error, now time.Time) {
 }
 
 // Registry returns a registry holding the agent's metrics (and the Go
-// runtime's and the process's); every Agent has its own.
+// runtime's, the process's and elb_access_logger_build_info, whose labels
+// are what --version prints); every Agent has its own.
 func (a *Agent) Registry() *prometheus.Registry {
 	r := prometheus.NewRegistry()
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector(strings.TrimSuffix(metricPrefix, "_")),
 		a.obs.uploadLatency, agentCollector{a})
 	return r
 }
