@@ -97,6 +97,21 @@ func FuzzReplay(f *testing.F) {
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
+// replayAsConfigured replays one line with the configuration ReplayConfig
+// makes of cfg and returns the plan.
+func replayAsConfigured(t *testing.T, cfg *config.Config) *ReplayPlan {
+	t.Helper()
+	eff, err := ReplayConfig(context.Background(), cfg, quietLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := Replay(eff, strings.NewReader("tcplog fe be s1 -- 1 0 5\n"), io.Discard, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
 // TestReplayIdentityFromMetadata: a replay completes the identity from
 // instance metadata as the agent does, so the plan names the bucket and
 // the owner (issue 16, item 12: replay never asked metadata).
@@ -106,14 +121,7 @@ func TestReplayIdentityFromMetadata(t *testing.T) {
 	cfg := config.DefaultConfig()
 	cfg.MetadataEndpoint, cfg.MetadataTimeout = srv.URL, 5*time.Second
 	cfg.Bucket = "logs-{lb_name}"
-	eff, err := ReplayConfig(context.Background(), cfg, quietLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := Replay(eff, strings.NewReader("tcplog fe be s1 -- 1 0 5\n"), io.Discard, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := replayAsConfigured(t, cfg)
 	if plan.Bucket != "logs-my-web-lb" || plan.Owner != "123456789012" || plan.BucketErr != nil {
 		t.Errorf("plan: bucket %q (%v), owner %q; want logs-my-web-lb and 123456789012 from metadata", plan.Bucket, plan.BucketErr, plan.Owner)
 	}
@@ -178,14 +186,7 @@ func TestReplayELBAPIMode(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(cfg.SpoolDir, elbStateFile), st, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	eff, err := ReplayConfig(context.Background(), cfg, quietLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := Replay(eff, strings.NewReader("tcplog fe be s1 -- 1 0 5\n"), io.Discard, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := replayAsConfigured(t, cfg)
 	if plan.Bucket != "owners-bucket" || !plan.Spec.UserOwned || plan.Spec.Prefix != "pre" {
 		t.Errorf("plan: bucket %q spec %+v, want the owner's bucket, user-owned, prefix pre", plan.Bucket, plan.Spec)
 	}
