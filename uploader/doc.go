@@ -14,6 +14,10 @@
 //     object; it sends x-amz-grant-read for the owner,
 //     x-amz-grant-full-control for the uploader, Content-Type text/plain
 //     and Content-MD5. Repeating it with the same key and bytes is safe.
+//   - CreateUpload, UploadPart, CompleteUpload, ListParts, ListUploads and
+//     AbortUpload are the steps of a multipart upload (multipart.go), for
+//     bodies larger than one request takes; PutParts runs them over an
+//     io.ReaderAt, part by part, and aborts what it could not finish.
 //   - Every error of both is an *Error matching one sentinel (ErrAccessDenied,
 //     ErrNoSuchBucket, ErrSignature, ErrTimeout, ErrServer, ...). Cause
 //     gives a short label for counting; Retryable says whether the same

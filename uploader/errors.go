@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -41,6 +42,15 @@ var (
 	ErrCredentials = errors.New("no usable credentials")
 	// ErrPreflight: the test file read back differs from what was written.
 	ErrPreflight = errors.New("preflight test file mismatch")
+	// ErrNoSuchUpload: the store no longer knows the multipart upload
+	// (completed, aborted or expired): start the object again.
+	ErrNoSuchUpload = errors.New("no such multipart upload")
+	// ErrInvalidPart: the store refused to assemble the parts named (a part
+	// missing, or an ETag that does not match): start the object again.
+	ErrInvalidPart = errors.New("invalid part")
+	// ErrEntityTooLarge: the body is larger than the store takes in one
+	// request: send it in smaller parts.
+	ErrEntityTooLarge = errors.New("entity too large")
 )
 
 // causes maps each sentinel to its short label and whether retrying the
@@ -57,6 +67,9 @@ var causes = []struct {
 	{ErrInvalidBucketName, "invalid_bucket_name", false},
 	{ErrCredentials, "credentials", true},
 	{ErrPreflight, "preflight", false},
+	{ErrNoSuchUpload, "no_such_upload", false},
+	{ErrInvalidPart, "invalid_part", false},
+	{ErrEntityTooLarge, "entity_too_large", false},
 	{ErrTimeout, "timeout", true},
 	{ErrServer, "server_error", true},
 	{ErrNetwork, "network", true},
@@ -98,6 +111,7 @@ func (e *Error) Unwrap() []error {
 // Cause returns a short label for err, for counting and for logging once
 // per distinct cause: one of bucket_owned_by_other, access_denied,
 // no_such_bucket, signature, invalid_bucket_name, credentials, preflight,
+// no_such_upload, invalid_part, entity_too_large,
 // timeout, server_error, network, canceled or other.
 func Cause(err error) string {
 	if errors.Is(err, context.Canceled) {
@@ -193,6 +207,12 @@ func classify(err error) error {
 			return ErrSignature
 		case "InvalidBucketName":
 			return ErrInvalidBucketName
+		case "NoSuchUpload":
+			return ErrNoSuchUpload
+		case "InvalidPart", "InvalidPartOrder", "EntityTooSmall":
+			return ErrInvalidPart
+		case "EntityTooLarge":
+			return ErrEntityTooLarge
 		case "BucketAlreadyExists":
 			return ErrBucketOwnedByOther
 		case "RequestTimeout":
@@ -205,6 +225,10 @@ func classify(err error) error {
 	if errors.As(err, &nsb) {
 		return ErrNoSuchBucket
 	}
+	var nsu *types.NoSuchUpload
+	if errors.As(err, &nsu) {
+		return ErrNoSuchUpload
+	}
 	switch code := httpStatus(err); {
 	case code >= 500, code == http.StatusTooManyRequests:
 		return ErrServer
@@ -213,6 +237,10 @@ func classify(err error) error {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return ErrTimeout
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		// The connection closed in the middle of a request or response.
+		return ErrNetwork
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {

@@ -35,6 +35,12 @@ func TestPutErrors(t *testing.T) {
 		{"429 TooManyRequests", s3Error(429, "TooManyRequests"), "", 0, ErrServer, "server_error", true},
 		{"timeout", func(w http.ResponseWriter, r *http.Request) { time.Sleep(300 * time.Millisecond) }, "", 50 * time.Millisecond, ErrTimeout, "timeout", true},
 		{"bad digest", s3Error(400, "BadDigest"), "", 0, nil, "other", false},
+		{"entity too large", s3Error(400, "EntityTooLarge"), "", 0, ErrEntityTooLarge, "entity_too_large", false},
+		{"connection cut mid-response", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "100")
+			w.WriteHeader(200)
+			w.Write([]byte("<partial"))
+		}, "", 0, ErrNetwork, "network", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -309,21 +309,37 @@ func (c *Client) Put(ctx context.Context, o Object) error {
 		ContentMD5:    aws.String(sum),
 		Metadata:      o.Metadata,
 	}
-	if o.CannedACL != "" {
-		in.ACL = types.ObjectCannedACL(o.CannedACL)
-	} else {
-		self, err := c.selfID(ctx)
-		if err != nil {
-			return wrap("put object", o.Bucket, o.Key, err)
-		}
-		in.GrantFullControl = aws.String("id=" + self)
-		if g := o.grantee(); g != "" && g != self {
-			in.GrantRead = aws.String("id=" + g)
-		}
-		in.ExpectedBucketOwner = c.expectedOwner(self)
+	acl, err := c.objectACL(ctx, o)
+	if err != nil {
+		return wrap("put object", o.Bucket, o.Key, err)
 	}
+	in.ACL, in.GrantFullControl, in.GrantRead, in.ExpectedBucketOwner = acl.canned, acl.full, acl.read, acl.owner
 	_, err = c.s3.PutObject(ctx, in)
 	return wrap("put object", o.Bucket, o.Key, err)
+}
+
+// objectACL is what an object is written with: a canned ACL, or the grants.
+type objectACL struct {
+	canned     types.ObjectCannedACL
+	full, read *string // x-amz-grant-full-control, x-amz-grant-read
+	owner      *string // x-amz-expected-bucket-owner, nil for none
+}
+
+// objectACL returns o's canned ACL, or FULL_CONTROL for the uploading
+// account, READ for o's owner and the expected bucket owner.
+func (c *Client) objectACL(ctx context.Context, o Object) (objectACL, error) {
+	if o.CannedACL != "" {
+		return objectACL{canned: types.ObjectCannedACL(o.CannedACL)}, nil
+	}
+	self, err := c.selfID(ctx)
+	if err != nil {
+		return objectACL{}, err
+	}
+	acl := objectACL{full: aws.String("id=" + self), owner: c.expectedOwner(self)}
+	if g := o.grantee(); g != "" && g != self {
+		acl.read = aws.String("id=" + g)
+	}
+	return acl, nil
 }
 
 // grantee is the canonical id granted READ on the object, or "".
