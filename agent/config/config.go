@@ -93,7 +93,13 @@ type Config struct {
 	// value as written; see Settings.
 	origins map[string]Origin
 	values  map[string]string
+	// warnings are problems that did not stop the load; see Warnings.
+	warnings []string
 }
+
+// Warnings returns what loading ignored, each "FILE:LINE: what": lines of
+// servo.conf that are no k=v line. The caller logs them.
+func (c *Config) Warnings() []string { return append([]string(nil), c.warnings...) }
 
 // key is one property: its name, default, help line and how it is applied.
 type key struct {
@@ -168,6 +174,9 @@ var keys = []key{
 			if !strings.HasPrefix(a, "udp://") {
 				return fmt.Errorf("%q: only udp:// is supported", a)
 			}
+			if err := checkHostPort(strings.TrimPrefix(a, "udp://")); err != nil {
+				return fmt.Errorf("%q: %w", a, err)
+			}
 			out = append(out, a)
 		}
 		c.Listen = out
@@ -215,14 +224,36 @@ var keys = []key{
 	{"metadata.timeout", "30s", "per metadata attempt; attempts are retried with backoff", durationKey(func(c *Config) *time.Duration { return &c.MetadataTimeout })},
 	{"metrics.listen", "127.0.0.1:9145", "host:port of the Prometheus endpoint (/metrics) and /healthz; empty disables", func(c *Config, v string) error {
 		if v != "" {
-			if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
-				return fmt.Errorf("%q is not host:port, such as 127.0.0.1:9145", v)
+			if err := checkHostPort(v); err != nil {
+				return fmt.Errorf("%q: %w", v, err)
 			}
 		}
 		c.MetricsListen = v
 		return nil
 	}},
 	{"metrics.haproxy_stats_socket", "", "HAProxy's stats socket (unix path); when set, DroppedLogs of show info is read each window and exported", str(func(c *Config) *string { return &c.HAProxyStatsSocket })},
+}
+
+// hostnameRE is a host name a listener may be given.
+var hostnameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.?$`)
+
+// checkHostPort checks a listen address, HOST:PORT: PORT a number from 0
+// (the kernel picks) to 65535, HOST empty (every address), an IP address
+// ([...] for IPv6) or a host name. Nothing is resolved or bound: a name
+// that does not resolve fails when the agent starts.
+func checkHostPort(a string) error {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return fmt.Errorf("not HOST:PORT, such as 127.0.0.1:514 or [::1]:514: %v", strings.TrimPrefix(err.Error(), "address "+a+": "))
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 || port[0] == '+' {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	if host != "" && net.ParseIP(strings.Split(host, "%")[0]) == nil && (len(host) > 253 || !hostnameRE.MatchString(host)) {
+		return fmt.Errorf("host %q is neither an IP address nor a host name", host)
+	}
+	return nil
 }
 
 // canonicalIDRE is a grantee id as x-amz-grant-* headers carry it: AWS's

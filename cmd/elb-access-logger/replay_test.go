@@ -124,10 +124,10 @@ func TestReplayUpload(t *testing.T) {
 	suffix := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
 	props := writeProps(t, "access_log.lb_name = my-loadbalancer\naccess_log.owner_account = "+env.LBOwner.Name+"\n"+
 		"access_log.node_ip = 10.0.0.5\naccess_log.instance_id = i-315dd646\nmetadata.endpoint =\n"+
-		"access_log.bucket = replay-test-"+suffix+"-{lb_name}\nspool.dir = "+t.TempDir()+"\n"+
+		"access_log.bucket = replay-test-"+suffix+"-{lb_name}-{instance_num}\nspool.dir = "+t.TempDir()+"\n"+
 		"objectstorage.endpoint = "+env.S3Endpoint+"\nobjectstorage.access_key_id = "+env.Logger.AccessKey+"\n"+
 		"objectstorage.secret_access_key = "+env.Logger.SecretKey+"\n")
-	bucket := "replay-test-" + suffix + "-my-loadbalancer"
+	bucket := "replay-test-" + suffix + "-my-loadbalancer-315dd646"
 	ctx := testbed.Context(t, time.Minute)
 	logger := env.S3(env.Logger)
 	t.Cleanup(func() {
