@@ -5,7 +5,14 @@ export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
-LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
+BRANCH  ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
+# A fixed builder name, like the RPM's build host, so rebuilds are identical.
+BUILD_USER ?= elb-access-logger
+# --version and elb_access_logger_build_info read prometheus/common/version,
+# as node_exporter's do.
+VPKG    := github.com/prometheus/common/version
+LDFLAGS := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(COMMIT) -X $(VPKG).Branch=$(BRANCH) \
+	-X $(VPKG).BuildUser=$(BUILD_USER) -X $(VPKG).BuildDate=$(DATE)
 BIN     ?= bin/elb-access-logger
 DIST    ?= dist
 
@@ -26,12 +33,17 @@ build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/elb-access-logger
 
 # $(DIST)/elb-access-logger-$(RPM_VERSION)-1.x86_64.rpm. Every file of
-# packaging/haproxy/ except Go sources goes to /usr/share/elb-access-logger/.
+# packaging/haproxy/ except Go sources goes to /usr/share/elb-access-logger/;
+# README.md, CHANGELOG.md, LICENSE and docs/ (its .md files and images) to
+# /usr/share/doc/elb-access-logger/; the man page, gzipped, to man8.
 rpm: build
-	rm -rf $(DIST)/stage && mkdir -p $(DIST)/stage/share
+	rm -rf $(DIST)/stage && mkdir -p $(DIST)/stage/share $(DIST)/stage/doc/docs $(DIST)/stage/man8
 	if [ -d packaging/haproxy ]; then \
 		find packaging/haproxy -maxdepth 1 -type f ! -name '*.go' -exec install -m 0644 {} $(DIST)/stage/share/ \; ; \
 	fi
+	install -m 0644 README.md CHANGELOG.md LICENSE $(DIST)/stage/doc/
+	find docs -maxdepth 1 -type f \( -name '*.md' -o -name '*.png' -o -name '*.svg' \) -exec install -m 0644 {} $(DIST)/stage/doc/docs/ \;
+	gzip -9 -n -c docs/elb-access-logger.8 > $(DIST)/stage/man8/elb-access-logger.8.gz
 	RPM_VERSION='$(RPM_VERSION)' BIN='$(BIN)' STAGE='$(DIST)/stage' SOURCE_DATE_EPOCH='$(SOURCE_DATE_EPOCH)' \
 		$(NFPM) package --packager rpm --config packaging/nfpm.yaml --target $(DIST)/
 	rm -rf $(DIST)/stage
@@ -47,9 +59,10 @@ init-script:
 		PROPERTIES='$(PROPERTIES)' HAPROXY_CFG='$(HAPROXY_CFG)' CA_BUNDLE='$(CA_BUNDLE)' \
 		scripts/init-script.sh
 
-# Tools the packaging tests use (Debian): rpm, systemd-analyze, haproxy.
+# Tools the packaging tests use (Debian): rpm, systemd-analyze, haproxy, man.
 packaging-deps:
 	@missing=""; \
+	command -v man >/dev/null || missing="$$missing man-db"; \
 	command -v rpm >/dev/null || missing="$$missing rpm"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
@@ -59,21 +72,33 @@ packaging-deps:
 			{ apt-get update && apt-get install -y --no-install-recommends $$missing; }; \
 	fi
 
-# Static checks that every commit keeps clean.
+# Static checks that every commit keeps clean: gofmt, go vet, and go.mod
+# and go.sum exactly as `go mod tidy` leaves them.
 check:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi
 	go vet ./...
+	@go mod tidy -diff >/dev/null || { go mod tidy -diff; echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
 # Unit tests only: no test bed needed.
 unit:
 	go test -race -count=1 ./...
 
 # Every test, with the test bed started (and installed if missing) and
-# nothing skipped: integration tests fail instead of skipping here.
+# nothing skipped: integration tests fail instead of skipping here. A bed
+# this target starts is stopped when the tests end, pass or fail; a bed
+# that was already running (make testbed-start, $$TESTBED_DIR) is left
+# running, and the target says so. TEST_PKGS narrows the packages.
+TEST_PKGS ?= ./...
 test: check packaging-deps
-	scripts/testbed.sh start >/dev/null
+	@if scripts/testbed.sh status >/dev/null 2>&1; then \
+		echo "make test: the test bed was already running; it stays running (make testbed-stop stops it)"; \
+	else \
+		trap 'echo "make test: stopping the test bed it started"; scripts/testbed.sh stop >/dev/null 2>&1' EXIT; \
+		scripts/testbed.sh start >/dev/null || exit 1; \
+	fi; \
 	set -a; eval "$$(scripts/testbed.sh env)"; set +a; \
-	ELB_TEST_DISALLOW_SKIP=1 go test -race -count=1 -timeout 20m ./...
+	echo "ELB_TEST_DISALLOW_SKIP=1 go test -race -count=1 -timeout 20m $(TEST_PKGS)"; \
+	ELB_TEST_DISALLOW_SKIP=1 go test -race -count=1 -timeout 20m $(TEST_PKGS)
 
 demo:
 	scripts/demo.sh

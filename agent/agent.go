@@ -5,6 +5,7 @@ import (
 	"errors"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
+	"github.com/elb-access-logger/elb-access-logger/agent/ingest"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/elb-access-logger/elb-access-logger/parser"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
-	"github.com/robfig/cron/v3"
 )
 
 // Uploader is what the agent needs of the object store. Provision is
@@ -33,17 +33,15 @@ type Agent struct {
 	cfg      *config.Config
 	id       identity.Identity
 	bucket   string
-	sched    cron.Schedule
-	enc      parser.Encoder
 	uploader Uploader
 	log      *slog.Logger
 	now      func() time.Time
 
-	spool     *Spool
-	fs        FS // the spool's filesystem; nil is the real one
-	listeners []*udpListener
-	backoff   Backoff
-	kick      chan struct{} // a segment was sealed: upload it
+	spool   *Spool
+	fs      FS             // the spool's filesystem; nil is the real one
+	in      *ingest.Ingest // listeners and the datagram -> line pipeline; set by Start
+	backoff Backoff
+	kick    chan struct{} // a segment was sealed: upload it
 
 	uploadMu       sync.Mutex // one upload round at a time; guards bucket, bucketReady, bucketFor, verified, forceProvision, id
 	bucketReady    bool
@@ -59,7 +57,6 @@ type Agent struct {
 	bg       sync.WaitGroup // background fsyncs
 
 	uploadsOK, uploadsFailed, provisions atomic.Int64
-	ingest                               ingester // Ingest's parser
 
 	// Hot reload and identity (reload.go, identity.go).
 	live     atomic.Pointer[liveConfig] // what reloads may change
@@ -68,14 +65,9 @@ type Agent struct {
 	resolver *identity.Resolver
 	ids      identityState
 	reloads  reloadCounters
-	listenMu sync.Mutex // guards listeners and stopListen against a rebind
-	// stopListen stops one listener: it drains its queue, then closes.
-	stopListen map[*udpListener]context.CancelFunc
 
 	// Observability (metrics.go, health.go, kdrops.go, haproxy.go).
 	obs        *obsCounters
-	procNet    string // where the kernel's udp tables are; tests point it elsewhere
-	dropsBase  int64  // kernel drops counted into windows so far
 	metricsSrv *http.Server
 	metricsLn  net.Listener
 	// hold, when set, runs before each datagram is handled: tests pause
@@ -94,19 +86,17 @@ type Agent struct {
 // New checks cfg and prepares an agent. It binds nothing until Start.
 func New(cfg *config.Config, up Uploader, log *slog.Logger) (*Agent, error) {
 	a := &Agent{uploader: up, log: log, now: time.Now, backoff: defaultBackoff,
-		kick: make(chan struct{}, 1), resealed: make(chan struct{}, 1), obs: newObsCounters(), procNet: defaultProcNet}
+		kick: make(chan struct{}, 1), resealed: make(chan struct{}, 1), obs: newObsCounters()}
 	cfg = a.initELB(cfg)
 	sched, err := config.WindowSchedule(cfg)
 	if err != nil {
 		return nil, err
 	}
-	id := cfg.Identity()
-	enc, err := encoderFor(cfg, id.LBName)
-	if err != nil {
+	if _, err := parser.NewEncoder(cfg.Format, parser.EncoderOptions{}); err != nil {
 		return nil, err
 	}
-	a.cfg, a.id, a.sched, a.enc = cfg, id, sched, enc
-	a.live.Store(&liveConfig{cfg: cfg, sched: sched, enc: enc})
+	a.cfg, a.id = cfg, cfg.Identity()
+	a.live.Store(&liveConfig{cfg: cfg, sched: sched})
 	var src identity.Source
 	if cfg.MetadataEndpoint != "" {
 		src = identity.NewMetadataClient(cfg.MetadataEndpoint, cfg.MetadataTimeout)
@@ -129,36 +119,37 @@ func (a *Agent) Start() error {
 		a.log.Error("spool: files of an earlier run not sealed yet; retrying at the next window end", "err", err)
 	}
 	a.spool = sp
-	for _, l := range a.cfg.Listen {
-		_, addr, err := listenAddr(l)
-		if err != nil {
-			a.closeListeners()
-			return err
-		}
-		ul, err := listenUDP(addr, a.cfg.MaxMessageBytes, a.cfg.ReceiveBufferBytes, a.log)
-		if err != nil {
-			a.closeListeners()
-			return err
-		}
-		a.log.Info("listening", "addr", "udp://"+ul.Addr().String())
-		a.listeners = append(a.listeners, ul)
+	live := a.live.Load().cfg
+	in, err := ingest.New(sp, ingest.Options{
+		MaxMessageBytes: a.cfg.MaxMessageBytes, ReceiveBufferBytes: a.cfg.ReceiveBufferBytes,
+		Format: live.Format, LBName: a.lbName(live), Enabled: live.Enabled,
+		Lost:     func(err error) bool { return errors.Is(err, ErrBufferFull) },
+		Result:   a.spoolResult,
+		OnBehind: a.onBehind, Hold: a.hold,
+		Log: a.log.With("component", "ingest"),
+	})
+	if err != nil {
+		return err
 	}
+	if err := in.Bind(a.cfg.Listen); err != nil {
+		return err
+	}
+	a.in = in
 	if err := a.startMetrics(); err != nil {
-		a.closeListeners()
+		in.Close()
 		return err
 	}
 	return nil
 }
 
+var _ ingest.Sink = (*Spool)(nil)
+
 // Addrs returns the addresses the listeners are bound to.
 func (a *Agent) Addrs() []net.Addr {
-	a.listenMu.Lock()
-	defer a.listenMu.Unlock()
-	var out []net.Addr
-	for _, l := range a.listeners {
-		out = append(out, l.Addr())
+	if a.in == nil {
+		return nil
 	}
-	return out
+	return a.in.Addrs()
 }
 
 // Run receives, spools, seals and uploads until ctx is done. Then it seals
@@ -175,9 +166,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	var wg sync.WaitGroup
 	a.run = runState{ctx: ctx, wg: &wg}
-	for _, l := range a.listeners {
-		a.startServing(l)
-	}
+	a.in.Serve(ctx)
 	a.resolveIdentity(ctx)
 	if a.watch != nil {
 		watch := a.startWatch()
@@ -204,7 +193,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			wg.Wait() // the listeners drain the socket queues
+			a.in.Wait() // the listeners drain the socket queues
+			wg.Wait()
 			a.resolver.Wait()
 			upCancel()
 			<-upDone
@@ -241,37 +231,6 @@ func (a *Agent) Run(ctx context.Context) error {
 // often while the agent is behind; it must be quick. The command uses it to
 // give the runtime more threads. Call it before Start.
 func (a *Agent) OnBehind(f func()) { a.onBehind = f }
-
-// serveListener spools the lines one listener receives until it is
-// closed or ctx is done.
-func (a *Agent) serveListener(ctx context.Context, l *udpListener) {
-	p := parser.NewParser()
-	var rec parser.Record
-	var line []byte
-	lc := a.obs.listener(listenerName(l))
-	l.behind = a.onBehind
-	l.serve(ctx, func(dgram []byte) {
-		if a.hold != nil {
-			a.hold()
-		}
-		lc.datagrams.Add(1)
-		lc.bytes.Add(int64(len(dgram)))
-		live := a.live.Load()
-		if !live.cfg.Enabled {
-			return
-		}
-		if err := p.Parse(dgram, &rec); err != nil {
-			return // empty datagram
-		}
-		line = live.enc.Encode(line[:0], &rec)
-		unparsed := rec.Format == parser.FormatUnknown
-		err := a.spool.AppendCounted(line, unparsed, rec.Truncated)
-		if !errors.Is(err, ErrBufferFull) {
-			a.obs.spooled(&rec, len(line))
-		}
-		a.spoolResult(err)
-	})
-}
 
 // rotate seals the active window and starts the next one.
 func (a *Agent) rotate() {
@@ -314,12 +273,7 @@ func (a *Agent) shutdown() error {
 	return a.spool.Close()
 }
 
-func (a *Agent) closeListeners() {
-	for _, l := range a.listeners {
-		l.close()
-	}
-	a.listeners = nil
-}
+func (a *Agent) closeListeners() { a.in.Close() }
 
 // spoolResult logs a spool error once per cause (the spool counts every
 // one) and logs when the spool works again.

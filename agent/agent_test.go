@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
 	"io"
 	"log/slog"
 	"net"
@@ -154,13 +155,7 @@ func startAgent(t *testing.T, c *config.Config, up Uploader, opts ...func(*Agent
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testbed.WaitFor(t, what, cond)
 }
 
 func TestAgentDeliversEveryLineOnce(t *testing.T) {

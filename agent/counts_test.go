@@ -1,13 +1,10 @@
 package agent
 
 import (
-	"bufio"
-	"context"
 	"fmt"
-	"net"
+	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -128,105 +125,11 @@ func TestParseCountsRejectsBadInput(t *testing.T) {
 	}
 }
 
-func TestScanUDPDrops(t *testing.T) {
-	const table = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
-  412: 0100007F:0202 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 123456 2 0000000000000000 0
-  413: 0100007F:0203 00000000:0000 07 00000000:00000A00 00:00000000 00000000     0        0 777 2 0000000000000000 42
-  414: 0100007F:0204 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 888 2 0000000000000000 many
-`
-	tests := []struct {
-		name    string
-		inode   uint64
-		drops   uint64
-		found   bool
-		wantErr string
-	}{
-		{"no drops", 123456, 0, true, ""},
-		{"drops", 777, 42, true, ""},
-		{"absent", 999, 0, false, ""},
-		{"bad column", 888, 0, false, `line 4: drops "many" is not a count`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d, found, err := scanUDPDrops(strings.NewReader(table), tt.inode)
-			if tt.wantErr != "" {
-				if err == nil || err.Error() != tt.wantErr {
-					t.Fatalf("err: got %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || d != tt.drops || found != tt.found {
-				t.Errorf("got %d %v %v, want %d %v", d, found, err, tt.drops, tt.found)
-			}
-		})
-	}
-}
-
-// fakeHAProxy answers "show info" on a unix socket with info.
-func fakeHAProxy(t *testing.T, info string) string {
-	return fakeHAProxyFunc(t, func() string { return info })
-}
-
-// fakeHAProxyFunc answers "show info" with what info returns at the time.
-func fakeHAProxyFunc(t *testing.T, info func() string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "haproxy.sock")
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			line, _ := bufio.NewReader(c).ReadString('\n')
-			if line == "show info\n" {
-				c.Write([]byte(info()))
-			}
-			c.Close()
-		}
-	}()
-	return path
-}
-
-func TestHAProxyDroppedLogs(t *testing.T) {
-	tests := []struct {
-		name, info string
-		want       int64
-		wantErr    string
-	}{
-		{"present", "Name: HAProxy\nVersion: 2.6.12\nDroppedLogs: 17\nBusyPolling: 0\n\n", 17, ""},
-		{"absent", "Name: HAProxy\n\n", 0, "show info has no DroppedLogs"},
-		{"garbage", "DroppedLogs: lots\n", 0, `DroppedLogs "lots" is not a count`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			path := fakeHAProxy(t, tt.info)
-			got, err := haproxyDroppedLogs(context.Background(), path)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), path) {
-					t.Fatalf("err: got %v, want it to name %s and say %q", err, path, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Errorf("got %d, %v; want %d", got, err, tt.want)
-			}
-		})
-	}
-	if _, err := haproxyDroppedLogs(context.Background(), filepath.Join(t.TempDir(), "none.sock")); err == nil {
-		t.Error("missing socket: got no error")
-	}
-}
-
 func TestAgentExportsHAProxyDroppedLogs(t *testing.T) {
 	var dropped atomic.Int64
 	dropped.Store(100) // before the agent started: not this agent's windows
 	c := testConfig(t)
-	c.HAProxyStatsSocket = fakeHAProxyFunc(t, func() string { return fmt.Sprintf("Name: HAProxy\nDroppedLogs: %d\n", dropped.Load()) })
+	c.HAProxyStatsSocket = testbed.FakeHAProxy(t, func() string { return fmt.Sprintf("Name: HAProxy\nDroppedLogs: %d\n", dropped.Load()) })
 	up := &metaUploader{memUploader: newMemUploader()}
 	var a *Agent
 	conn, cancel, done := startAgent(t, c, up, func(x *Agent) { a = x })

@@ -226,17 +226,17 @@ func destOf(cfg *config.Config, bucket string) destination {
 func (a *Agent) switchLive(old *liveConfig, next *liveConfig) {
 	oc, nc := old.cfg, next.cfg
 	if !oc.UserBucket && !nc.UserBucket {
-		a.live.Store(next)
+		a.storeLive(next)
 		return
 	}
 	oldDest, newDest := destOf(oc, oc.Bucket), destOf(nc, nc.Bucket)
 	if oldDest == newDest && oc.Enabled == nc.Enabled && windowSpec(oc) == windowSpec(nc) {
-		a.live.Store(next)
+		a.storeLive(next)
 		return
 	}
 	a.elb.destMu.Lock()
 	defer a.elb.destMu.Unlock()
-	a.live.Store(next)
+	a.storeLive(next)
 	if a.spool != nil {
 		// The new schedule names the next window's end.
 		if err := a.spool.SealEarly(a.now()); err != nil {

@@ -11,10 +11,7 @@ import (
 // and the upload rounds have not been failing for longer than two windows.
 // why says what is wrong (or what is right).
 func (a *Agent) health(now time.Time) (ok bool, why string) {
-	a.listenMu.Lock()
-	bound := len(a.listeners)
-	a.listenMu.Unlock()
-	if bound == 0 {
+	if a.in == nil || a.in.Bound() == 0 {
 		return false, "no syslog listener is bound"
 	}
 	since := a.obs.failingSince.Load()

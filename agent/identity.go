@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"sync"
 )
@@ -20,8 +21,8 @@ type identityState struct {
 // names its load balancer, and when it is complete an upload round runs.
 func (a *Agent) setIdentity(id identity.Identity, complete bool) {
 	a.ids.mu.Lock()
-	if id.LBName != a.ids.latest.LBName && id.LBName != "" {
-		a.renameEncoder(id.LBName)
+	if id.LBName != a.ids.latest.LBName && id.LBName != "" && a.in != nil {
+		a.in.SetLBName(id.LBName)
 	}
 	a.ids.latest = id
 	a.ids.ready = complete
@@ -71,4 +72,15 @@ func (a *Agent) resetProvisioning() {
 	a.ids.mu.Lock()
 	a.ids.reprovision = true
 	a.ids.mu.Unlock()
+}
+
+// lbName is the load balancer name of the latest identity (metadata or
+// property file), else the property file's.
+func (a *Agent) lbName(cfg *config.Config) string {
+	a.ids.mu.Lock()
+	defer a.ids.mu.Unlock()
+	if a.ids.latest.LBName != "" {
+		return a.ids.latest.LBName
+	}
+	return cfg.LBName
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,43 +16,21 @@ import (
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // metricPrefix starts every metric name of the agent.
 const metricPrefix = "elb_access_logger_"
 
-// maxFormats bounds parser.Format values counted per format.
-const maxFormats = 16
-
 // obsCounters are the counts the hot paths keep (atomics: no allocation,
 // no lock) and the state the collector and /healthz read.
 type obsCounters struct {
-	listeners sync.Map // listener URL -> *listenerCounters
-
-	lines        [maxFormats]atomic.Int64 // spooled lines per parser.Format
-	truncated    atomic.Int64
-	bytesSpooled atomic.Int64
-
 	uploadFailures  sync.Map // uploader.Cause -> *atomic.Int64
 	uploadLatency   prometheus.Histogram
 	lastUploadNanos atomic.Int64 // unix time of the last acknowledged upload
 	provisionErrors atomic.Int64
 	failingSince    atomic.Int64 // unix nanos the upload rounds started failing; 0 when the last one worked
-
-	haproxyDropped atomic.Int64 // DroppedLogs as HAProxy last reported it
-	haproxyRead    atomic.Bool  // DroppedLogs was read at least once
-	haproxyErrors  atomic.Int64
-}
-
-// listenerCounters count what one listener address received.
-type listenerCounters struct {
-	datagrams, bytes atomic.Int64
-	// oversize mirrors the socket's count of datagrams longer than
-	// syslog.max_message_bytes, cut to it (and kept), read at scrape time.
-	oversize atomic.Int64
-	mu       sync.Mutex
-	drops    kernelDrops
 }
 
 func newObsCounters() *obsCounters {
@@ -60,25 +39,6 @@ func newObsCounters() *obsCounters {
 		Help:    "Time of one acknowledged PutObject of a sealed segment, retries included.",
 		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 	})}
-}
-
-// listener returns the counters of the listener at url.
-func (o *obsCounters) listener(url string) *listenerCounters {
-	if c, ok := o.listeners.Load(url); ok {
-		return c.(*listenerCounters)
-	}
-	c, _ := o.listeners.LoadOrStore(url, &listenerCounters{})
-	return c.(*listenerCounters)
-}
-
-// spooled counts one line of n bytes written to the spool. It runs for
-// every line: atomics only, no allocation.
-func (o *obsCounters) spooled(rec *parser.Record, n int) {
-	o.lines[int(rec.Format)%maxFormats].Add(1)
-	o.bytesSpooled.Add(int64(n))
-	if rec.Truncated {
-		o.truncated.Add(1)
-	}
 }
 
 func (o *obsCounters) uploadFailed(err error) {
@@ -100,10 +60,12 @@ func (o *obsCounters) roundDone(err error, now time.Time) {
 }
 
 // Registry returns a registry holding the agent's metrics (and the Go
-// runtime's and the process's); every Agent has its own.
+// runtime's, the process's and elb_access_logger_build_info, whose labels
+// are what --version prints); every Agent has its own.
 func (a *Agent) Registry() *prometheus.Registry {
 	r := prometheus.NewRegistry()
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector(strings.TrimSuffix(metricPrefix, "_")),
 		a.obs.uploadLatency, agentCollector{a})
 	return r
 }
@@ -173,25 +135,27 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
 	}
-	a.pollKernelDrops()
-	a.obs.listeners.Range(func(k, v any) bool {
-		lc := v.(*listenerCounters)
-		counter(descDatagrams, lc.datagrams.Load(), k.(string))
-		counter(descRecvBytes, lc.bytes.Load(), k.(string))
-		counter(descOversize, lc.oversize.Load(), k.(string))
-		lc.mu.Lock()
-		counter(descKernel, int64(lc.drops.total), k.(string))
-		lc.mu.Unlock()
-		return true
-	})
-	for f := range maxFormats {
-		if n := a.obs.lines[f].Load(); n > 0 || f == int(parser.FormatUnknown) {
-			counter(descLines, n, parser.Format(f).String())
+	if a.in != nil {
+		is := a.in.Stats()
+		for _, l := range is.Listeners {
+			counter(descDatagrams, l.Datagrams, l.Name)
+			counter(descRecvBytes, l.Bytes, l.Name)
+			counter(descOversize, l.Oversize, l.Name)
+			counter(descKernel, l.KernelDrops, l.Name)
 		}
+		for f, n := range is.Lines {
+			if n > 0 || f == int(parser.FormatUnknown) {
+				counter(descLines, n, parser.Format(f).String())
+			}
+		}
+		counter(descUnparsed, is.Lines[parser.FormatUnknown])
+		counter(descTrunc, is.Truncated)
+		counter(descSpooled, is.SpooledBytes)
+		if is.HAProxy.Read {
+			counter(descHAProxy, is.HAProxy.Dropped)
+		}
+		counter(descHAErr, is.HAProxy.Errors)
 	}
-	counter(descUnparsed, a.obs.lines[parser.FormatUnknown].Load())
-	counter(descTrunc, a.obs.truncated.Load())
-	counter(descSpooled, a.obs.bytesSpooled.Load())
 	st := a.SpoolStats()
 	counter(descDropped, st.DroppedLines)
 	counter(descSealed, st.Sealed)
@@ -223,10 +187,6 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descPendSegs, float64(segs))
 		gauge(descPendBytes, float64(bytes))
 	}
-	if a.obs.haproxyRead.Load() {
-		counter(descHAProxy, a.obs.haproxyDropped.Load())
-	}
-	counter(descHAErr, a.obs.haproxyErrors.Load())
 	es := a.ELBStats()
 	counter(descELBPolls, es.Polls)
 	counter(descELBErrs, es.PollErrors)
@@ -239,46 +199,13 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descUp, healthy)
 }
 
-// pollKernelDrops reads the kernel's drop counts of the bound sockets and
-// returns the total over every listener the agent ever had.
-func (a *Agent) pollKernelDrops() int64 {
-	a.listenMu.Lock()
-	ls := append([]*udpListener(nil), a.listeners...)
-	a.listenMu.Unlock()
-	for _, l := range ls {
-		lc := a.obs.listener(listenerName(l))
-		lc.oversize.Store(int64(l.Truncated()))
-		lc.mu.Lock()
-		err := lc.drops.update(a.procNet, l.sock)
-		lc.mu.Unlock()
-		if err != nil {
-			a.log.Debug("kernel drops not readable", "listener", listenerName(l), "err", err)
-		}
-	}
-	var total int64
-	a.obs.listeners.Range(func(_, v any) bool {
-		lc := v.(*listenerCounters)
-		lc.mu.Lock()
-		total += int64(lc.drops.total)
-		lc.mu.Unlock()
-		return true
-	})
-	return total
-}
-
-// listenerName labels a listener in metrics.
-func listenerName(l *udpListener) string { return "udp://" + l.Addr().String() }
-
 // noteDrops adds the datagrams lost before they reached the agent since
 // the last call (kernel receive drops, HAProxy's DroppedLogs) to the
 // active window's accounting. The window loop calls it just before a seal.
 func (a *Agent) noteDrops() {
-	total := a.pollKernelDrops()
-	kernel := total - a.dropsBase
-	a.dropsBase = total
 	// Not Run's context: the seal at shutdown counts HAProxy's drops too
 	// (the read has its own timeout).
-	a.spool.NoteDrops(kernel, a.pollHAProxy(context.Background()))
+	a.spool.NoteDrops(a.in.Losses(context.Background(), a.live.Load().cfg.HAProxyStatsSocket))
 }
 
 // startMetrics binds metrics.listen and serves /metrics and /healthz on it.

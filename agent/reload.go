@@ -22,7 +22,20 @@ import (
 type liveConfig struct {
 	cfg   *config.Config
 	sched cron.Schedule
-	enc   parser.Encoder
+}
+
+// storeLive publishes next and pushes what ingest writes by (format,
+// enabled) into it. Reloads, serialised by reloadMu, are its only callers
+// once Run runs.
+func (a *Agent) storeLive(next *liveConfig) {
+	a.live.Store(next)
+	if a.in == nil {
+		return
+	}
+	if err := a.in.SetFormat(next.cfg.Format); err != nil {
+		a.log.Error("format not applied", "err", err) // checked by reload before
+	}
+	a.in.SetEnabled(next.cfg.Enabled)
 }
 
 // runState lets reloads start goroutines that Run waits for.
@@ -224,16 +237,15 @@ func (a *Agent) reload(next *config.Config) error {
 	if err != nil {
 		return err
 	}
-	enc, err := encoderFor(next, a.lbName(next))
-	if err != nil {
+	if _, err := parser.NewEncoder(next.Format, parser.EncoderOptions{}); err != nil {
 		return err
 	}
 	if diff.Rebind {
-		if err := a.rebind(next.Listen); err != nil {
+		if err := a.in.Rebind(next.Listen); err != nil {
 			return err
 		}
 	}
-	a.switchLive(oldLive, &liveConfig{cfg: next, sched: sched, enc: enc})
+	a.switchLive(oldLive, &liveConfig{cfg: next, sched: sched})
 	if diff.Reprovision {
 		a.resetProvisioning()
 	}
@@ -242,72 +254,4 @@ func (a *Agent) reload(next *config.Config) error {
 	}
 	a.log.Info("configuration reloaded", "changed", strings.Join(diff.Changed, ","))
 	return nil
-}
-
-// rebind makes the listeners match addrs: sockets of addresses still
-// wanted stay open, new ones are bound before any is closed, and if one
-// cannot be bound nothing changes.
-func (a *Agent) rebind(addrs []string) error {
-	a.listenMu.Lock()
-	defer a.listenMu.Unlock()
-	cfg := a.Config()
-	byAddr := map[string]*udpListener{}
-	for i, l := range a.listeners {
-		if i < len(cfg.Listen) {
-			byAddr[cfg.Listen[i]] = l
-		}
-	}
-	var kept, fresh []*udpListener
-	for _, s := range addrs {
-		if l, ok := byAddr[s]; ok {
-			kept = append(kept, l)
-			delete(byAddr, s)
-			continue
-		}
-		_, addr, err := listenAddr(s)
-		var l *udpListener
-		if err == nil {
-			l, err = listenUDP(addr, cfg.MaxMessageBytes, cfg.ReceiveBufferBytes, a.log)
-		}
-		if err != nil {
-			for _, f := range fresh {
-				f.close()
-			}
-			return fmt.Errorf("syslog.listen: %w", err)
-		}
-		fresh = append(fresh, l)
-		kept = append(kept, l)
-	}
-	for _, l := range fresh {
-		a.log.Info("listening", "addr", "udp://"+l.Addr().String())
-		a.startServingLocked(l)
-	}
-	for s, l := range byAddr {
-		a.log.Info("listener stopped", "addr", s)
-		a.stopListen[l]()
-		delete(a.stopListen, l)
-	}
-	a.listeners = kept
-	return nil
-}
-
-// startServing serves l until Run's context is done or a rebind stops it;
-// either way l drains what the kernel already queued, then is closed.
-func (a *Agent) startServing(l *udpListener) {
-	a.listenMu.Lock()
-	defer a.listenMu.Unlock()
-	a.startServingLocked(l)
-}
-
-func (a *Agent) startServingLocked(l *udpListener) {
-	ctx, cancel := context.WithCancel(a.run.ctx)
-	if a.stopListen == nil {
-		a.stopListen = map[*udpListener]context.CancelFunc{}
-	}
-	a.stopListen[l] = cancel
-	a.spawn(func() {
-		defer cancel()
-		a.serveListener(ctx, l)
-		l.close()
-	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
+	"github.com/elb-access-logger/elb-access-logger/agent/ingest"
 	"io"
 	"time"
 
@@ -39,10 +40,6 @@ func Replay(cfg *config.Config, in io.Reader, out io.Writer, now time.Time) (*Re
 		return nil, err
 	}
 	id := cfg.Identity()
-	enc, err := parser.NewEncoder(cfg.Format, parser.EncoderOptions{LBName: id.LBName})
-	if err != nil {
-		return nil, err
-	}
 	plan := &ReplayPlan{Owner: id.Account, WindowEnd: config.NextWindowEnd(sched, now), Formats: map[string]int{}}
 	plan.Key = uploader.SeedKey(plan.WindowEnd)
 	if plan.Bucket, err = identity.ExpandTemplate(cfg.Bucket, id); err != nil {
@@ -50,39 +47,57 @@ func Replay(cfg *config.Config, in io.Reader, out io.Writer, now time.Time) (*Re
 	}
 	plan.Spec = uploader.Bucket{Name: plan.Bucket, OwnerAccount: id.Account, LifecycleDays: cfg.LifecycleDays, LBName: id.LBName}
 
-	br := bufio.NewReaderSize(in, 64*1024)
 	bw := bufio.NewWriter(out)
-	p := parser.NewParser()
-	var rec parser.Record
-	var line []byte
+	// The agent's own pipeline, writing into bw instead of the spool.
+	pipe, err := ingest.New(&replaySink{w: bw, plan: plan}, ingest.Options{MaxMessageBytes: cfg.MaxMessageBytes,
+		Format: cfg.Format, LBName: id.LBName, Enabled: true})
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(in, 64*1024)
 	for n := 1; ; n++ {
 		raw, err := readLine(br, cfg.MaxMessageBytes)
 		if err != nil && !errors.Is(err, io.EOF) {
 			return plan, fmt.Errorf("replay: line %d: %w", n, err)
 		}
-		if len(raw) > 0 && p.Parse(raw, &rec) == nil {
-			line = enc.Encode(line[:0], &rec)
-			if _, werr := bw.Write(line); werr != nil {
-				return plan, fmt.Errorf("replay: write: %w", werr)
-			}
-			plan.Lines++
-			plan.Bytes += int64(len(line))
-			plan.Formats[rec.Format.String()]++
-			if rec.Format == parser.FormatUnknown {
-				plan.Unparsed++
-			}
-			if rec.Truncated {
-				plan.Truncated++
-			}
+		if werr := pipe.Ingest(raw); werr != nil {
+			return plan, werr
 		}
 		if err != nil {
 			break
+		}
+	}
+	for f, n := range pipe.Stats().Lines {
+		if n > 0 {
+			plan.Formats[parser.Format(f).String()] = int(n)
 		}
 	}
 	if err := bw.Flush(); err != nil {
 		return plan, fmt.Errorf("replay: write: %w", err)
 	}
 	return plan, nil
+}
+
+// replaySink writes the replayed lines to w, as they would be stored, and
+// counts them into plan.
+type replaySink struct {
+	w    *bufio.Writer
+	plan *ReplayPlan
+}
+
+func (s *replaySink) AppendCounted(line []byte, unparsed, truncated bool) error {
+	if _, err := s.w.Write(line); err != nil {
+		return fmt.Errorf("replay: write: %w", err)
+	}
+	s.plan.Lines++
+	s.plan.Bytes += int64(len(line))
+	if unparsed {
+		s.plan.Unparsed++
+	}
+	if truncated {
+		s.plan.Truncated++
+	}
+	return nil
 }
 
 // readLine returns the next line, newline included; a line longer than

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ import (
 const (
 	testCommit = "c0ffee1"
 	testDate   = "2026-11-25T12:00:00Z"
+	testBranch = "release-1.2"
 )
 
 // workDir holds the binaries and RPMs the tests build once and share.
@@ -100,7 +102,7 @@ func binary(t testing.TB) string {
 	binOnce.Do(func() {
 		binOnce.path = filepath.Join(workDir, "bin", "elb-access-logger")
 		_, stderr, err := runErr(repoRoot(t), "make", "-s", "build",
-			"BIN="+binOnce.path, "VERSION=v1.2.3", "COMMIT="+testCommit, "DATE="+testDate)
+			"BIN="+binOnce.path, "VERSION=v1.2.3", "COMMIT="+testCommit, "DATE="+testDate, "BRANCH="+testBranch)
 		if err != nil {
 			binOnce.err = fmt.Errorf("make build: %v\n%s", err, stderr)
 		}
@@ -133,7 +135,7 @@ func buildRPMFrom(t testing.TB, src, version, tag string) string {
 		dist := filepath.Join(workDir, "dist-"+version+tag)
 		_, stderr, err := runErr(src, "make", "-s", "rpm",
 			"DIST="+dist, "BIN="+filepath.Join(dist, "elb-access-logger"),
-			"VERSION=v"+version, "COMMIT="+testCommit, "DATE="+testDate)
+			"VERSION=v"+version, "COMMIT="+testCommit, "DATE="+testDate, "BRANCH="+testBranch)
 		if err != nil {
 			o.err = fmt.Errorf("make rpm: %v\n%s", err, stderr)
 			return
@@ -216,12 +218,21 @@ func TestBinaryIsStatic(t *testing.T) {
 	}
 }
 
-// TestVersionStamped checks that --version prints what make stamped.
+// TestVersionStamped checks that --version prints what make stamped, in
+// node_exporter's layout (prometheus/common/version).
 func TestVersionStamped(t *testing.T) {
 	out := run(t, workDir, binary(t), "--version")
-	for _, want := range []string{"v1.2.3", testCommit, testDate} {
-		if !strings.Contains(out, want) {
-			t.Errorf("--version: got %q, want it to contain %q", out, want)
+	want := []string{
+		"elb-access-logger, version v1.2.3 (branch: " + testBranch + ", revision: " + testCommit + ")",
+		"  build user:       elb-access-logger",
+		"  build date:       " + testDate,
+		"  go version:       " + runtime.Version(),
+		"  platform:         " + runtime.GOOS + "/" + runtime.GOARCH,
+	}
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	for i, w := range want {
+		if i >= len(lines) || lines[i] != w {
+			t.Errorf("--version line %d: want %q in\n%s", i+1, w, out)
 		}
 	}
 	// -trimpath: no build machine paths in the binary.

@@ -73,6 +73,12 @@ func wantFiles(t *testing.T) map[string]packagedFile {
 	for _, name := range haproxyFiles(t) {
 		want["/usr/share/elb-access-logger/"+name] = packagedFile{"-rw-r--r--", "root", "root", ""}
 	}
+	for _, name := range docFiles(t) {
+		want[docDir+"/"+name] = packagedFile{"-rw-r--r--", "root", "root", ""}
+	}
+	want[docDir] = packagedFile{"drwxr-xr-x", "root", "root", ""}
+	want[docDir+"/docs"] = packagedFile{"drwxr-xr-x", "root", "root", ""}
+	want[manPage] = packagedFile{"-rw-r--r--", "root", "root", "d"}
 	return want
 }
 

@@ -2,6 +2,7 @@ package packaging_test
 
 import (
 	"bufio"
+	"bytes"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"os"
 	"os/exec"
@@ -46,6 +47,9 @@ func unitDirectives(t *testing.T, path string) map[string][]string {
 func TestSystemdUnitSettings(t *testing.T) {
 	d := unitDirectives(t, unitFile)
 	tests := []struct{ key, want string }{
+		{"Unit.Documentation", "man:elb-access-logger(8) file:///usr/share/doc/elb-access-logger/README.md"},
+		{"Service.Type", "notify"},
+		{"Service.NotifyAccess", "main"},
 		{"Service.User", "elb-access-logger"},
 		{"Service.Group", "elb-access-logger"},
 		{"Service.ExecStart", "/usr/bin/elb-access-logger --config " + config.DefaultConfigPath},
@@ -101,12 +105,19 @@ func TestSystemdAnalyze(t *testing.T) {
 	run(t, workDir, "cp", kill, filepath.Join(root, "bin/kill"))
 
 	unit := "/usr/lib/systemd/system/" + unitFile
-	stdout, stderr, err := runErr(workDir, sa, "verify", "--root="+root, unit)
-	if err != nil || strings.TrimSpace(stderr) != "" {
-		t.Errorf("systemd-analyze verify: %v\n%s%s", err, stdout, stderr)
+	// verify also runs man(1) for each man: page of Documentation=; point
+	// it at the man pages the RPM installed in the scratch root.
+	requireTool(t, "man", "man-db")
+	verify := exec.Command(sa, "verify", "--root="+root, unit)
+	verify.Dir = workDir
+	verify.Env = append(os.Environ(), "MANPATH="+filepath.Join(root, "usr/share/man"))
+	var vout, verr bytes.Buffer
+	verify.Stdout, verify.Stderr = &vout, &verr
+	if err := verify.Run(); err != nil || strings.TrimSpace(verr.String()) != "" {
+		t.Errorf("systemd-analyze verify: %v\n%s%s", err, vout.String(), verr.String())
 	}
 	// Exposure 0 (locked down) to 10 (unsafe); the unit scores about 1.7.
-	stdout, stderr, err = runErr(workDir, sa, "security", "--offline=true", "--threshold=30", "--root="+root, unit)
+	stdout, stderr, err := runErr(workDir, sa, "security", "--offline=true", "--threshold=30", "--root="+root, unit)
 	if err != nil {
 		t.Errorf("systemd-analyze security: %v (exposure above 3.0?)\n%s%s", err, stdout, stderr)
 	}

@@ -3,16 +3,22 @@
 # measured in the same run on this machine.
 #
 # Builds the agent, scripts/loadgen (numbered, realistic HAProxy datagrams
-# at a target rate) and scripts/udpsink (the bare baseline: reads and
-# appends to a file, nothing else); installs rsyslog from apt if missing
+# at a target rate), scripts/udpsink (the bare baseline in Go: reads and
+# appends to a file, nothing else) and scripts/creader (the same in C, with
+# a blocking recvmmsg and stdio: what a line costs at the least); installs
+# rsyslog (and gcc, gnuplot) from apt if missing
 # (without starting the system's rsyslog) and runs it as an unprivileged
 # foreground process with its own configuration on a high loopback port,
 # once tuned (large receive buffer) and once with defaults. Every receiver
-# gets the same datagrams at increasing rates; for each run it records the
-# lines written against those sent, the receiver's CPU seconds (utime +
-# stime from /proc), its peak RSS (VmHWM) and its start-up time to a bound
-# socket. It prints a table of ratios against the bare baseline and, in a
-# full run, writes it to the "UDP ingest" section of docs/performance.md.
+# gets the same datagrams at increasing rates, from 1,000/s (most load
+# balancers) to 400,000/s and full speed; for each run it records the
+# lines written against those sent, the receiver's CPU time (the sum of its
+# threads' run time from /proc/PID/task/*/schedstat, in nanoseconds), its
+# peak RSS (VmHWM) and its start-up time to a bound socket, and once per
+# receiver its CPU while idle. It prints a table of ratios against the bare
+# baseline, and the CPU per line at each rate against the C reader and
+# rsyslog; a full run writes both to the "UDP ingest" and "Cost per line"
+# sections of docs/performance.md, with the curve as a PNG (gnuplot).
 #
 # Then, when the test bed runs (scripts/testbed.sh start), the upload
 # phase: a 100 MB window uploaded through the agent's upload path
@@ -23,9 +29,14 @@
 # Environment:
 #   BENCH_QUICK=1        smoke test: 100,000 datagrams at 100,000/s and full
 #                        speed; prints the table, leaves the docs alone
-#   BENCH_COUNT          datagrams per run (1000000)
+#   BENCH_COUNT          datagrams per run at most (1000000)
+#   BENCH_SECONDS        a paced run sends for about this long at most:
+#                        rate x seconds datagrams when fewer than
+#                        BENCH_COUNT (20; 5 with BENCH_QUICK)
 #   BENCH_RATES          paced rates, datagrams/s, 0 = full speed
-#                        ("100000 200000 300000 400000 0")
+#                        ("1000 5000 20000 50000 200000 400000 0")
+#   BENCH_IDLE_SECONDS   how long each receiver's idle CPU is measured,
+#                        before its first run (10; 2 with BENCH_QUICK)
 #   BENCH_AGENT_REF      also measure the agent built from this git ref
 #                        (e.g. main), to compare a change with its base
 #   BENCH_AGENT_REF_ENV  environment of that agent, e.g. GOMAXPROCS=1 with
@@ -33,8 +44,8 @@
 #   BENCH_RUN_AS         user the agent and the baseline run as (nobody);
 #                        rsyslog always runs as nobody. As nobody the
 #                        receive buffers are capped by net.core.rmem_max.
-#   BENCH_RECEIVERS      the receivers to run, of: udpsink agent agent-ref
-#                        rsyslog-tuned rsyslog-default (all)
+#   BENCH_RECEIVERS      the receivers to run, of: udpsink creader agent
+#                        agent-ref rsyslog-tuned rsyslog-default (all)
 #   BENCH_DOC            where the results go (docs/performance.md)
 #   BENCH_UPLOAD         the upload phase: a window file uploaded through
 #                        the agent's upload path (scripts/uploadbench) and
@@ -53,10 +64,14 @@ export PATH=/usr/local/go/bin:$PATH
 
 if [ -n "${BENCH_QUICK:-}" ]; then
 	COUNT=${BENCH_COUNT:-100000}
-	RATES=${BENCH_RATES:-100000 0}
+	RATES=${BENCH_RATES:-5000 100000 0}
+	SECONDS_PER_RUN=${BENCH_SECONDS:-5}
+	IDLE_SECONDS=${BENCH_IDLE_SECONDS:-2}
 else
 	COUNT=${BENCH_COUNT:-1000000}
-	RATES=${BENCH_RATES:-100000 200000 300000 400000 0}
+	RATES=${BENCH_RATES:-1000 5000 20000 50000 200000 400000 0}
+	SECONDS_PER_RUN=${BENCH_SECONDS:-20}
+	IDLE_SECONDS=${BENCH_IDLE_SECONDS:-10}
 fi
 RUN_AS=${BENCH_RUN_AS:-nobody}
 UPLOAD=${BENCH_UPLOAD:-}
@@ -111,6 +126,8 @@ fi
 [ "$UPLOAD" = 0 ] || apt_install s3cmd s3cmd
 
 [ "$UPLOAD" = only ] || apt_install rsyslogd rsyslog
+[ "$UPLOAD" = only ] || apt_install gcc gcc
+[ "$UPLOAD" = only ] || [ -n "${BENCH_QUICK:-}" ] || apt_install gnuplot gnuplot-nox
 RSYSLOG_VERSION=$( (rsyslogd -v 2>/dev/null || echo "rsyslogd none") | awk 'NR == 1 {print $2}')
 
 # --- work directory and builds -------------------------------------------
@@ -124,14 +141,15 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$work/bin"
 
-say "building the agent, loadgen and udpsink"
+say "building the agent, loadgen, udpsink and creader"
 CGO_ENABLED=0 go build -trimpath -o "$work/bin/agent" ./cmd/elb-access-logger
 go build -trimpath -o "$work/bin/loadgen" ./scripts/loadgen
 go build -trimpath -o "$work/bin/udpsink" ./scripts/udpsink
+gcc -O2 -o "$work/bin/creader" scripts/creader/creader.c
 go build -trimpath -o "$work/bin/uploadbench" ./scripts/uploadbench
 head=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-receivers=(udpsink agent)
-declare -A label=([udpsink]="bare baseline (udpsink)" [agent]="agent ($head)"
+receivers=(udpsink creader agent)
+declare -A label=([udpsink]="bare baseline (udpsink)" [creader]="C reader (blocking recvmmsg + stdio)" [agent]="agent ($head)"
 	[rsyslog-tuned]="rsyslog $RSYSLOG_VERSION tuned" [rsyslog-default]="rsyslog $RSYSLOG_VERSION defaults")
 if [ -n "$REF" ]; then
 	say "building the agent at $REF"
@@ -174,6 +192,11 @@ start_receiver() {
 	case $name in
 	udpsink)
 		setpriv_as "$RUN_AS" "$work/bin/udpsink" -listen "127.0.0.1:$port" -out "$dir/out.log" 2>"$dir/stderr" &
+		;;
+	creader)
+		# The agent's default receive buffer, capped by rmem_max when
+		# unprivileged like the others.
+		setpriv_as "$RUN_AS" "$work/bin/creader" 127.0.0.1 "$port" "$dir/out.log" $((8 << 20)) 2>"$dir/stderr" &
 		;;
 	agent | agent-ref)
 		bin=$work/bin/$name
@@ -260,6 +283,17 @@ cpu_ticks() { # PID: utime+stime in clock ticks
 	stat=$(cat "/proc/$1/stat") || return 1
 	stat=${stat##*) }
 	awk '{print $12 + $13}' <<<"$stat"
+}
+
+# cpu_ns PID: CPU time of every thread of PID, in nanoseconds (schedstat's
+# run time; clock ticks are too coarse for a run at 1,000 lines/s).
+cpu_ns() {
+	local f sum=0 v
+	for f in /proc/"$1"/task/*/schedstat; do
+		read -r v _ <"$f" 2>/dev/null || continue
+		sum=$((sum + v))
+	done
+	echo "$sum"
 }
 
 # wait_idle PID: waits until the receiver used at most one tick in 500 ms
@@ -406,9 +440,10 @@ if [ "$UPLOAD" = only ]; then
 fi
 
 # --- the runs --------------------------------------------------------------------
-CLK_TCK=$(getconf CLK_TCK)
-results=$work/results.tsv
+results=$work/results.tsv idle=$work/idle.tsv
 : >"$results"
+: >"$idle"
+declare -A idle_done=()
 say "$COUNT datagrams per run at rates: ${RATES// /, } (0 = full speed); receivers: ${receivers[*]}"
 run=0
 for rate in $RATES; do
@@ -424,19 +459,30 @@ for rate in $RATES; do
 			die "$name did not bind 127.0.0.1:$port"
 		fi
 		sleep 0.2 # settle
-		gen=$("$work/bin/loadgen" -addr "127.0.0.1:$port" -count "$COUNT" -rate "$rate")
+		if [ -z "${idle_done[$name]:-}" ]; then
+			idle_done[$name]=1
+			c0=$(cpu_ns "$pid")
+			sleep "$IDLE_SECONDS"
+			printf '%s\t%s\n' "$name" "$(awk -v a="$c0" -v b="$(cpu_ns "$pid")" -v s="$IDLE_SECONDS" 'BEGIN {printf "%.4f", 100 * (b - a) / 1e9 / s}')" >>"$idle"
+		fi
+		count=$COUNT
+		if [ "$rate" != 0 ] && ((rate * SECONDS_PER_RUN < COUNT)); then
+			count=$((rate * SECONDS_PER_RUN))
+		fi
+		c0=$(cpu_ns "$pid")
+		gen=$("$work/bin/loadgen" -addr "127.0.0.1:$port" -count "$count" -rate "$rate")
 		wait_idle "$pid" || say "$name still busy after 60 s"
-		ticks=$(cpu_ticks "$pid")
+		cpu=$(awk -v a="$c0" -v b="$(cpu_ns "$pid")" 'BEGIN {printf "%.4f", (b - a) / 1e9}')
 		hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
 		stop_receiver "$name" "$dir" "$pid"
 		lines=$(count_lines "$name" "$dir")
 		sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$gen")
 		achieved=$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$gen")
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rate" "$achieved" "$sent" "$lines" "$ticks" "$hwm" "$startup_ms" >>"$results"
-		awk -F'\t' -v tck="$CLK_TCK" 'END {
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rate" "$achieved" "$sent" "$lines" "$cpu" "$hwm" "$startup_ms" >>"$results"
+		awk -F'\t' 'END {
 			loss = $4 ? 100 * ($4 - $5) / $4 : 0
-			printf "   %-16s target %7s/s sent %7s/s  lines %8d  loss %6.2f%%  cpu %5.2fs  rss %6.1f MB  start %3d ms\n",
-				$1, ($2 == 0 ? "full" : $2), $3, $5, loss, $6 / tck, $7 / 1024, $8 }' "$results" >&2
+			printf "   %-16s target %7s/s sent %7s/s  lines %8d  loss %6.2f%%  cpu %6.3fs (%5.2f s/M)  rss %6.1f MB  start %3d ms\n",
+				$1, ($2 == 0 ? "full" : $2), $3, $5, loss, $6, ($5 ? $6 / ($5 / 1e6) : 0), $7 / 1024, $8 }' "$results" >&2
 		rm -rf "$dir"
 	done
 done
@@ -451,13 +497,13 @@ report=$work/report.md
 	echo
 	echo "| receiver | zero loss up to (sent/s) | loss at full speed | CPU s per million lines | × baseline | peak RSS | × baseline | start-up to bound socket |"
 	echo "|---|---|---|---|---|---|---|---|"
-	awk -F'\t' -v tck="$CLK_TCK" -v order="${receivers[*]}" -v labels="$(for r in "${receivers[@]}"; do printf '%s=%s;' "$r" "${label[$r]}"; done)" '
+	awk -F'\t' -v order="${receivers[*]}" -v labels="$(for r in "${receivers[@]}"; do printf '%s=%s;' "$r" "${label[$r]}"; done)" '
 	{
 		n = $1
 		# Rates run in increasing order: the highest before the first loss.
 		if ($2 != 0 && !(n in lost)) { if ($5 >= $4) best[n] = $3; else lost[n] = 1 }
 		if ($2 == 0) { full[n] = $4 ? 100 * ($4 - $5) / $4 : 0; fullrate[n] = $3 }
-		if ($2 != 0) { cpus[n] += $6 / tck; cpulines[n] += $5 }
+		if ($2 != 0) { cpus[n] += $6; cpulines[n] += $5 }
 		if ($7 > rss[n]) rss[n] = $7
 		if (!(n in st) || $8 < st[n]) st[n] = $8
 	}
@@ -481,16 +527,76 @@ report=$work/report.md
 	echo
 	echo "| receiver | target rate | sent/s | lines | loss | CPU s | peak RSS | start-up |"
 	echo "|---|---|---|---|---|---|---|---|"
-	awk -F'\t' -v tck="$CLK_TCK" '{
-		printf "| %s | %s | %d | %d | %.2f %% | %.2f | %.1f MB | %d ms |\n", $1, ($2 == 0 ? "full speed" : $2), $3, $5,
-			($4 ? 100 * ($4 - $5) / $4 : 0), $6 / tck, $7 / 1024, $8 }' "$results"
+	awk -F'\t' '{
+		printf "| %s | %s | %d | %d | %.2f %% | %.3f | %.1f MB | %d ms |\n", $1, ($2 == 0 ? "full speed" : $2), $3, $5,
+			($4 ? 100 * ($4 - $5) / $4 : 0), $6, $7 / 1024, $8 }' "$results"
 	echo
 	echo "</details>"
 } >"$report"
 
+# --- cost per line at each rate ---------------------------------------------------
+# The CPU per million lines of every receiver at every paced rate, against
+# the C reader and rsyslog with Debian's defaults of the same run; idle CPU.
+costs=$work/costs.md plotdata=$work/plot.tsv
+{
+	echo "CPU seconds per million lines at each paced rate (the same runs as above: $SECONDS_PER_RUN s or $COUNT datagrams per run, whichever is fewer), and CPU while idle (no datagram for $IDLE_SECONDS s, before the first run), in % of one core. Ratios are against the C reader and against rsyslog with Debian's defaults, measured in the same run."
+	echo
+	awk -F'\t' -v order="${receivers[*]}" -v plot="$plotdata" -v idlefile="$idle" '
+	BEGIN { while ((getline l < idlefile) > 0) { split(l, f, "\t"); idle[f[1]] = f[2] } }
+	$2 != 0 && $5 > 0 { c[$1, $2] = $6 / ($5 / 1e6); if (!($2 in seen)) { seen[$2] = 1; rates[++nr] = $2 } }
+	END {
+		m = split(order, names, " ")
+		printf "| receiver |"; for (i = 1; i <= nr; i++) printf " %s/s |", rates[i]; printf " idle |\n"
+		printf "|---|"; for (i = 1; i <= nr; i++) printf "---:|"; printf "---:|\n"
+		for (j = 1; j <= m; j++) {
+			n = names[j]; printf "| %s |", n
+			for (i = 1; i <= nr; i++) printf " %s |", ((n, rates[i]) in c) ? sprintf("%.2f", c[n, rates[i]]) : "-"
+			printf " %s |\n", (n in idle) ? sprintf("%.3f %%", idle[n]) : "-"
+		}
+		for (k = 1; k <= 2; k++) {
+			base = (k == 1) ? "creader" : "rsyslog-default"
+			for (j = 1; j <= m; j++) {
+				n = names[j]; if (n == base || n == "udpsink" || (base == "rsyslog-default" && (n ~ /^rsyslog/ || n == "creader"))) continue
+				printf "| %s ÷ %s |", n, base
+				for (i = 1; i <= nr; i++) printf " %s |", ((n, rates[i]) in c && (base, rates[i]) in c && c[base, rates[i]] > 0) ? sprintf("%.2f×", c[n, rates[i]] / c[base, rates[i]]) : "-"
+				printf " |\n"
+			}
+		}
+		printf "rate" > plot; for (j = 1; j <= m; j++) printf "\t%s", names[j] > plot; printf "\n" > plot
+		for (i = 1; i <= nr; i++) {
+			printf "%s", rates[i] > plot
+			for (j = 1; j <= m; j++) printf "\t%s", ((names[j], rates[i]) in c) ? c[names[j], rates[i]] : "NaN" > plot
+			printf "\n" > plot
+		}
+	}' "$results"
+} >"$costs"
+
 echo
 cat "$report"
+echo
+cat "$costs"
 
-[ -n "${BENCH_QUICK:-}" ] || write_section "UDP ingest" "UDP ingest" "$report"
+if [ -z "${BENCH_QUICK:-}" ]; then
+	write_section "UDP ingest" "UDP ingest" "$report"
+	png=docs/images/cpu-per-line.png
+	if command -v gnuplot >/dev/null; then
+		mkdir -p "$(dirname "$png")"
+		gnuplot <<PLOT
+set terminal pngcairo size 900,520 font ",11"
+set output "$png"
+set title "CPU per line against the rate ($(date -u +%Y-%m-%d), $(nproc) cores)"
+set logscale xy
+set xlabel "lines per second"
+set ylabel "CPU seconds per million lines"
+set key outside right
+set grid
+set datafile missing "NaN"
+plot for [i=2:$((${#receivers[@]} + 1))] "$plotdata" using 1:i with linespoints lw 2 title columnheader(i)
+PLOT
+		echo >>"$costs"
+		echo "![CPU per line against the rate]($(basename "$(dirname "$png")")/$(basename "$png"))" >>"$costs"
+	fi
+	write_section "Cost per line" "Cost per line" "$costs"
+fi
 
 [ "$UPLOAD" = 0 ] || upload_phase

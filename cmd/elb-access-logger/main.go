@@ -5,9 +5,7 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"io"
 	"log/slog"
 	"os"
@@ -16,20 +14,26 @@ import (
 	"syscall"
 
 	"github.com/elb-access-logger/elb-access-logger/agent"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/internal/cli"
+	"github.com/prometheus/common/version"
 )
 
-// Set by the linker: -X main.version=... -X main.commit=... -X main.date=...
-var (
-	version = "dev"
-	commit  = ""
-	date    = ""
-)
+func init() {
+	// The Makefile stamps these (-X github.com/prometheus/common/version.*);
+	// a plain go build says so rather than printing blanks.
+	for _, v := range []*string{&version.Version, &version.Branch, &version.BuildUser, &version.BuildDate} {
+		if *v == "" {
+			*v = "unknown"
+		}
+	}
+}
 
-// Exit codes.
+// Exit codes (cli.Exit*).
 const (
-	exitOK      = 0
-	exitRuntime = 1
-	exitUsage   = 2
+	exitOK      = cli.ExitOK
+	exitRuntime = cli.ExitRuntime
+	exitUsage   = cli.ExitUsage
 )
 
 // usageError marks errors in the command line or the configuration.
@@ -52,61 +56,40 @@ func main() {
 }
 
 func exitCode(err error) int {
-	var ue usageError
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
+	if err == nil {
 		return exitOK
-	case errors.As(err, &ue):
-		fmt.Fprintln(os.Stderr, "elb-access-logger:", err)
-		return exitUsage
-	default:
-		fmt.Fprintln(os.Stderr, "elb-access-logger:", err)
-		return exitRuntime
 	}
+	fmt.Fprintln(os.Stderr, "elb-access-logger:", err)
+	if errors.As(err, new(usageError)) {
+		return exitUsage
+	}
+	return exitRuntime
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("elb-access-logger", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", config.DefaultConfigPath, "property file")
-	checkConfig := fs.Bool("check-config", false, "validate the configuration and exit 0 (valid) or 2 (invalid)")
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	var replay replayOptions
-	fs.StringVar(&replay.File, "replay", "", "feed a captured log (`FILE`, - for stdin) through parse, encode and upload as one window, then exit")
-	fs.BoolVar(&replay.DryRun, "dry-run", false, "with --replay: write the encoded lines to stdout and the plan to stderr; upload nothing")
-	maxProcs := fs.Int("gomaxprocs", runtime.GOMAXPROCS(0), "at most `N` threads run the agent's Go code at once; one while ingest keeps up (default: the GOMAXPROCS environment variable, else the CPUs available)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
-	}
-	if *maxProcs < 1 {
-		return usageError{fmt.Errorf("--gomaxprocs %d: want 1 or more", *maxProcs)}
-	}
-	if replay.DryRun && replay.File == "" {
-		// Without --replay there is nothing to dry-run: starting the live
-		// agent (binding, uploading) would be the opposite of what was asked.
-		return usageError{errors.New("--dry-run needs --replay FILE")}
-	}
-	if *showVersion {
-		fmt.Fprintf(stdout, "elb-access-logger %s %s %s\n", version, commit, date)
-		return nil
-	}
-	explicit := false
-	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
-	if *checkConfig {
-		return runCheckConfig(ctx, *configPath, explicit, stdout)
-	}
-	cfg, err := config.LoadConfig(*configPath, explicit)
+	opts, err := cli.Parse(args)
 	if err != nil {
 		return usageError{err}
 	}
-	if replay.File != "" {
-		return runReplay(ctx, cfg, replay, os.Stdin, stdout, stderr)
+	switch {
+	case opts.Help:
+		return cli.WriteHelp(stdout)
+	case opts.Version:
+		_, err := fmt.Fprintln(stdout, version.Print(cli.Program))
+		return err
+	case opts.CheckConfig:
+		return runCheckConfig(ctx, opts.Config, opts.ConfigExplicit, stdout)
+	}
+	maxProcs := opts.MaxProcs
+	if maxProcs == 0 {
+		maxProcs = runtime.GOMAXPROCS(0)
+	}
+	cfg, err := config.LoadConfig(opts.Config, opts.ConfigExplicit)
+	if err != nil {
+		return usageError{err}
+	}
+	if opts.Replay != "" {
+		return runReplay(ctx, cfg, replayOptions{File: opts.Replay, DryRun: opts.DryRun}, os.Stdin, stdout, stderr)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	for _, w := range cfg.Warnings() {
@@ -116,16 +99,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	threads := newThreads(*maxProcs, log)
+	threads := newThreads(maxProcs, log)
 	a.OnBehind(threads.behind)
-	log.Info("runtime", "gomaxprocs", 1, "gomaxprocs_max", *maxProcs)
+	log.Info("runtime", "gomaxprocs", 1, "gomaxprocs_max", maxProcs)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	a.WatchConfig(*configPath, explicit, hup)
+	a.WatchConfig(opts.Config, opts.ConfigExplicit, hup)
 	if err := a.Start(); err != nil {
 		return err
 	}
+	ready, err := announceReady(ctx, a.Addrs(), cfg.SpoolDir, opts.PidFile, log)
+	if err != nil {
+		return err // exit 1 before Run: nothing was read from the sockets yet
+	}
+	defer ready()
 	// After Start: on one thread the start-up to a bound socket took
 	// about 10 ms longer (median of 8, 32 against 22 ms).
 	threads.start(ctx)

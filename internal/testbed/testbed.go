@@ -8,6 +8,7 @@
 package testbed
 
 import (
+	"bufio"
 	"context"
 	"net"
 	"net/url"
@@ -111,6 +112,44 @@ func FreeUDPPort(t testing.TB) int {
 	}
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// FakeHAProxy serves HAProxy's stats socket on a unix socket of its own
+// and returns its path: "show info" answers what info returns at the time.
+func FakeHAProxy(t testing.TB, info func() string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "haproxy.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			if line == "show info\n" {
+				c.Write([]byte(info()))
+			}
+			c.Close()
+		}
+	}()
+	return path
+}
+
+// WaitFor polls cond every 20 ms until it holds, failing t after 10 s.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // WriteFile writes content to dir/name (mode 0600) and returns the path.

@@ -1,8 +1,9 @@
-package agent
+package ingest
 
 import (
 	"bytes"
 	"context"
+	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
 	"io"
 	"log/slog"
 	"net"
@@ -113,10 +114,10 @@ func TestListenerOrderAndContent(t *testing.T) {
 		}
 		if i%100 == 99 {
 			// In bursts a default-sized receive buffer holds.
-			waitFor(t, "a burst", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == i+1 })
+			testbed.WaitFor(t, "a burst", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == i+1 })
 		}
 	}
-	waitFor(t, "every datagram", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == n })
+	testbed.WaitFor(t, "every datagram", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == n })
 	mu.Lock()
 	defer mu.Unlock()
 	for i, d := range got {
@@ -148,7 +149,7 @@ func TestListenerOverflowCounted(t *testing.T) {
 	if _, err := client.Write(big); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the first datagram", func() bool { return l.Received() == 1 })
+	testbed.WaitFor(t, "the first datagram", func() bool { return l.Received() == 1 })
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	// 60 MB: far more than the hand-off and the receive buffer hold.
@@ -167,7 +168,7 @@ func TestListenerOverflowCounted(t *testing.T) {
 		t.Errorf("Received() = %d with a blocked handler, want at most what the hand-off holds (%d) plus a batch (%d)", got, chunkCount*4, batchSlots)
 	}
 	close(release)
-	waitFor(t, "the queued datagrams", func() bool {
+	testbed.WaitFor(t, "the queued datagrams", func() bool {
 		r := l.Received()
 		time.Sleep(20 * time.Millisecond)
 		return handled.Load() == r && l.Received() == r
@@ -178,7 +179,7 @@ func TestListenerOverflowCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	const sent = flood + 1
-	waitFor(t, "every datagram handled or dropped", func() bool { return handled.Load()+l.Dropped() == sent })
+	testbed.WaitFor(t, "every datagram handled or dropped", func() bool { return handled.Load()+l.Dropped() == sent })
 	if l.Dropped() == 0 {
 		t.Errorf("Dropped() = 0 after a flood of %d datagrams for a blocked handler", flood)
 	}
@@ -367,10 +368,10 @@ func TestListenerReportsBehind(t *testing.T) {
 				}
 			}
 			if tt.block {
-				waitFor(t, "the hand-off to fill", func() bool { return l.Received() == uint64(tt.datagrams) })
+				testbed.WaitFor(t, "the hand-off to fill", func() bool { return l.Received() == uint64(tt.datagrams) })
 				close(release)
 			}
-			waitFor(t, "every datagram read handled", func() bool {
+			testbed.WaitFor(t, "every datagram read handled", func() bool {
 				r := l.Received()
 				time.Sleep(20 * time.Millisecond)
 				return handled.Load() == int64(r) && l.Received() == r && r+l.Dropped() == uint64(tt.datagrams)
@@ -405,7 +406,7 @@ func TestListenerAddresses(t *testing.T) {
 			if _, err := client.Write([]byte(sampleLine)); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "the datagram", func() bool { return got.Load() == 1 })
+			testbed.WaitFor(t, "the datagram", func() bool { return got.Load() == 1 })
 			// The port is taken while the listener lives.
 			if _, err := listenUDP(ua.String(), 2048, 0, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
 				t.Errorf("a second listener bound %v", ua)

@@ -1,4 +1,4 @@
-package agent_test
+package ingest
 
 import (
 	"fmt"
@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elb-access-logger/elb-access-logger/agent"
 	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
 )
 
@@ -61,7 +60,7 @@ frontend fe
 	ctx := testbed.Context(t, 30*time.Second)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, err := agent.HAProxyDroppedLogs(ctx, stats); err == nil {
+		if _, err := haproxyDroppedLogs(ctx, stats); err == nil {
 			break
 		} else if time.Now().After(deadline) {
 			t.Fatalf("HAProxy's stats socket not answering after 10s: %v", err)
@@ -83,7 +82,7 @@ frontend fe
 	received := 0
 	buf := make([]byte, 65536)
 	for {
-		dropped, err = agent.HAProxyDroppedLogs(ctx, stats)
+		dropped, err = haproxyDroppedLogs(ctx, stats)
 		if err != nil {
 			t.Fatal(err)
 		}

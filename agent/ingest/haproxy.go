@@ -1,4 +1,4 @@
-package agent
+package ingest
 
 import (
 	"bufio"
@@ -48,23 +48,22 @@ func haproxyDroppedLogs(ctx context.Context, path string) (int64, error) {
 	return 0, fmt.Errorf("haproxy stats socket %s: show info has no DroppedLogs", path)
 }
 
-// pollHAProxy reads DroppedLogs when metrics.haproxy_stats_socket is set
-// and returns how many logs HAProxy dropped since the last read (0 the
-// first time).
-func (a *Agent) pollHAProxy(ctx context.Context) int64 {
-	path := a.live.Load().cfg.HAProxyStatsSocket
+// pollHAProxy reads DroppedLogs when path (metrics.haproxy_stats_socket)
+// is set and returns how many logs HAProxy dropped since the last read (0
+// the first time).
+func (in *Ingest) pollHAProxy(ctx context.Context, path string) int64 {
 	if path == "" {
 		return 0
 	}
 	n, err := haproxyDroppedLogs(ctx, path)
 	if err != nil {
-		a.obs.haproxyErrors.Add(1)
-		a.log.Warn("cannot read HAProxy's dropped logs", "err", err)
+		in.count.haproxyErrors.Add(1)
+		in.log.Warn("cannot read HAProxy's dropped logs", "err", err)
 		return 0
 	}
-	prev := a.obs.haproxyDropped.Swap(n)
+	prev := in.count.haproxyDropped.Swap(n)
 	switch {
-	case !a.obs.haproxyRead.Swap(true):
+	case !in.count.haproxyRead.Swap(true):
 		return 0 // the first read: no baseline
 	case n < prev:
 		return n // HAProxy restarted: its count started again

@@ -15,17 +15,21 @@ import (
 // identity, which metadata may supply after the agent started.
 func TestEncoderFollowsIdentity(t *testing.T) {
 	cfg := config.DefaultConfig()
-	cfg.MetadataEndpoint = ""
+	cfg.MetadataEndpoint, cfg.Listen, cfg.MetricsListen, cfg.SpoolDir = "", nil, "", t.TempDir()
 	a, err := New(cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer a.spool.Close()
 	var r parser.Record
 	line := []byte("<158>Nov 25 17:16:40 haproxy[1]: elb-tcp 25/Nov/2026:17:16:40.626 10.0.0.1:1 10.0.0.2:443 10.0.0.3:9000 fe be/s1 1/1/3 6 7 -- - -")
 	if err := parser.NewParser().Parse(line, &r); err != nil {
 		t.Fatal(err)
 	}
-	field := func() string { return strings.Fields(string(a.live.Load().enc.Encode(nil, &r)))[1] }
+	field := func() string { return strings.Fields(string(a.in.Encoder().Encode(nil, &r)))[1] }
 	if got := field(); got != "fe" {
 		t.Errorf("before the identity: got %q, want the frontend name fe", got)
 	}

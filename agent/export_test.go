@@ -1,4 +1,0 @@
-package agent
-
-// HAProxyDroppedLogs exposes haproxyDroppedLogs to the external tests.
-var HAProxyDroppedLogs = haproxyDroppedLogs

@@ -1,0 +1,364 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/elb-access-logger/elb-access-logger/parser"
+)
+
+// Sink is where the pipeline writes lines: the spool's open window.
+// AppendCounted appends one encoded line (newline included) and counts it
+// in the window's accounting, as unparsed (kept verbatim) or truncated
+// (cut short by HAProxy) when so. An error is the sink's to count and
+// report; the line may still be kept (Options.Lost says when it was not).
+// It is called from several goroutines at once.
+type Sink interface {
+	AppendCounted(line []byte, unparsed, truncated bool) error
+}
+
+// Options configure an Ingest. The zero value of each field is usable.
+type Options struct {
+	// MaxMessageBytes is the largest datagram taken whole (syslog.max_message_bytes);
+	// ReceiveBufferBytes the socket buffer asked for (0: the system's).
+	MaxMessageBytes, ReceiveBufferBytes int
+	// Format is access_log.format, LBName the load balancer name ELB
+	// lines carry, Enabled access_log.enabled: the initial values of the
+	// setters.
+	Format, LBName string
+	Enabled        bool
+	// Lost reports whether an error of the sink means the line was not
+	// kept; such lines are not counted as spooled. nil: every line is kept.
+	Lost func(error) bool
+	// Result, when set, is told the outcome of every append (nil on
+	// success), so the sink's owner can log its errors once per cause.
+	Result func(error)
+	// OnBehind, when set, is called from a listener's goroutines when
+	// parsing and spooling fall behind what arrives. It must be quick.
+	OnBehind func()
+	// Hold, when set, runs before each datagram a listener handles:
+	// tests pause the reader with it to make the kernel drop datagrams.
+	Hold func()
+	// ProcNet is where the kernel lists its UDP sockets; "" is /proc/net.
+	ProcNet string
+	Log     *slog.Logger
+}
+
+// output is what the pipeline writes: published whole, read per datagram.
+type output struct {
+	enabled bool
+	enc     parser.Encoder
+}
+
+// Ingest owns the syslog listeners and the one datagram -> line pipeline
+// (parse, encode, append to the Sink) that the listeners, Ingest and
+// replay share, with the counts of what went through it.
+type Ingest struct {
+	sink Sink
+	opts Options
+	log  *slog.Logger
+
+	// out is the encoder and the enabled switch the hot path reads: one
+	// atomic load per datagram.
+	out atomic.Pointer[output]
+	// set guards the setters' inputs and serialises publishing out.
+	set struct {
+		sync.Mutex
+		format, lbName string
+		enabled        bool
+	}
+
+	// mu guards addrs, listeners, stop and ctx: the bound listeners, each
+	// with the syslog.listen entry it was bound for.
+	mu        sync.Mutex
+	addrs     []string
+	listeners []*udpListener
+	stop      map[*udpListener]context.CancelFunc // stops serving one listener
+	ctx       context.Context                     // Serve's; nil before Serve
+	wg        sync.WaitGroup                      // listeners being served
+
+	// direct is Ingest's own pipeline; mu makes Ingest safe for
+	// concurrent use.
+	direct struct {
+		sync.Mutex
+		p pipeline
+	}
+
+	count counters
+}
+
+// New returns an Ingest writing into sink. It binds nothing until Bind.
+func New(sink Sink, o Options) (*Ingest, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.ProcNet == "" {
+		o.ProcNet = defaultProcNet
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = 65536
+	}
+	in := &Ingest{sink: sink, opts: o, log: o.Log, stop: map[*udpListener]context.CancelFunc{}}
+	in.count.listeners = map[string]*listenerCounters{}
+	in.set.format, in.set.lbName, in.set.enabled = o.Format, o.LBName, o.Enabled
+	if err := in.publish(); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// publish builds out from the setters' inputs. Call it with set held (or
+// before in is shared).
+func (in *Ingest) publish() error {
+	enc, err := parser.NewEncoder(in.set.format, parser.EncoderOptions{LBName: in.set.lbName})
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	in.out.Store(&output{enabled: in.set.enabled, enc: enc})
+	return nil
+}
+
+// SetFormat makes lines from now on be written in format
+// (access_log.format). An unknown format is an error and changes nothing.
+func (in *Ingest) SetFormat(format string) error {
+	in.set.Lock()
+	defer in.set.Unlock()
+	old := in.set.format
+	in.set.format = format
+	if err := in.publish(); err != nil {
+		in.set.format = old
+		return err
+	}
+	return nil
+}
+
+// SetLBName sets the load balancer name ELB lines carry (the identity's).
+func (in *Ingest) SetLBName(name string) {
+	in.set.Lock()
+	defer in.set.Unlock()
+	in.set.lbName = name
+	in.publish() // the format was accepted before
+}
+
+// SetEnabled switches writing lines on or off (access_log.enabled);
+// datagrams are still received and counted while off.
+func (in *Ingest) SetEnabled(enabled bool) {
+	in.set.Lock()
+	defer in.set.Unlock()
+	in.set.enabled = enabled
+	in.publish()
+}
+
+// Encoder returns the encoder lines are written with now.
+func (in *Ingest) Encoder() parser.Encoder { return in.out.Load().enc }
+
+// pipeline is the state of one datagram -> line path: a parser and a line
+// buffer, used by one goroutine at a time.
+type pipeline struct {
+	p    *parser.Parser
+	rec  parser.Record
+	line []byte
+}
+
+// handle is the one datagram -> line path: parse, encode, append to the
+// sink, count. The listeners, Ingest (and so replay and the fleet
+// simulator) all come through here.
+func (in *Ingest) handle(pl *pipeline, dgram []byte) error {
+	out := in.out.Load()
+	if !out.enabled {
+		return nil
+	}
+	if pl.p == nil {
+		pl.p = parser.NewParser()
+	}
+	if err := pl.p.Parse(dgram, &pl.rec); err != nil {
+		return nil // an empty datagram
+	}
+	pl.line = out.enc.Encode(pl.line[:0], &pl.rec)
+	err := in.sink.AppendCounted(pl.line, pl.rec.Format == parser.FormatUnknown, pl.rec.Truncated)
+	if err == nil || in.opts.Lost == nil || !in.opts.Lost(err) {
+		in.count.spooled(&pl.rec, len(pl.line))
+	}
+	if in.opts.Result != nil {
+		in.opts.Result(err)
+	}
+	return err
+}
+
+// Ingest writes one syslog datagram exactly as a listener would: parsed,
+// encoded in the configured format and appended to the sink, and counted.
+// It lets a program run without sockets (syslog.listen empty): the fleet
+// simulation (scripts/fleetsim) runs a thousand agents in one process this
+// way, and replay feeds a captured log through it. It returns the sink's
+// error. It is safe for concurrent use.
+func (in *Ingest) Ingest(dgram []byte) error {
+	in.direct.Lock()
+	defer in.direct.Unlock()
+	return in.handle(&in.direct.p, dgram)
+}
+
+// Bind binds a listener for each syslog.listen entry (udp://HOST:PORT).
+// If one cannot be bound, those bound are closed and nothing changes.
+func (in *Ingest) Bind(addrs []string) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if len(in.listeners) > 0 {
+		return errors.New("ingest: already bound")
+	}
+	var bound []*udpListener
+	for _, s := range addrs {
+		l, err := in.listen(s)
+		if err != nil {
+			for _, b := range bound {
+				b.close()
+			}
+			return err
+		}
+		bound = append(bound, l)
+	}
+	in.addrs, in.listeners = append([]string(nil), addrs...), bound
+	return nil
+}
+
+// listen binds one syslog.listen entry.
+func (in *Ingest) listen(s string) (*udpListener, error) {
+	_, addr, err := listenAddr(s)
+	if err != nil {
+		return nil, err
+	}
+	l, err := listenUDP(addr, in.opts.MaxMessageBytes, in.opts.ReceiveBufferBytes, in.log)
+	if err != nil {
+		return nil, err
+	}
+	in.log.Info("listening", "addr", "udp://"+l.Addr().String())
+	return l, nil
+}
+
+// Serve serves the bound listeners, and those a later Rebind binds, until
+// ctx is done. Each then drains what the kernel already queued and is
+// closed; Wait waits for that.
+func (in *Ingest) Serve(ctx context.Context) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.ctx = ctx
+	for _, l := range in.listeners {
+		in.serveLocked(l)
+	}
+}
+
+// Wait waits until every listener stopped serving and drained its queue.
+func (in *Ingest) Wait() { in.wg.Wait() }
+
+// Close closes every listener's socket. Call it after Wait.
+func (in *Ingest) Close() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, l := range in.listeners {
+		l.close()
+	}
+	in.listeners, in.addrs = nil, nil
+}
+
+// Rebind makes the listeners match addrs: sockets of addresses still
+// wanted stay open (nothing queued there is lost), new ones are bound
+// before any is closed, and if one cannot be bound nothing changes.
+func (in *Ingest) Rebind(addrs []string) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	byAddr := map[string]*udpListener{}
+	for i, l := range in.listeners {
+		byAddr[in.addrs[i]] = l
+	}
+	var kept, fresh []*udpListener
+	for _, s := range addrs {
+		if l, ok := byAddr[s]; ok {
+			kept = append(kept, l)
+			delete(byAddr, s)
+			continue
+		}
+		l, err := in.listen(s)
+		if err != nil {
+			for _, f := range fresh {
+				f.close()
+			}
+			return fmt.Errorf("syslog.listen: %w", err)
+		}
+		fresh = append(fresh, l)
+		kept = append(kept, l)
+	}
+	if in.ctx != nil {
+		for _, l := range fresh {
+			in.serveLocked(l)
+		}
+	}
+	for s, l := range byAddr {
+		in.log.Info("listener stopped", "addr", s)
+		if stop, ok := in.stop[l]; ok {
+			stop()
+			delete(in.stop, l)
+		} else {
+			l.close()
+		}
+	}
+	in.addrs, in.listeners = append([]string(nil), addrs...), kept
+	return nil
+}
+
+// serveLocked serves l until Serve's context is done or a rebind stops
+// it; either way l drains what the kernel already queued, then is closed.
+// Call it with mu held.
+func (in *Ingest) serveLocked(l *udpListener) {
+	ctx, cancel := context.WithCancel(in.ctx)
+	in.stop[l] = cancel
+	lc := in.count.listener(listenerName(l))
+	l.behind = in.opts.OnBehind
+	hold := in.opts.Hold
+	in.wg.Add(1)
+	go func() {
+		defer in.wg.Done()
+		defer cancel()
+		var pl pipeline
+		l.serve(ctx, func(dgram []byte) {
+			if hold != nil {
+				hold()
+			}
+			lc.datagrams.Add(1)
+			lc.bytes.Add(int64(len(dgram)))
+			in.handle(&pl, dgram)
+		})
+		l.close()
+	}()
+}
+
+// Addrs returns the addresses the listeners are bound to.
+func (in *Ingest) Addrs() []net.Addr {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	var out []net.Addr
+	for _, l := range in.listeners {
+		out = append(out, l.Addr())
+	}
+	return out
+}
+
+// Bound returns how many listeners are bound.
+func (in *Ingest) Bound() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.listeners)
+}
+
+// bound returns the listeners bound now.
+func (in *Ingest) bound() []*udpListener {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return append([]*udpListener(nil), in.listeners...)
+}
+
+// listenerName labels a listener in metrics.
+func listenerName(l *udpListener) string { return "udp://" + l.Addr().String() }

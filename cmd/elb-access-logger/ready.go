@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/elb-access-logger/elb-access-logger/internal/sdnotify"
+)
+
+// announceReady says the agent is ready, once Start returned: every
+// listener is bound and the spool is open. systemd (Type=notify) gets
+// READY=1 on $NOTIFY_SOCKET, an init script the pid file, written now.
+// When ctx ends (the first SIGTERM) systemd gets STOPPING=1. done removes
+// the pid file; call it when the agent has stopped.
+func announceReady(ctx context.Context, addrs []net.Addr, spoolDir, pidFile string, log *slog.Logger) (done func(), err error) {
+	if pidFile != "" {
+		if err := writePidFile(pidFile); err != nil {
+			return nil, err
+		}
+	}
+	var listening []string
+	for _, a := range addrs {
+		listening = append(listening, "udp://"+a.String())
+	}
+	status := fmt.Sprintf("STATUS=listening on %s, spool %s", strings.Join(listening, " "), spoolDir)
+	notify(sdnotify.Ready+"\n"+status, log)
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			notify(sdnotify.Stopping+"\nSTATUS=stopping: sealing the open window, one last upload round", log)
+		case <-stopped:
+		}
+	}()
+	return func() {
+		close(stopped)
+		if pidFile != "" {
+			os.Remove(pidFile)
+		}
+	}, nil
+}
+
+// notify sends state to the service manager, if one listens; a failure
+// is logged, never fatal: the agent works without it.
+func notify(state string, log *slog.Logger) {
+	if _, err := sdnotify.Notify(state); err != nil {
+		log.Warn("service manager notification failed", "state", strings.SplitN(state, "\n", 2)[0], "err", err)
+	}
+}
+
+// writePidFile writes this process's pid to path, whole or not at all.
+func writePidFile(path string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("pid file: %w", err)
+	}
+	_, err = tmp.WriteString(strconv.Itoa(os.Getpid()) + "\n")
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("pid file %s: %w", path, err)
+	}
+	return nil
+}
