@@ -59,13 +59,14 @@ init-script:
 		PROPERTIES='$(PROPERTIES)' HAPROXY_CFG='$(HAPROXY_CFG)' CA_BUNDLE='$(CA_BUNDLE)' \
 		scripts/init-script.sh
 
-# Tools the packaging tests use (Debian): rpm, systemd-analyze, haproxy, man.
+# Tools the packaging tests use (Debian): rpm, systemd-analyze, haproxy, man, shellcheck.
 packaging-deps:
 	@missing=""; \
 	command -v man >/dev/null || missing="$$missing man-db"; \
 	command -v rpm >/dev/null || missing="$$missing rpm"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
+	command -v shellcheck >/dev/null || missing="$$missing shellcheck"; \
 	if [ -n "$$missing" ]; then \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get install -y --no-install-recommends $$missing || \
