@@ -216,12 +216,12 @@ func TestReplayFailsUnlessUploaded(t *testing.T) {
 func TestReplayIdentityFromMetadata(t *testing.T) {
 	srv := httptest.NewServer(&identitytest.FakeIMDS{Values: identitytest.EucaValues(), TokenStatus: http.StatusOK})
 	defer srv.Close()
-	props := writeProps(t, "access_log.bucket = logs-{lb_name}\nmetadata.endpoint = "+srv.URL+"\nspool.dir = "+t.TempDir()+"\n")
+	props := writeProps(t, "access_log.bucket = logs-{lb_name}-{instance_num}\nmetadata.endpoint = "+srv.URL+"\nspool.dir = "+t.TempDir()+"\n")
 	var stdout, stderr bytes.Buffer
 	if err := run(context.Background(), []string{"--config", props, "--replay", "../../testdata/haproxy/stock-httplog.log", "--dry-run"}, &stdout, &stderr); err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr.String())
 	}
-	for _, want := range []string{"bucket: logs-my-web-lb ", "READ for 123456789012", "object: elb-access-replay-"} {
+	for _, want := range []string{"bucket: logs-my-web-lb-315dd646 ", "READ for 123456789012", "object: elb-access-replay-"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("plan: want %q in\n%s", want, stderr.String())
 		}
