@@ -2,6 +2,7 @@ package packaging_test
 
 import (
 	"crypto/sha256"
+	"encoding/pem"
 	"fmt"
 	"io/fs"
 	"net"
@@ -64,7 +65,7 @@ const (
 
 // initScriptOpts are the make variables of one `make init-script`.
 type initScriptOpts struct {
-	rpm, url, properties string
+	rpm, url, properties, caBundle string
 }
 
 // makeInitScript runs `make init-script` and returns the script.
@@ -74,6 +75,9 @@ func makeInitScript(t *testing.T, o initScriptOpts) string {
 	args := []string{"-s", "init-script", "DIST=" + dist, "RPM_FILE=" + o.rpm, "RPM_URL=" + o.url}
 	if o.properties != "" {
 		args = append(args, "PROPERTIES="+o.properties)
+	}
+	if o.caBundle != "" {
+		args = append(args, "CA_BUNDLE="+o.caBundle)
 	}
 	run(t, repoRoot(t), "make", args...)
 	return filepath.Join(dist, "elb-access-logger-init.sh")
@@ -450,4 +454,32 @@ func TestInitScriptInlined(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInitScriptFetchesHTTPS: over https the object store's certificate
+// must be trusted; CA_BUNDLE bakes the cloud's CA into the script.
+func TestInitScriptFetchesHTTPS(t *testing.T) {
+	rpmBin := requireTool(t, "rpm", "rpm")
+	requireTool(t, "curl", "curl")
+	pkg := buildRPM(t, "1.0.0")
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, pkg)
+	}))
+	defer srv.Close()
+	url := srv.URL + "/bucket/elb-access-logger.rpm"
+	root := initRoot(t, rpmBin)
+
+	// Without the CA: curl refuses the certificate, nothing changes.
+	before := treeHash(t, root)
+	log := runInit(t, makeInitScript(t, initScriptOpts{rpm: pkg, url: url}), root)
+	sameTree(t, "unknown CA", before, treeHash(t, root))
+	wantLog(t, log, "fetch "+url+": ", "certificate", "gave up")
+
+	ca := filepath.Join(t.TempDir(), "cloud-ca.pem")
+	block := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(ca, block, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	log = runInit(t, makeInitScript(t, initScriptOpts{rpm: pkg, url: url, caBundle: ca}), root)
+	wantLog(t, log, "as expected", "1.0.0-1.x86_64: installed", "done:")
 }

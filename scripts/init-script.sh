@@ -63,12 +63,12 @@ embed() {
 	printf '%s' "$data"
 }
 
-props= marker=
+props='' marker=''
 if [ -n "$PROPERTIES" ]; then
 	props=$(embed "$PROPERTIES" ELB_LOGGER_PROPERTIES_END)
 	marker="# Written by elb-access-logger-init.sh (sha256 $(printf '%s\n' "$props" | sum)); edit this file and the script keeps it."
 fi
-ca= have_ca=0
+ca='' have_ca=0
 if [ -n "$CA_BUNDLE" ]; then
 	ca=$(embed "$CA_BUNDLE" ELB_LOGGER_CA_BUNDLE_END)
 	grep -q -- '-----BEGIN CERTIFICATE-----' "$CA_BUNDLE" || die "$CA_BUNDLE: no PEM certificate in it"
