@@ -63,8 +63,8 @@ init-script:
 		scripts/init-script.sh
 
 # Tools the packaging tests use (Debian): rpm, systemd-analyze, haproxy, man,
-# promtool (in Debian's prometheus package; on a host running systemd its
-# install enables the Prometheus server too).
+# shellcheck, promtool (in Debian's prometheus package; on a host running
+# systemd its install enables the Prometheus server too).
 packaging-deps:
 	@missing=""; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
@@ -72,6 +72,7 @@ packaging-deps:
 	command -v rpm >/dev/null || missing="$$missing rpm"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
+	command -v shellcheck >/dev/null || missing="$$missing shellcheck"; \
 	if [ -n "$$missing" ]; then \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get install -y --no-install-recommends $$missing || \

@@ -279,6 +279,16 @@ func TestInitScriptInstalls(t *testing.T) {
 		!strings.HasSuffix(string(data), "\naccess_log.emit_interval = 60\n") {
 		t.Errorf("property file after the second script: got\n%s", data)
 	}
+
+	// Deleted by the operator: written again.
+	if err := os.Remove(propsPath); err != nil {
+		t.Fatal(err)
+	}
+	log = runInit(t, script2, root)
+	wantLog(t, log, "written (absent before)")
+	if fi, err := os.Stat(propsPath); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("property file written again: %v (%v), want mode 0640", fi, err)
+	}
 }
 
 // checkTemplate: the edited template is the servo's with the agent's log

@@ -20,6 +20,11 @@ type replayOptions struct {
 	DryRun bool
 }
 
+// replayIdentityTimeout bounds how long a replay waits for instance
+// metadata to complete the identity (the agent itself waits as long as it
+// takes).
+const replayIdentityTimeout = time.Minute
+
 // runReplay feeds a captured log through parse and encode as one window.
 // With DryRun it writes the encoded lines to stdout exactly as they would
 // be stored and the plan to stderr, and uploads nothing. Without it the
@@ -34,6 +39,14 @@ func runReplay(ctx context.Context, cfg *config.Config, opts replayOptions, stdi
 		}
 		defer f.Close()
 		in = f
+	}
+	// The identity (and in elb-api mode the destination) as the agent
+	// would have it.
+	ictx, cancel := context.WithTimeout(ctx, replayIdentityTimeout)
+	cfg, err := agent.ReplayConfig(ictx, cfg, slog.New(slog.NewTextHandler(stderr, nil)).With("component", "identity"))
+	cancel()
+	if err != nil {
+		return usageError{err}
 	}
 	in, done := withProgress(in, stderr)
 	defer done()
@@ -73,6 +86,9 @@ func replayUpload(ctx context.Context, cfg *config.Config, in io.Reader, readDon
 	if plan.BucketErr != nil {
 		return usageError{plan.BucketErr}
 	}
+	if plan.KeyErr != nil {
+		return usageError{plan.KeyErr}
+	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
@@ -104,10 +120,18 @@ func printPlan(stderr io.Writer, cfg *config.Config, plan *agent.ReplayPlan) {
 	if owner == "" {
 		owner = "(unknown: set access_log.owner_account)"
 	}
-	fmt.Fprintf(stderr, "bucket: %s (create if missing; bucket ACL: FULL_CONTROL for the uploader, READ for %s)\n", bucket, owner)
+	key := plan.Key
+	if plan.KeyErr != nil {
+		key = "(unknown: " + plan.KeyErr.Error() + ")"
+	}
+	if plan.Spec.UserOwned {
+		fmt.Fprintf(stderr, "bucket: %s (the load balancer owner's, from the ELB API's AccessLog attribute: never created, its ACL left alone)\n", bucket)
+	} else {
+		fmt.Fprintf(stderr, "bucket: %s (create if missing; bucket ACL: FULL_CONTROL for the uploader, READ for %s)\n", bucket, owner)
+	}
 	fmt.Fprintf(stderr, "lifecycle: %s\n", lifecyclePlan(cfg))
-	fmt.Fprintf(stderr, "preflight: write and read back %s\n", uploader.TestFileKey("", plan.Owner))
-	fmt.Fprintf(stderr, "object: %s (window ending %s; grants: READ id=%s, FULL_CONTROL for the uploader)\n", plan.Key, plan.WindowEnd.Format(time.RFC3339), owner)
+	fmt.Fprintf(stderr, "preflight: write and read back %s\n", uploader.TestFileKey(plan.Spec.Prefix, plan.Owner))
+	fmt.Fprintf(stderr, "object: %s (a replay's own key, never a window's of the agent; window ending %s; grants: READ id=%s, FULL_CONTROL for the uploader)\n", key, plan.WindowEnd.Format(time.RFC3339), owner)
 	fmt.Fprintf(stderr, "format: %s; lines: %d; bytes: %d; unparsed (kept raw): %d; truncated: %d\n", cfg.Format, plan.Lines, plan.Bytes, plan.Unparsed, plan.Truncated)
 	names := make([]string, 0, len(plan.Formats))
 	for n := range plan.Formats {

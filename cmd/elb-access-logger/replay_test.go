@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity/identitytest"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -204,5 +207,23 @@ func TestReplayFailsUnlessUploaded(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "uploaded") {
 		t.Errorf("stderr claims an upload:\n%s", stderr.String())
+	}
+}
+
+// TestReplayIdentityFromMetadata: on a node whose identity comes from
+// instance metadata, the dry-run plan names the bucket and the owner from
+// it, as the agent would (issue 16, item 12).
+func TestReplayIdentityFromMetadata(t *testing.T) {
+	srv := httptest.NewServer(&identitytest.FakeIMDS{Values: identitytest.EucaValues(), TokenStatus: http.StatusOK})
+	defer srv.Close()
+	props := writeProps(t, "access_log.bucket = logs-{lb_name}\nmetadata.endpoint = "+srv.URL+"\nspool.dir = "+t.TempDir()+"\n")
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"--config", props, "--replay", "../../testdata/haproxy/stock-httplog.log", "--dry-run"}, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	for _, want := range []string{"bucket: logs-my-web-lb ", "READ for 123456789012", "object: elb-access-replay-"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("plan: want %q in\n%s", want, stderr.String())
+		}
 	}
 }
