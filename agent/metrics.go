@@ -226,9 +226,16 @@ func (a *Agent) noteDrops() {
 	a.spool.NoteDrops(a.in.Losses(context.Background(), a.live.Load().cfg.HAProxyStatsSocket))
 }
 
+// metricsServer serves /metrics and /healthz on metrics.listen. Start sets
+// it before Run; it is not changed after.
+type metricsServer struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
 // startMetrics binds metrics.listen and serves /metrics and /healthz on it.
 func (a *Agent) startMetrics() error {
-	addr := a.cfg.MetricsListen
+	addr := a.Config().MetricsListen
 	if addr == "" {
 		return nil
 	}
@@ -236,10 +243,9 @@ func (a *Agent) startMetrics() error {
 	if err != nil {
 		return fmt.Errorf("metrics.listen: %w", err)
 	}
-	a.metricsLn = ln
-	a.metricsSrv = &http.Server{Handler: a.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: a.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+	a.metrics = metricsServer{srv: srv, ln: ln}
 	a.log.Info("metrics listening", "addr", "http://"+ln.Addr().String()+"/metrics")
-	srv := a.metricsSrv
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("metrics server stopped", "err", err)
@@ -250,17 +256,17 @@ func (a *Agent) startMetrics() error {
 
 // MetricsAddr is the address /metrics is served on; nil when disabled.
 func (a *Agent) MetricsAddr() net.Addr {
-	if a.metricsLn == nil {
+	if a.metrics.ln == nil {
 		return nil
 	}
-	return a.metricsLn.Addr()
+	return a.metrics.ln.Addr()
 }
 
 // closeMetrics stops the metrics server.
 func (a *Agent) closeMetrics() {
-	if a.metricsSrv != nil {
+	if a.metrics.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		a.metricsSrv.Shutdown(ctx)
+		a.metrics.srv.Shutdown(ctx)
 	}
 }
