@@ -50,7 +50,7 @@ func Replay(cfg *config.Config, in io.Reader, out io.Writer, now time.Time) (*Re
 		plan.BucketErr = fmt.Errorf("access_log.bucket: %w", err)
 	}
 	plan.Spec = uploader.Bucket{Name: plan.Bucket, OwnerAccount: id.Account, LifecycleDays: cfg.LifecycleDays, LBName: id.LBName,
-		KeyLayout: cfg.KeyLayout, UserOwned: cfg.UserBucket}
+		KeyLayout: cfg.KeyLayout, UserOwned: cfg.UserBucket, OwnerGrantee: cfg.OwnerCanonicalID}
 	if cfg.UserBucket || cfg.KeyLayout == uploader.KeyLayoutAWS {
 		plan.Spec.Prefix = cfg.KeyPrefix
 	}
