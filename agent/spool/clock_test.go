@@ -16,7 +16,7 @@ import (
 // evicts beyond the bound what is not busy.
 func TestClockFlushesSealsAndEvicts(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, every(300*time.Millisecond), time.Now(), nil)
+	s, err := Open(dir, every(time.Second), time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
