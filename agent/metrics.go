@@ -109,6 +109,12 @@ var (
 	descHAProxy   = desc("haproxy_dropped_logs_total", "Logs HAProxy could not send (DroppedLogs of its stats socket, read each window; resets when HAProxy restarts).")
 	descHAErr     = desc("haproxy_stats_errors_total", "Failed reads of HAProxy's stats socket.")
 	descUp        = desc("healthy", "1 while /healthz answers 200.")
+	// For alerting rules (packaging/prometheus/): the bound, the window and
+	// the identity the rules compare against.
+	descMaxBytes  = desc("spool_max_bytes", "spool.max_bytes in force: past it the oldest sealed segments are evicted.")
+	descWindowLen = desc("window_seconds", "Length of the next window, from access_log.emit_interval or access_log.schedule.")
+	descWindowEnd = desc("window_end_timestamp_seconds", "Unix time the open window ends and is sealed.")
+	descIdentity  = desc("identity_complete", "1 once the node's identity is complete and uploads may go, 0 while it is still unknown.")
 	descELBPolls  = desc("elb_api_polls_total", "AccessLog attributes read from the ELB API (access_log.source = elb-api).")
 	descELBErrs   = desc("elb_api_poll_errors_total", "ELB API polls that failed; the last known AccessLog attribute stayed in force.")
 	descELBRej    = desc("elb_api_rejected_total", "AccessLog attributes refused as invalid (bad bucket, prefix with AWSLogs, interval outside 5..60).")
@@ -122,7 +128,8 @@ func (c agentCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDatagrams, descRecvBytes, descOversize, descKernel, descLines, descUnparsed,
 		descTrunc, descDropped, descSpooled, descSealed, descEvicted, descEvBytes, descEvLines, descWriteErr,
 		descUpOK, descUpFail, descLastUp, descProv, descProvErr, descReloadOK, descReloadErr, descPendSegs,
-		descPendBytes, descHAProxy, descHAErr, descUp, descELBPolls, descELBErrs, descELBRej, descELBChg} {
+		descPendBytes, descHAProxy, descHAErr, descUp, descELBPolls, descELBErrs, descELBRej, descELBChg,
+		descMaxBytes, descWindowLen, descWindowEnd, descIdentity} {
 		ch <- d
 	}
 }
@@ -186,17 +193,28 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 		segs, bytes, _ := a.spool.Pending()
 		gauge(descPendSegs, float64(segs))
 		gauge(descPendBytes, float64(bytes))
+		gauge(descWindowEnd, float64(a.spool.End().UnixNano())/1e9)
 	}
+	gauge(descMaxBytes, float64(a.live.Load().cfg.SpoolMaxBytes))
+	gauge(descWindowLen, a.windowLength(time.Now()).Seconds())
+	a.ids.mu.Lock()
+	idReady := a.ids.ready
+	a.ids.mu.Unlock()
+	gauge(descIdentity, b2f(idReady))
 	es := a.ELBStats()
 	counter(descELBPolls, es.Polls)
 	counter(descELBErrs, es.PollErrors)
 	counter(descELBRej, es.Rejected)
 	counter(descELBChg, es.Changes)
-	healthy := 0.0
-	if ok, _ := a.health(time.Now()); ok {
-		healthy = 1
+	healthy, _ := a.health(time.Now())
+	gauge(descUp, b2f(healthy))
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
 	}
-	gauge(descUp, healthy)
+	return 0
 }
 
 // noteDrops adds the datagrams lost before they reached the agent since
