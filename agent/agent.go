@@ -126,7 +126,8 @@ func (a *Agent) Start() error {
 		Lost:     func(err error) bool { return errors.Is(err, ErrBufferFull) },
 		Result:   a.spoolResult,
 		OnBehind: a.onBehind, Hold: a.hold,
-		Log: a.log.With("component", "ingest"),
+		MaxGather: min(ingest.DefaultMaxGather, a.cfg.FsyncInterval/4),
+		Log:       a.log.With("component", "ingest"),
 	})
 	if err != nil {
 		return err
