@@ -92,6 +92,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runReplay(ctx, cfg, replayOptions{File: opts.Replay, DryRun: opts.DryRun}, os.Stdin, stdout, stderr)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	for _, w := range cfg.Warnings() {
+		log.Warn("configuration: " + w)
+	}
 	a, err := newAgent(cfg, log)
 	if err != nil {
 		return usageError{err}

@@ -23,6 +23,9 @@ func uploaderOptions(cfg *config.Config) uploader.Options {
 		MetadataEndpoint:   cfg.MetadataEndpoint,
 		CABundle:           cfg.CABundle,
 		InsecureSkipVerify: cfg.InsecureSkipTLS,
+
+		UploaderID:          cfg.UploaderID,
+		ExpectedBucketOwner: cfg.ExpectedBucketOwner,
 	}
 }
 
