@@ -227,3 +227,21 @@ func TestReplayIdentityFromMetadata(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayOwnerCanonicalID: on AWS the owner's account names keys and
+// its canonical id is the grantee; the plan shows the grantee.
+func TestReplayOwnerCanonicalID(t *testing.T) {
+	const canonical = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
+	props := writeProps(t, "access_log.lb_name = my-loadbalancer\naccess_log.owner_account = 123456789012\n"+
+		"access_log.owner_canonical_id = "+canonical+"\naccess_log.node_ip = 10.0.0.5\naccess_log.instance_id = i-315dd646\n"+
+		"metadata.endpoint =\nspool.dir = "+t.TempDir()+"\n")
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"--config", props, "--replay", "../../testdata/haproxy/stock-httplog.log", "--dry-run"}, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	for _, want := range []string{"READ for " + canonical, "grants: READ id=" + canonical, "AWSLogs/123456789012/ELBAccessLogTestFile", "refused unless the uploader's account owns it"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("plan: want %q in\n%s", want, stderr.String())
+		}
+	}
+}
