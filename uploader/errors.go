@@ -234,6 +234,12 @@ func classify(err error) error {
 		return ErrServer
 	case code == http.StatusForbidden:
 		return ErrAccessDenied
+	case code == http.StatusNotFound:
+		// A 404 whose body was lost (the store closed the connection
+		// while the request was still being sent): every call that can
+		// meet a missing key checks for it before classifying, so what
+		// is left is a missing bucket.
+		return ErrNoSuchBucket
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return ErrTimeout
