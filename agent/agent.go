@@ -6,6 +6,7 @@ import (
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"github.com/elb-access-logger/elb-access-logger/agent/ingest"
+	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"log/slog"
 	"net"
 	"sync"
@@ -35,8 +36,8 @@ type Agent struct {
 	log      *slog.Logger
 	now      func() time.Time
 
-	spool   *Spool
-	fs      FS             // the spool's filesystem; nil is the real one
+	spool   *spool.Spool
+	fs      spool.FS       // the spool's filesystem; nil is the real one
 	in      *ingest.Ingest // listeners and the datagram -> line pipeline; set by Start
 	backoff Backoff
 	kick    chan struct{} // a segment was sealed: upload it
@@ -106,7 +107,7 @@ func (a *Agent) Start() error {
 	next := func(t time.Time) time.Time { return config.NextWindowEnd(a.live.Load().sched, t) }
 	a.started = a.now()
 	cfg := a.Config() // keys read only at start never change (config.KeepRestartValues)
-	sp, err := OpenSpool(cfg.SpoolDir, next, a.started, a.fs)
+	sp, err := spool.Open(cfg.SpoolDir, next, a.started, a.fs)
 	if err != nil {
 		return err
 	}
@@ -117,7 +118,7 @@ func (a *Agent) Start() error {
 	o := a.ingestOpts
 	o.MaxMessageBytes, o.ReceiveBufferBytes = cfg.MaxMessageBytes, cfg.ReceiveBufferBytes
 	o.Format, o.LBName, o.Enabled = cfg.Format, a.lbName(cfg), cfg.Enabled
-	o.Lost = func(err error) bool { return errors.Is(err, ErrBufferFull) }
+	o.Lost = func(err error) bool { return errors.Is(err, spool.ErrBufferFull) }
 	o.Result = a.spoolResult
 	o.Log = a.log.With("component", "ingest")
 	in, err := ingest.New(sp, o)
@@ -135,7 +136,7 @@ func (a *Agent) Start() error {
 	return nil
 }
 
-var _ ingest.Sink = (*Spool)(nil)
+var _ ingest.Sink = (*spool.Spool)(nil)
 
 // Addrs returns the addresses the listeners are bound to.
 func (a *Agent) Addrs() []net.Addr {
@@ -286,7 +287,7 @@ func (a *Agent) spoolResult(err error) {
 // evict enforces spool.max_bytes, oldest sealed segments first.
 func (a *Agent) evict() {
 	maxBytes := a.live.Load().cfg.SpoolMaxBytes
-	evicted, err := a.spool.Evict(maxBytes, func(s Segment) bool {
+	evicted, err := a.spool.Evict(maxBytes, func(s spool.Segment) bool {
 		_, busy := a.inflight.Load(s.Path)
 		return busy
 	})

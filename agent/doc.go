@@ -12,9 +12,12 @@
 //     datagram -> line pipeline (parse, encode, append to a Sink, count)
 //     that the listeners, Agent.Ingest, Replay and the fleet simulator
 //     share; the kernel's and HAProxy's loss counts.
-//   - the spool, the upload rounds and the ELB API follower are still in
-//     this package (spool.go, upload.go, elbapi.go, reload.go) and move
-//     into agent/spool, agent/ship and agent/control.
+//   - agent/spool: the active window, sealed segments and their counts,
+//     eviction, and every durable file of the spool directory through one
+//     filesystem seam (FS, WriteFileAtomic); the directory's flock.
+//   - the upload rounds and the ELB API follower are still in this package
+//     (upload.go, elbapi.go, reload.go) and move into agent/ship and
+//     agent/control.
 //
 // This package keeps New, Start and Run (the shutdown order), the live
 // configuration a reload swaps, metrics (from each component's Stats) and
@@ -35,6 +38,9 @@
 //	reloadMu -> elb.destMu -> ingest's set lock (storeLive)
 //	identity.Resolver.mu -> ids.mu -> ingest's set lock (setIdentity)
 //	uploadMu -> ids.mu (takeIdentity)
+//
+// The spool's own locks (fsyncMu -> mu -> segs) come after all of these
+// (package agent/spool).
 //
 // Locks inside a component never call out while held, except
 // identity.Resolver.mu, held while its callback runs, and ingest's direct

@@ -241,8 +241,7 @@ func TestUploadsWaitForIdentity(t *testing.T) {
 	conn, cancel, done := startAgent(t, c, up)
 	defer func() { cancel(); <-done }()
 	fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: while-metadata-down\n")
-	sp := &Spool{dir: c.SpoolDir}
-	waitFor(t, "a sealed segment", func() bool { s, _ := sp.Sealed(); return len(s) > 0 })
+	waitFor(t, "a sealed segment", func() bool { return len(sealedIn(c.SpoolDir)) > 0 })
 	time.Sleep(1500 * time.Millisecond)
 	if n := len(up.lines()); n != 0 {
 		t.Fatalf("%d lines uploaded before the identity was known", n)

@@ -119,7 +119,7 @@ func replayKey(cfg *config.Config, id identity.Identity, end time.Time, digest s
 func ReplayConfig(ctx context.Context, cfg *config.Config, log *slog.Logger) (*config.Config, error) {
 	eff := cfg
 	if cfg.Source == config.SourceELBAPI {
-		st, err := loadELBState(cfg.SpoolDir)
+		st, err := loadELBState(nil, cfg.SpoolDir)
 		if err != nil {
 			return nil, fmt.Errorf("replay: %w", err)
 		}

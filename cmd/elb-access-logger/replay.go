@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/elb-access-logger/elb-access-logger/agent"
+	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
@@ -99,7 +100,7 @@ func replayUpload(ctx context.Context, cfg *config.Config, in io.Reader, readDon
 	if err := up.Provision(ctx, plan.Spec); err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
-	counts := agent.WindowCounts{Lines: int64(plan.Lines), Unparsed: int64(plan.Unparsed), Truncated: int64(plan.Truncated)}
+	counts := spool.WindowCounts{Lines: int64(plan.Lines), Unparsed: int64(plan.Unparsed), Truncated: int64(plan.Truncated)}
 	obj := uploader.Object{Bucket: plan.Bucket, Key: plan.Key, Body: f, Size: plan.Bytes, OwnerAccount: plan.Owner,
 		OwnerGrantee: plan.Spec.OwnerGrantee, Metadata: counts.Metadata()}
 	if err := up.Put(ctx, obj); err != nil {
