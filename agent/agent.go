@@ -120,6 +120,7 @@ func (a *Agent) Start() error {
 	o.Format, o.LBName, o.Enabled = cfg.Format, a.lbName(cfg), cfg.Enabled
 	o.Lost = func(err error) bool { return errors.Is(err, spool.ErrBufferFull) }
 	o.Result = a.spoolResult
+	o.MaxGather = min(ingest.DefaultMaxGather, cfg.FsyncInterval/4)
 	o.Log = a.log.With("component", "ingest")
 	in, err := ingest.New(sp, o)
 	if err != nil {
