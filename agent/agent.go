@@ -69,6 +69,8 @@ type Agent struct {
 	// ingestOpts are the options Start gives ingest beyond the
 	// configuration: OnBehind, and Hold for tests.
 	ingestOpts ingest.Options
+	// onIdentity, when set (OnIdentity), is told each identity resolved.
+	onIdentity func(identity.Identity)
 
 	// elb-api mode (elbapi.go).
 	elb      elbState
@@ -127,6 +129,7 @@ func (a *Agent) Start() error {
 	o.Format, o.LBName, o.Enabled = cfg.Format, a.lbName(cfg), cfg.Enabled
 	o.Lost = func(err error) bool { return errors.Is(err, spool.ErrBufferFull) }
 	o.Result = a.spoolResult
+	o.MaxGather = min(ingest.DefaultMaxGather, cfg.FsyncInterval/4)
 	o.Log = a.log.With("component", "ingest")
 	in, err := ingest.New(sp, o)
 	if err != nil {
@@ -211,6 +214,12 @@ func (a *Agent) Run(ctx context.Context) error {
 // often while the agent is behind; it must be quick. The command uses it to
 // give the runtime more threads. Call it before Start.
 func (a *Agent) OnBehind(f func()) { a.ingestOpts.OnBehind = f }
+
+// OnIdentity sets a function told each identity the agent resolves (from
+// the property file and instance metadata), before the upload round it
+// allows: the command re-points the store and ELB API clients at the
+// identity's region with it. Call it before Run.
+func (a *Agent) OnIdentity(f func(identity.Identity)) { a.onIdentity = f }
 
 // kickUploads asks the upload loop for a round.
 func (a *Agent) kickUploads() {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/elb-access-logger/elb-access-logger/parser"
 )
@@ -44,6 +45,11 @@ type Options struct {
 	// Hold, when set, runs before each datagram a listener handles:
 	// tests pause the reader with it to make the kernel drop datagrams.
 	Hold func()
+	// MaxGather caps how long a reader lets datagrams gather in the
+	// kernel's buffer when the rate is low; 0 is DefaultMaxGather. Lines
+	// reach the sink that much later at most: keep it well under
+	// spool.fsync_interval.
+	MaxGather time.Duration
 	// ProcNet is where the kernel lists its UDP sockets; "" is /proc/net.
 	ProcNet string
 	Log     *slog.Logger
@@ -235,6 +241,7 @@ func (in *Ingest) listen(s string) (*udpListener, error) {
 	if err != nil {
 		return nil, err
 	}
+	l.maxGather = in.opts.MaxGather
 	in.log.Info("listening", "addr", "udp://"+l.Addr().String())
 	return l, nil
 }

@@ -126,14 +126,16 @@ func newAgent(cfg *config.Config, log *slog.Logger) (*agent.Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := agent.New(cfg, up, log)
+	store := &regionalStore{opts: uploaderOptions(cfg), c: up}
+	a, err := agent.New(cfg, store, log)
 	if err != nil {
 		return nil, err
 	}
-	src, err := newELBClient(cfg)
-	if err != nil {
+	elb := &regionalELB{build: func(region string) (*agent.ELBClient, error) { return newELBClient(cfg, region) }}
+	if err := elb.SetRegion(cfg.SigningRegion()); err != nil {
 		return nil, err
 	}
-	a.SetAccessLogSource(src)
+	a.SetAccessLogSource(elb)
+	a.OnIdentity(followRegion(cfg, store, elb, log))
 	return a, nil
 }

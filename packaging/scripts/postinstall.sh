@@ -21,8 +21,9 @@ else
 	fi
 	bin=/usr/bin/elb-access-logger
 	if command -v setcap >/dev/null 2>&1; then
-		chown root:elb-access-logger "$bin" && chmod 0750 "$bin" &&
+		if chown root:elb-access-logger "$bin" && chmod 0750 "$bin"; then
 			setcap cap_net_bind_service=+ep "$bin" || :
+		fi
 	fi
 fi
 exit 0
