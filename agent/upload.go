@@ -265,6 +265,7 @@ func (a *Agent) prepareBucket(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	a.provisions.Add(1)
+	a.parked.ReleaseAll() // the store took a write: parked segments are worth a try now
 	a.bucketReady, a.forceProvision = true, false
 	a.verified = provisionState{Settings: settings, Bucket: spec.Name, Verified: a.now().UTC()}
 	if ui, ok := a.uploader.(uploaderIdentity); ok {

@@ -82,6 +82,14 @@ func (p *Parking) Release(seg spool.Segment) {
 	delete(p.m, seg.Path)
 }
 
+// ReleaseAll forgets every parked segment: the store changed (a bucket was
+// provisioned again, permissions granted), so each is worth a try now.
+func (p *Parking) ReleaseAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	clear(p.m)
+}
+
 // Keep forgets every parked segment not in segs (evicted, removed).
 func (p *Parking) Keep(segs []spool.Segment) {
 	p.mu.Lock()
