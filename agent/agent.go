@@ -122,6 +122,9 @@ func (a *Agent) Start() error {
 	live := a.live.Load().cfg
 	in, err := ingest.New(sp, ingest.Options{
 		MaxMessageBytes: a.cfg.MaxMessageBytes, ReceiveBufferBytes: a.cfg.ReceiveBufferBytes,
+		UnixSocket: ingest.UnixSocket{Mode: a.cfg.UnixSocketMode, Group: a.cfg.UnixSocketGroup,
+			GroupRequired: a.cfg.Explicit("syslog.unix_socket_group")},
+		MaxConnections: a.cfg.MaxConnections, IdleTimeout: a.cfg.IdleTimeout,
 		Format: live.Format, LBName: a.lbName(live), Enabled: live.Enabled,
 		Lost:     func(err error) bool { return errors.Is(err, ErrBufferFull) },
 		Result:   a.spoolResult,
