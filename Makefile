@@ -33,7 +33,8 @@ build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/elb-access-logger
 
 # $(DIST)/elb-access-logger-$(RPM_VERSION)-1.x86_64.rpm. Every file of
-# packaging/haproxy/ except Go sources goes to /usr/share/elb-access-logger/;
+# packaging/haproxy/ except Go sources goes to /usr/share/elb-access-logger/,
+# the Prometheus alerting rules to its prometheus/;
 # README.md, CHANGELOG.md, LICENSE and docs/ (its .md files and images) to
 # /usr/share/doc/elb-access-logger/; the man page, gzipped, to man8.
 rpm: build
@@ -41,6 +42,8 @@ rpm: build
 	if [ -d packaging/haproxy ]; then \
 		find packaging/haproxy -maxdepth 1 -type f ! -name '*.go' -exec install -m 0644 {} $(DIST)/stage/share/ \; ; \
 	fi
+	mkdir -p $(DIST)/stage/share/prometheus
+	install -m 0644 packaging/prometheus/elb-access-logger.rules.yml $(DIST)/stage/share/prometheus/
 	install -m 0644 README.md CHANGELOG.md LICENSE $(DIST)/stage/doc/
 	find docs -maxdepth 1 -type f \( -name '*.md' -o -name '*.png' -o -name '*.svg' \) -exec install -m 0644 {} $(DIST)/stage/doc/docs/ \;
 	gzip -9 -n -c docs/elb-access-logger.8 > $(DIST)/stage/man8/elb-access-logger.8.gz
@@ -59,9 +62,12 @@ init-script:
 		PROPERTIES='$(PROPERTIES)' HAPROXY_CFG='$(HAPROXY_CFG)' CA_BUNDLE='$(CA_BUNDLE)' \
 		scripts/init-script.sh
 
-# Tools the packaging tests use (Debian): rpm, systemd-analyze, haproxy, man, shellcheck.
+# Tools the packaging tests use (Debian): rpm, systemd-analyze, haproxy, man,
+# shellcheck, promtool (in Debian's prometheus package; on a host running
+# systemd its install enables the Prometheus server too).
 packaging-deps:
 	@missing=""; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v man >/dev/null || missing="$$missing man-db"; \
 	command -v rpm >/dev/null || missing="$$missing rpm"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \

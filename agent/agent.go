@@ -6,9 +6,9 @@ import (
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"github.com/elb-access-logger/elb-access-logger/agent/ingest"
+	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"log/slog"
 	"net"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,15 +30,14 @@ const ShutdownTimeout = 10 * time.Second
 
 // Agent is one running access-log agent.
 type Agent struct {
-	cfg      *config.Config
 	id       identity.Identity
 	bucket   string
 	uploader Uploader
 	log      *slog.Logger
 	now      func() time.Time
 
-	spool   *Spool
-	fs      FS             // the spool's filesystem; nil is the real one
+	spool   *spool.Spool
+	fs      spool.FS       // the spool's filesystem; nil is the real one
 	in      *ingest.Ingest // listeners and the datagram -> line pipeline; set by Start
 	backoff Backoff
 	kick    chan struct{} // a segment was sealed: upload it
@@ -67,15 +66,13 @@ type Agent struct {
 	reloads  reloadCounters
 
 	// Observability (metrics.go, health.go, kdrops.go, haproxy.go).
-	obs        *obsCounters
-	metricsSrv *http.Server
-	metricsLn  net.Listener
-	// hold, when set, runs before each datagram is handled: tests pause
-	// the reader with it to make the kernel drop datagrams.
-	hold func()
-	// onBehind, when set, is called when a listener's handler falls
-	// behind (OnBehind).
-	onBehind func()
+	obs     *obsCounters
+	metrics metricsServer // /metrics and /healthz; set by Start
+	// ingestOpts are the options Start gives ingest beyond the
+	// configuration: OnBehind, and Hold for tests.
+	ingestOpts ingest.Options
+	// onIdentity, when set (OnIdentity), is told each identity resolved.
+	onIdentity func(identity.Identity)
 
 	// elb-api mode (elbapi.go).
 	elb      elbState
@@ -95,7 +92,7 @@ func New(cfg *config.Config, up Uploader, log *slog.Logger) (*Agent, error) {
 	if _, err := parser.NewEncoder(cfg.Format, parser.EncoderOptions{}); err != nil {
 		return nil, err
 	}
-	a.cfg, a.id = cfg, cfg.Identity()
+	a.id = cfg.Identity()
 	a.live.Store(&liveConfig{cfg: cfg, sched: sched})
 	var src identity.Source
 	if cfg.MetadataEndpoint != "" {
@@ -111,7 +108,8 @@ func (a *Agent) Start() error {
 	// A reloaded schedule takes effect from the next window.
 	next := func(t time.Time) time.Time { return config.NextWindowEnd(a.live.Load().sched, t) }
 	a.started = a.now()
-	sp, err := OpenSpool(a.cfg.SpoolDir, next, a.started, a.fs)
+	cfg := a.Config() // keys read only at start never change (config.KeepRestartValues)
+	sp, err := spool.Open(cfg.SpoolDir, next, a.started, a.fs)
 	if err != nil {
 		return err
 	}
@@ -119,22 +117,21 @@ func (a *Agent) Start() error {
 		a.log.Error("spool: files of an earlier run not sealed yet; retrying at the next window end", "err", err)
 	}
 	a.spool = sp
-	live := a.live.Load().cfg
-	in, err := ingest.New(sp, ingest.Options{
-		MaxMessageBytes: a.cfg.MaxMessageBytes, ReceiveBufferBytes: a.cfg.ReceiveBufferBytes,
-		UnixSocket: ingest.UnixSocket{Mode: a.cfg.UnixSocketMode, Group: a.cfg.UnixSocketGroup,
-			GroupRequired: a.cfg.Explicit("syslog.unix_socket_group")},
-		MaxConnections: a.cfg.MaxConnections, IdleTimeout: a.cfg.IdleTimeout,
-		Format: live.Format, LBName: a.lbName(live), Enabled: live.Enabled,
-		Lost:     func(err error) bool { return errors.Is(err, ErrBufferFull) },
-		Result:   a.spoolResult,
-		OnBehind: a.onBehind, Hold: a.hold,
-		Log: a.log.With("component", "ingest"),
-	})
+	o := a.ingestOpts
+	o.MaxMessageBytes, o.ReceiveBufferBytes = cfg.MaxMessageBytes, cfg.ReceiveBufferBytes
+	o.UnixSocket = ingest.UnixSocket{Mode: cfg.UnixSocketMode, Group: cfg.UnixSocketGroup,
+		GroupRequired: cfg.Explicit("syslog.unix_socket_group")}
+	o.MaxConnections, o.IdleTimeout = cfg.MaxConnections, cfg.IdleTimeout
+	o.Format, o.LBName, o.Enabled = cfg.Format, a.lbName(cfg), cfg.Enabled
+	o.Lost = func(err error) bool { return errors.Is(err, spool.ErrBufferFull) }
+	o.Result = a.spoolResult
+	o.MaxGather = min(ingest.DefaultMaxGather, cfg.FsyncInterval/4)
+	o.Log = a.log.With("component", "ingest")
+	in, err := ingest.New(sp, o)
 	if err != nil {
 		return err
 	}
-	if err := in.Bind(a.cfg.Listen); err != nil {
+	if err := in.Bind(cfg.Listen); err != nil {
 		return err
 	}
 	a.in = in
@@ -145,7 +142,7 @@ func (a *Agent) Start() error {
 	return nil
 }
 
-var _ ingest.Sink = (*Spool)(nil)
+var _ ingest.Sink = (*spool.Spool)(nil)
 
 // Addrs returns the addresses the listeners are bound to.
 func (a *Agent) Addrs() []net.Addr {
@@ -165,7 +162,8 @@ func (a *Agent) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	a.log.Info("agent running", "window_end", a.spool.End().Format(time.RFC3339), "spool", a.cfg.SpoolDir)
+	cfg := a.Config()
+	a.log.Info("agent running", "window_end", a.spool.End().Format(time.RFC3339), "spool", cfg.SpoolDir)
 
 	var wg sync.WaitGroup
 	a.run = runState{ctx: ctx, wg: &wg}
@@ -177,7 +175,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	if a.elb.src != nil {
 		a.spawn(func() { a.followELB(ctx) })
-	} else if a.cfg.Source == config.SourceELBAPI {
+	} else if cfg.Source == config.SourceELBAPI {
 		a.log.Error("access_log.source = elb-api but no ELB API client is set; logging stays as last known")
 	}
 
@@ -189,7 +187,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.uploadLoop(upCtx)
 	}()
 
-	fsync := time.NewTicker(a.cfg.FsyncInterval)
+	fsync := time.NewTicker(cfg.FsyncInterval)
 	defer fsync.Stop()
 	window := time.NewTimer(time.Until(a.spool.End()))
 	defer window.Stop()
@@ -233,7 +231,13 @@ func (a *Agent) Run(ctx context.Context) error {
 // queue for the handler, or the kernel reports drops. It may be called
 // often while the agent is behind; it must be quick. The command uses it to
 // give the runtime more threads. Call it before Start.
-func (a *Agent) OnBehind(f func()) { a.onBehind = f }
+func (a *Agent) OnBehind(f func()) { a.ingestOpts.OnBehind = f }
+
+// OnIdentity sets a function told each identity the agent resolves (from
+// the property file and instance metadata), before the upload round it
+// allows: the command re-points the store and ELB API clients at the
+// identity's region with it. Call it before Run.
+func (a *Agent) OnIdentity(f func(identity.Identity)) { a.onIdentity = f }
 
 // rotate seals the active window and starts the next one.
 func (a *Agent) rotate() {
@@ -295,7 +299,7 @@ func (a *Agent) spoolResult(err error) {
 // evict enforces spool.max_bytes, oldest sealed segments first.
 func (a *Agent) evict() {
 	maxBytes := a.live.Load().cfg.SpoolMaxBytes
-	evicted, err := a.spool.Evict(maxBytes, func(s Segment) bool {
+	evicted, err := a.spool.Evict(maxBytes, func(s spool.Segment) bool {
 		_, busy := a.inflight.Load(s.Path)
 		return busy
 	})

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/spool"
+	"github.com/elb-access-logger/elb-access-logger/agent/spool/spooltest"
 	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
 	"io"
 	"log/slog"
@@ -193,15 +195,14 @@ func TestAgentKeepsSegmentsWhileStoreFails(t *testing.T) {
 	c := testConfig(t)
 	conn, cancel, done := startAgent(t, c, up)
 	fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: kept\n")
-	sp := &Spool{dir: c.SpoolDir, fs: osFS{}}
-	waitFor(t, "a sealed segment", func() bool { s, _ := sp.Sealed(); return len(s) > 0 })
+	waitFor(t, "a sealed segment", func() bool { return len(sealedIn(c.SpoolDir)) > 0 })
 	time.Sleep(1500 * time.Millisecond) // at least one more failing round
 	if len(up.lines()) != 0 {
 		t.Fatal("uploaded while the store fails")
 	}
 	up.setFail(nil)
 	waitFor(t, "the kept line uploaded", func() bool { return len(up.lines()) == 1 })
-	waitFor(t, "the spool emptied", func() bool { s, _ := sp.Sealed(); return len(s) == 0 })
+	waitFor(t, "the spool emptied", func() bool { return len(sealedIn(c.SpoolDir)) == 0 })
 	cancel()
 	<-done
 }
@@ -232,7 +233,7 @@ func (m *memUploader) snapshot() (puts, overwrites []string, maxInflight int) {
 // at 06:01, 06:02, ..., in dir, as an earlier run with a store outage would.
 func sealSegments(t *testing.T, dir string, n int) {
 	t.Helper()
-	s, err := OpenSpool(dir, every(time.Minute), t0, nil)
+	s, err := spool.Open(dir, every(time.Minute), t0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +313,7 @@ func TestAgentFailingSegmentDoesNotStallOthers(t *testing.T) {
 	waitFor(t, "the younger segments uploaded", func() bool { p, _, _ := up.snapshot(); return len(p) >= 3 })
 	cancel()
 	<-done
-	segs, _ := (&Spool{dir: c.SpoolDir, fs: osFS{}}).Sealed()
+	segs := sealedIn(c.SpoolDir)
 	if len(segs) != 1 || uploader.SeedKey(segs[0].End) != poison {
 		t.Fatalf("left in the spool: got %+v, want only the failing segment", segs)
 	}
@@ -348,11 +349,11 @@ func TestAgentRestartAfterCleanStopNeverOverwrites(t *testing.T) {
 
 func TestAgentDiskFullKeepsRunningAndResumes(t *testing.T) {
 	c := testConfig(t)
-	ffs := &faultFS{}
+	ffs := &spooltest.FaultFS{}
 	var a *Agent
 	up := newMemUploader()
 	conn, cancel, done := startAgent(t, c, up, func(ag *Agent) { ag.fs = ffs; a = ag })
-	ffs.set(syscall.ENOSPC, 0)
+	ffs.Set(syscall.ENOSPC, 0)
 	fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: while-full\n")
 	waitFor(t, "the write error counted", func() bool { return a.spool.Stats().WriteErrors > 0 })
 	time.Sleep(1200 * time.Millisecond) // a window end passes on the full disk
@@ -361,7 +362,7 @@ func TestAgentDiskFullKeepsRunningAndResumes(t *testing.T) {
 		t.Fatalf("agent stopped on a full disk: %v", err)
 	default:
 	}
-	ffs.set(nil, 0)
+	ffs.Set(nil, 0)
 	fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: after\n")
 	waitFor(t, "both lines uploaded", func() bool { return len(up.lines()) == 2 })
 	cancel()
@@ -383,7 +384,7 @@ func TestAgentDisabledKeepsSpool(t *testing.T) {
 	if p, _, _ := up.snapshot(); len(p) != 0 {
 		t.Fatalf("uploaded while disabled: %v", p)
 	}
-	segs, _ := (&Spool{dir: c.SpoolDir, fs: osFS{}}).Sealed()
+	segs := sealedIn(c.SpoolDir)
 	if len(segs) != 2 {
 		t.Fatalf("spool: got %d segments, want the 2 kept", len(segs))
 	}

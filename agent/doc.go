@@ -1,18 +1,56 @@
-// Package agent runs the access-log agent: it loads the property file,
-// receives HAProxy syslog datagrams, appends the encoded lines to the active
-// window file of the spool, seals the window at each scheduled tick and hands
-// sealed segments to an Uploader.
+// Package agent wires the access-log agent's components and reports on
+// them. The components live under agent/, each owning its state, none
+// importing this package:
 //
-// The agent knows nothing of S3 or of HAProxy's text: the parser package
-// turns datagrams into lines and the Uploader interface, declared here, is
-// satisfied by the uploader package.
+//   - agent/config: Config, the key table, the property file and
+//     servo.conf, window schedules, and Diff (what applying a new
+//     configuration takes). Immutable values, no lock.
+//   - agent/identity: the node's Identity, bucket templates, the instance
+//     metadata client and the Resolver that completes the identity in the
+//     background and delivers it through a callback.
+//   - agent/ingest: the UDP listeners (bind, serve, rebind) and the one
+//     datagram -> line pipeline (parse, encode, append to a Sink, count)
+//     that the listeners, Agent.Ingest, Replay and the fleet simulator
+//     share; the kernel's and HAProxy's loss counts.
+//   - agent/spool: the active window, sealed segments and their counts,
+//     eviction, and every durable file of the spool directory through one
+//     filesystem seam (FS, WriteFileAtomic); the directory's flock.
+//   - the upload rounds and the ELB API follower are still in this package
+//     (upload.go, elbapi.go, reload.go) and move into agent/ship and
+//     agent/control.
 //
-// The spool (spool.go, segment.go) keeps what the agent accepted until the
-// store acknowledged it: whole lines reach the kernel every
-// spool.fsync_interval and the disk by fsync, windows are sealed under
-// strictly increasing keys, and a crash at any point neither loses sealed
-// data nor uploads a window under two keys. The upload loop (upload.go)
-// drains sealed segments oldest first with bounded concurrency, retrying
-// through one helper (retry.go). docs/durability.md has the contract and
-// the kill -9 test that proves it.
+// This package keeps New, Start and Run (the shutdown order), the live
+// configuration a reload swaps, metrics (from each component's Stats) and
+// /healthz, and Replay, which runs a capture through ingest's pipeline.
+//
+// Shutdown order (Run, then shutdown): the listeners stop reading and drain
+// what the kernel queued (ingest.Wait); the identity resolver and the other
+// goroutines stop; the active window is sealed; one upload round runs
+// within ShutdownTimeout; the metrics server stops (scrapes see the final
+// round; /healthz says 503 once no listener is bound); the spool closes.
+// /metrics and /healthz read each component under that component's own
+// lock, so a scrape during the teardown reads consistent values
+// (TestScrapesDuringShutdown).
+//
+// Lock order, where locks are ever held together (each lock has a comment
+// beside the data it guards):
+//
+//	reloadMu -> elb.destMu -> ingest's set lock (storeLive)
+//	identity.Resolver.mu -> ids.mu -> ingest's set lock (setIdentity)
+//	uploadMu -> ids.mu (takeIdentity)
+//
+// The spool's own locks (fsyncMu -> mu -> segs) come after all of these
+// (package agent/spool).
+//
+// Locks inside a component never call out while held, except
+// identity.Resolver.mu, held while its callback runs, and ingest's direct
+// lock, held while Ingest appends to the Sink (the spool's lock).
+//
+// The spool keeps what the agent accepted until the store acknowledged it:
+// whole lines reach the kernel every spool.fsync_interval and the disk by
+// fsync, windows are sealed under strictly increasing keys, and a crash at
+// any point neither loses sealed data nor uploads a window under two keys.
+// The upload loop drains sealed segments oldest first with bounded
+// concurrency, retrying through one helper (retry.go). docs/durability.md
+// has the contract and the kill -9 test that proves it.
 package agent

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -154,16 +155,12 @@ func (a *Agent) ELBStats() ELBStats {
 func (a *Agent) SetAccessLogSource(src AccessLogSource) { a.elb.src = src }
 
 // loadELBState reads the state file of dir; a missing file is an empty
-// state. Temp files of an interrupted write are removed.
-func loadELBState(dir string) (elbStateData, error) {
+// state. It changes nothing: temporary files of an interrupted write are
+// removed by spool.Open, once the spool directory is locked.
+func loadELBState(fsys spool.FS, dir string) (elbStateData, error) {
 	var st elbStateData
-	if tmps, _ := filepath.Glob(filepath.Join(dir, "."+elbStateFile+"-*.tmp")); len(tmps) > 0 {
-		for _, t := range tmps {
-			os.Remove(t)
-		}
-	}
 	path := filepath.Join(dir, elbStateFile)
-	data, err := os.ReadFile(path)
+	data, err := spool.ReadFile(fsys, dir, elbStateFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return st, nil
 	}
@@ -184,7 +181,7 @@ func (a *Agent) initELB(cfg *config.Config) *config.Config {
 	if cfg.Source != config.SourceELBAPI {
 		return cfg
 	}
-	st, err := loadELBState(cfg.SpoolDir)
+	st, err := loadELBState(a.filesys(), cfg.SpoolDir)
 	if err != nil {
 		a.log.Error("elb api: state of an earlier run not readable; logging stays off until the ELB API answers", "err", err)
 	}
@@ -289,7 +286,7 @@ func (a *Agent) pinSealed(d destination) {
 }
 
 // pinFor returns the destination seg was pinned to, if any.
-func (a *Agent) pinFor(seg Segment) (destination, bool) {
+func (a *Agent) pinFor(seg spool.Segment) (destination, bool) {
 	a.elb.mu.Lock()
 	defer a.elb.mu.Unlock()
 	d, ok := a.elb.pinned[filepath.Base(seg.Path)]
@@ -297,7 +294,7 @@ func (a *Agent) pinFor(seg Segment) (destination, bool) {
 }
 
 // unpin forgets the pin of an uploaded segment.
-func (a *Agent) unpin(seg Segment) {
+func (a *Agent) unpin(seg spool.Segment) {
 	a.elb.mu.Lock()
 	defer a.elb.mu.Unlock()
 	name := filepath.Base(seg.Path)
@@ -313,7 +310,7 @@ func (a *Agent) saveELBStateLocked() {
 	dir := a.Config().SpoolDir
 	data, err := json.MarshalIndent(elbStateData{AccessLog: a.elb.attr, Pinned: a.elb.pinned}, "", "  ")
 	if err == nil {
-		err = writeFileAtomic(dir, elbStateFile, data)
+		err = spool.WriteFileAtomic(a.filesys(), dir, elbStateFile, data)
 	}
 	if err != nil {
 		a.log.Error("elb api: cannot save the state in the spool directory", "err", err)

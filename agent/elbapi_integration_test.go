@@ -47,7 +47,7 @@ func TestELBAPIWithMotoAndRadosgw(t *testing.T) {
 	env := testbed.Require(t)
 	motoURL := testbed.RequireMoto(t)
 	ctx := testbed.Context(t, 3*time.Minute)
-	suffix := strings.ToLower(randomSuffix())
+	suffix := strings.ToLower(testSuffix())
 
 	// The owner's load balancer, in moto.
 	elbAdmin := elasticloadbalancing.New(elasticloadbalancing.Options{

@@ -8,11 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -339,7 +338,7 @@ func TestELBAPIFollowsChanges(t *testing.T) {
 	up.mu.Unlock()
 
 	// The state file keeps the last attribute and the pin.
-	st, err := loadELBState(c.SpoolDir)
+	st, err := loadELBState(nil, c.SpoolDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +353,7 @@ func TestELBAPIFollowsChanges(t *testing.T) {
 func TestELBAPIUnreachableKeepsLastKnown(t *testing.T) {
 	c := elbTestConfig(t)
 	data, _ := json.Marshal(elbStateData{AccessLog: &AccessLog{true, "kept-bucket", "kp", 5}})
-	if err := writeFileAtomic(c.SpoolDir, elbStateFile, data); err != nil {
+	if err := spool.WriteFileAtomic(nil, c.SpoolDir, elbStateFile, data); err != nil {
 		t.Fatal(err)
 	}
 	up := &aclUploader{memUploader: newMemUploader(), canned: map[string]string{}}
@@ -394,26 +393,6 @@ func TestELBAPIRefusesBadAttribute(t *testing.T) {
 	}
 }
 
-func TestWriteFileAtomic(t *testing.T) {
-	dir := t.TempDir()
-	for _, content := range []string{"first", "second"} {
-		if err := writeFileAtomic(dir, "state.json", []byte(content)); err != nil {
-			t.Fatal(err)
-		}
-		got, err := os.ReadFile(filepath.Join(dir, "state.json"))
-		if err != nil || string(got) != content {
-			t.Errorf("content: got %q (%v), want %q", got, err, content)
-		}
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Errorf("directory: got %d entries, want only state.json (no temp file left)", len(entries))
-	}
-	if err := writeFileAtomic(filepath.Join(dir, "missing"), "x", nil); err == nil {
-		t.Error("write into a missing directory: got nil error")
-	}
-}
-
 func TestLoadELBState(t *testing.T) {
 	tests := []struct {
 		name, content string // content "" means no file
@@ -430,8 +409,7 @@ func TestLoadELBState(t *testing.T) {
 			if tt.content != "" {
 				testbed.WriteFile(t, dir, elbStateFile, tt.content)
 			}
-			testbed.WriteFile(t, dir, "."+elbStateFile+"-123.tmp", "half-written")
-			st, err := loadELBState(dir)
+			st, err := loadELBState(nil, dir)
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("got %v, want nil", err)
@@ -440,9 +418,6 @@ func TestLoadELBState(t *testing.T) {
 			}
 			if (st.AccessLog == nil) != (tt.wantAttr == nil) || (st.AccessLog != nil && *st.AccessLog != *tt.wantAttr) {
 				t.Errorf("attribute: got %+v, want %+v", st.AccessLog, tt.wantAttr)
-			}
-			if _, err := os.Stat(filepath.Join(dir, "."+elbStateFile+"-123.tmp")); !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("temp file of an interrupted write: got %v, want removed", err)
 			}
 		})
 	}

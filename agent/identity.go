@@ -28,6 +28,9 @@ func (a *Agent) setIdentity(id identity.Identity, complete bool) {
 	a.ids.ready = complete
 	a.ids.waitLogged = false
 	a.ids.mu.Unlock()
+	if a.onIdentity != nil {
+		a.onIdentity(id)
+	}
 	if !complete {
 		a.log.Error("identity incomplete; set access_log.owner_account and the bucket template's values in the property file",
 			"account", id.Account, "lb_name", id.LBName, "node_ip", id.PublicIPv4, "instance_id", id.InstanceID)

@@ -3,10 +3,14 @@ package agent
 import (
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity/identitytest"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/elb-access-logger/elb-access-logger/parser"
 )
@@ -36,5 +40,29 @@ func TestEncoderFollowsIdentity(t *testing.T) {
 	a.setIdentity(identity.Identity{Account: "123456789012", LBName: "from-metadata", PublicIPv4: "10.0.0.5", InstanceID: "i-1"}, true)
 	if got := field(); got != "from-metadata" {
 		t.Errorf("after the identity: got %q, want from-metadata", got)
+	}
+}
+
+// TestOnIdentityHearsTheResolvedIdentity: the function set with OnIdentity
+// is told the identity metadata completed, region included (the command
+// signs for that region).
+func TestOnIdentityHearsTheResolvedIdentity(t *testing.T) {
+	values := identitytest.EucaValues()
+	values["placement/availability-zone"] = "eu-west-1a"
+	srv := httptest.NewServer(&identitytest.FakeIMDS{Values: values, TokenStatus: http.StatusOK})
+	defer srv.Close()
+	c := testConfig(t)
+	c.LBName, c.OwnerAccount = "", ""
+	c.MetadataEndpoint, c.MetadataTimeout = srv.URL, 5*time.Second
+	got := make(chan identity.Identity, 1)
+	_, cancel, done := startAgent(t, c, newMemUploader(), func(a *Agent) { a.OnIdentity(func(id identity.Identity) { got <- id }) })
+	defer func() { cancel(); <-done }()
+	select {
+	case id := <-got:
+		if id.Region != "eu-west-1" || id.LBName != "my-web-lb" {
+			t.Errorf("got %+v, want region eu-west-1 and lb my-web-lb from metadata", id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnIdentity not called")
 	}
 }

@@ -109,6 +109,12 @@ var (
 	descHAProxy   = desc("haproxy_dropped_logs_total", "Logs HAProxy could not send (DroppedLogs of its stats socket, read each window; resets when HAProxy restarts).")
 	descHAErr     = desc("haproxy_stats_errors_total", "Failed reads of HAProxy's stats socket.")
 	descUp        = desc("healthy", "1 while /healthz answers 200.")
+	// For alerting rules (packaging/prometheus/): the bound, the window and
+	// the identity the rules compare against.
+	descMaxBytes  = desc("spool_max_bytes", "spool.max_bytes in force: past it the oldest sealed segments are evicted.")
+	descWindowLen = desc("window_seconds", "Length of the next window, from access_log.emit_interval or access_log.schedule.")
+	descWindowEnd = desc("window_end_timestamp_seconds", "Unix time the open window ends and is sealed.")
+	descIdentity  = desc("identity_complete", "1 once the node's identity is complete and uploads may go, 0 while it is still unknown.")
 	descELBPolls  = desc("elb_api_polls_total", "AccessLog attributes read from the ELB API (access_log.source = elb-api).")
 	descELBErrs   = desc("elb_api_poll_errors_total", "ELB API polls that failed; the last known AccessLog attribute stayed in force.")
 	descELBRej    = desc("elb_api_rejected_total", "AccessLog attributes refused as invalid (bad bucket, prefix with AWSLogs, interval outside 5..60).")
@@ -122,7 +128,8 @@ func (c agentCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDatagrams, descRecvBytes, descOversize, descKernel, descLines, descUnparsed,
 		descTrunc, descDropped, descSpooled, descSealed, descEvicted, descEvBytes, descEvLines, descWriteErr,
 		descUpOK, descUpFail, descLastUp, descProv, descProvErr, descReloadOK, descReloadErr, descPendSegs,
-		descPendBytes, descHAProxy, descHAErr, descUp, descELBPolls, descELBErrs, descELBRej, descELBChg} {
+		descPendBytes, descHAProxy, descHAErr, descUp, descELBPolls, descELBErrs, descELBRej, descELBChg,
+		descMaxBytes, descWindowLen, descWindowEnd, descIdentity} {
 		ch <- d
 	}
 }
@@ -186,17 +193,28 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 		segs, bytes, _ := a.spool.Pending()
 		gauge(descPendSegs, float64(segs))
 		gauge(descPendBytes, float64(bytes))
+		gauge(descWindowEnd, float64(a.spool.End().UnixNano())/1e9)
 	}
+	gauge(descMaxBytes, float64(a.live.Load().cfg.SpoolMaxBytes))
+	gauge(descWindowLen, a.windowLength(time.Now()).Seconds())
+	a.ids.mu.Lock()
+	idReady := a.ids.ready
+	a.ids.mu.Unlock()
+	gauge(descIdentity, b2f(idReady))
 	es := a.ELBStats()
 	counter(descELBPolls, es.Polls)
 	counter(descELBErrs, es.PollErrors)
 	counter(descELBRej, es.Rejected)
 	counter(descELBChg, es.Changes)
-	healthy := 0.0
-	if ok, _ := a.health(time.Now()); ok {
-		healthy = 1
+	healthy, _ := a.health(time.Now())
+	gauge(descUp, b2f(healthy))
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
 	}
-	gauge(descUp, healthy)
+	return 0
 }
 
 // noteDrops adds the datagrams lost before they reached the agent since
@@ -208,9 +226,16 @@ func (a *Agent) noteDrops() {
 	a.spool.NoteDrops(a.in.Losses(context.Background(), a.live.Load().cfg.HAProxyStatsSocket))
 }
 
+// metricsServer serves /metrics and /healthz on metrics.listen. Start sets
+// it before Run; it is not changed after.
+type metricsServer struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
 // startMetrics binds metrics.listen and serves /metrics and /healthz on it.
 func (a *Agent) startMetrics() error {
-	addr := a.cfg.MetricsListen
+	addr := a.Config().MetricsListen
 	if addr == "" {
 		return nil
 	}
@@ -218,10 +243,9 @@ func (a *Agent) startMetrics() error {
 	if err != nil {
 		return fmt.Errorf("metrics.listen: %w", err)
 	}
-	a.metricsLn = ln
-	a.metricsSrv = &http.Server{Handler: a.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: a.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+	a.metrics = metricsServer{srv: srv, ln: ln}
 	a.log.Info("metrics listening", "addr", "http://"+ln.Addr().String()+"/metrics")
-	srv := a.metricsSrv
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("metrics server stopped", "err", err)
@@ -232,17 +256,17 @@ func (a *Agent) startMetrics() error {
 
 // MetricsAddr is the address /metrics is served on; nil when disabled.
 func (a *Agent) MetricsAddr() net.Addr {
-	if a.metricsLn == nil {
+	if a.metrics.ln == nil {
 		return nil
 	}
-	return a.metricsLn.Addr()
+	return a.metrics.ln.Addr()
 }
 
 // closeMetrics stops the metrics server.
 func (a *Agent) closeMetrics() {
-	if a.metricsSrv != nil {
+	if a.metrics.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		a.metricsSrv.Shutdown(ctx)
+		a.metrics.srv.Shutdown(ctx)
 	}
 }

@@ -194,7 +194,7 @@ func TestMetricsCountKernelDrops(t *testing.T) {
 		a = x
 		// The reader stops at the first datagram until released, so the
 		// kernel's small queue overflows.
-		x.hold = func() { held.Do(func() { <-release }) }
+		x.ingestOpts.Hold = func() { held.Do(func() { <-release }) }
 	})
 	defer func() { cancel(); <-done }()
 	listener := "udp://" + a.Addrs()[0].String()

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
-	"io"
+	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"os"
 	"path/filepath"
 	"time"
@@ -65,55 +65,31 @@ func (st provisionState) verified(settings string, now time.Time, interval time.
 
 // readProvisionState reads the state file of the spool directory dir. A
 // missing file is the zero state and no error.
-func readProvisionState(fsys FS, dir string) (provisionState, error) {
+func readProvisionState(fsys spool.FS, dir string) (provisionState, error) {
 	var st provisionState
-	path := filepath.Join(dir, provisionStateFile)
-	f, err := fsys.OpenFile(path, os.O_RDONLY, 0)
+	b, err := spool.ReadFile(fsys, dir, provisionStateFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return st, nil
 	}
 	if err != nil {
 		return st, fmt.Errorf("read provisioning state: %w", err)
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.NewSectionReader(f, 0, 64<<10))
-	if err != nil {
-		return st, fmt.Errorf("read provisioning state %s: %w", path, err)
-	}
 	if err := json.Unmarshal(b, &st); err != nil {
-		return provisionState{}, fmt.Errorf("read provisioning state %s: %w", path, err)
+		return provisionState{}, fmt.Errorf("read provisioning state %s: %w", filepath.Join(dir, provisionStateFile), err)
 	}
 	return st, nil
 }
 
-// writeProvisionState replaces the state file of dir atomically: a temp
-// file is written and fsynced, renamed over the old one, and the directory
-// fsynced. A crash leaves the old state or the new one, never a torn one.
-// Only the upload round writes it (under uploadMu), so one temp name does.
-func writeProvisionState(fsys FS, dir string, st provisionState) error {
+// writeProvisionState replaces the state file of dir atomically
+// (spool.WriteFileAtomic): a crash leaves the old state or the new one,
+// never a torn one.
+func writeProvisionState(fsys spool.FS, dir string, st provisionState) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("write provisioning state: %w", err)
 	}
-	path := filepath.Join(dir, provisionStateFile)
-	tmp := path + ".tmp"
-	f, err := fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
-		return fmt.Errorf("write provisioning state: %w", err)
+	if err := spool.WriteFileAtomic(fsys, dir, provisionStateFile, append(b, '\n')); err != nil {
+		return fmt.Errorf("provisioning state: %w", err)
 	}
-	_, err = f.Write(append(b, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = fsys.Rename(tmp, path)
-	}
-	if err != nil {
-		fsys.Remove(tmp)
-		return fmt.Errorf("write provisioning state %s: %w", path, err)
-	}
-	return syncDir(fsys, dir)
+	return nil
 }

@@ -35,8 +35,9 @@ func replaceFile(t *testing.T, path, content string) {
 
 func reloadProps(spool string, port int, extra string) string {
 	return fmt.Sprintf(`access_log.schedule = * * * * * *
-access_log.bucket = logs-{lb_name}
+access_log.bucket = logs-{lb_name}-{instance_num}
 access_log.lb_name = lb1
+access_log.instance_id = i-315dd646
 access_log.owner_account = lbowner
 access_log.upload_spread = 0
 syslog.listen = udp://127.0.0.1:%d
@@ -150,7 +151,7 @@ func TestReloadRebindsListener(t *testing.T) {
 	})
 	send(t, p2, "after-rebind")
 	waitFor(t, "both lines uploaded", func() bool {
-		return r.hasLine("logs-lb1", "before-rebind") && r.hasLine("logs-lb1", "after-rebind")
+		return r.hasLine("logs-lb1-315dd646", "before-rebind") && r.hasLine("logs-lb1-315dd646", "after-rebind")
 	})
 }
 
@@ -174,22 +175,22 @@ func TestReloadRejectsBadFile(t *testing.T) {
 		t.Errorf("running listen after rejected reloads: got %v", got)
 	}
 	send(t, port, "still-running")
-	waitFor(t, "line uploaded with the old config", func() bool { return r.hasLine("logs-lb1", "still-running") })
+	waitFor(t, "line uploaded with the old config", func() bool { return r.hasLine("logs-lb1-315dd646", "still-running") })
 }
 
 func TestReloadBucketChangeProvisionsAgain(t *testing.T) {
 	r, path, spool, port := startReloadable(t)
 	send(t, port, "to-first")
-	waitFor(t, "first bucket", func() bool { return r.hasLine("logs-lb1", "to-first") })
+	waitFor(t, "first bucket", func() bool { return r.hasLine("logs-lb1-315dd646", "to-first") })
 
 	replaceFile(t, path, strings.Replace(reloadProps(spool, port, ""), "logs-{lb_name}", "moved-{lb_name}", 1))
 	r.waitReloads(t, 1, 0)
 	send(t, port, "to-second")
-	waitFor(t, "second bucket provisioned and used", func() bool { return r.hasLine("moved-lb1", "to-second") })
+	waitFor(t, "second bucket provisioned and used", func() bool { return r.hasLine("moved-lb1-315dd646", "to-second") })
 	r.up.mu.Lock()
 	defer r.up.mu.Unlock()
-	if !r.up.buckets["moved-lb1"] {
-		t.Error("moved-lb1 was not provisioned")
+	if !r.up.buckets["moved-lb1-315dd646"] {
+		t.Error("moved-lb1-315dd646 was not provisioned")
 	}
 }
 
@@ -240,8 +241,7 @@ func TestUploadsWaitForIdentity(t *testing.T) {
 	conn, cancel, done := startAgent(t, c, up)
 	defer func() { cancel(); <-done }()
 	fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: while-metadata-down\n")
-	sp := &Spool{dir: c.SpoolDir}
-	waitFor(t, "a sealed segment", func() bool { s, _ := sp.Sealed(); return len(s) > 0 })
+	waitFor(t, "a sealed segment", func() bool { return len(sealedIn(c.SpoolDir)) > 0 })
 	time.Sleep(1500 * time.Millisecond)
 	if n := len(up.lines()); n != 0 {
 		t.Fatalf("%d lines uploaded before the identity was known", n)
@@ -278,11 +278,11 @@ func TestReloadLifecycleProvisionsAgain(t *testing.T) {
 	r := startFromFile(t, path, up, up.memUploader)
 
 	send(t, port, "first")
-	waitFor(t, "first upload", func() bool { return r.hasLine("logs-lb1", "first") })
+	waitFor(t, "first upload", func() bool { return r.hasLine("logs-lb1-315dd646", "first") })
 	replaceFile(t, path, reloadProps(spool, port, "access_log.lifecycle_days = 0\n"))
 	r.waitReloads(t, 1, 0)
 	send(t, port, "second")
-	waitFor(t, "second upload", func() bool { return r.hasLine("logs-lb1", "second") })
+	waitFor(t, "second upload", func() bool { return r.hasLine("logs-lb1-315dd646", "second") })
 	up.mu.Lock()
 	defer up.mu.Unlock()
 	if len(up.lifecycles) != 2 || up.lifecycles[0] != 7 || up.lifecycles[1] != 0 {

@@ -50,7 +50,7 @@ func Replay(cfg *config.Config, in io.Reader, out io.Writer, now time.Time) (*Re
 		plan.BucketErr = fmt.Errorf("access_log.bucket: %w", err)
 	}
 	plan.Spec = uploader.Bucket{Name: plan.Bucket, OwnerAccount: id.Account, LifecycleDays: cfg.LifecycleDays, LBName: id.LBName,
-		KeyLayout: cfg.KeyLayout, UserOwned: cfg.UserBucket}
+		KeyLayout: cfg.KeyLayout, UserOwned: cfg.UserBucket, OwnerGrantee: cfg.OwnerCanonicalID}
 	if cfg.UserBucket || cfg.KeyLayout == uploader.KeyLayoutAWS {
 		plan.Spec.Prefix = cfg.KeyPrefix
 	}
@@ -119,7 +119,7 @@ func replayKey(cfg *config.Config, id identity.Identity, end time.Time, digest s
 func ReplayConfig(ctx context.Context, cfg *config.Config, log *slog.Logger) (*config.Config, error) {
 	eff := cfg
 	if cfg.Source == config.SourceELBAPI {
-		st, err := loadELBState(cfg.SpoolDir)
+		st, err := loadELBState(nil, cfg.SpoolDir)
 		if err != nil {
 			return nil, fmt.Errorf("replay: %w", err)
 		}

@@ -25,5 +25,8 @@ func uploadOffset(id identity.Identity, spread time.Duration) time.Duration {
 // after its window ended, is due the offset after the start, so a fleet
 // that boots at once does not upload its backlog at once either.
 func uploadDue(end, started time.Time, offset time.Duration) time.Time {
-	return maxTime(end, started).Add(offset)
+	if started.After(end) {
+		end = started
+	}
+	return end.Add(offset)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
+	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"io"
 	"os"
 	"runtime"
@@ -107,7 +108,7 @@ func (a *Agent) uploadRound(ctx context.Context, all bool) (time.Duration, error
 	bucketErr := a.prepareBucket(ctx, cfg)
 	if bucketErr != nil {
 		a.reportUploadErr("bucket", bucketErr)
-		var pinned []Segment
+		var pinned []spool.Segment
 		for _, seg := range segs {
 			if _, ok := a.pinFor(seg); ok {
 				pinned = append(pinned, seg)
@@ -123,7 +124,7 @@ func (a *Agent) uploadRound(ctx context.Context, all bool) (time.Duration, error
 		errMu    sync.Mutex
 		firstErr error
 		wg       sync.WaitGroup
-		work     = make(chan Segment)
+		work     = make(chan spool.Segment)
 	)
 	for range max(cfg.MaxConcurrency, 1) {
 		wg.Go(func() {
@@ -173,10 +174,10 @@ feed:
 // dueSegments keeps the segments whose upload is due now (segs is oldest
 // first, and so is the result) and returns how long until the first of
 // the others is due.
-func (a *Agent) dueSegments(cfg *config.Config, segs []Segment) ([]Segment, time.Duration) {
+func (a *Agent) dueSegments(cfg *config.Config, segs []spool.Segment) ([]spool.Segment, time.Duration) {
 	offset := uploadOffset(a.id, cfg.UploadSpread)
 	now := a.now()
-	var due []Segment
+	var due []spool.Segment
 	var next time.Duration
 	for _, seg := range segs {
 		d := uploadDue(seg.End, a.started, offset).Sub(now)
@@ -246,15 +247,15 @@ func (a *Agent) prepareBucket(ctx context.Context, cfg *config.Config) error {
 }
 
 // filesys is the spool's filesystem seam.
-func (a *Agent) filesys() FS {
+func (a *Agent) filesys() spool.FS {
 	if a.fs == nil {
-		return osFS{}
+		return spool.OSFS{}
 	}
 	return a.fs
 }
 
 // upload puts one segment under its key and removes it once acknowledged.
-func (a *Agent) upload(ctx context.Context, cfg *config.Config, seg Segment) error {
+func (a *Agent) upload(ctx context.Context, cfg *config.Config, seg spool.Segment) error {
 	dest, pinned := a.pinFor(seg)
 	if !pinned {
 		dest = destOf(cfg, a.bucket)
@@ -266,7 +267,7 @@ func (a *Agent) upload(ctx context.Context, cfg *config.Config, seg Segment) err
 	}
 	a.inflight.Store(seg.Path, struct{}{})
 	defer a.inflight.Delete(seg.Path)
-	counts, known, cerr := ReadCounts(seg)
+	counts, known, cerr := a.spool.Counts(seg)
 	if cerr != nil {
 		a.log.Warn("segment counts unreadable; uploaded without them", "err", cerr)
 	}
@@ -301,7 +302,7 @@ func (a *Agent) upload(ctx context.Context, cfg *config.Config, seg Segment) err
 	if known {
 		a.log.Info("uploaded", "bucket", dest.Bucket, "key", key, "bytes", seg.Size, "lines", counts.Lines,
 			"unparsed", counts.Unparsed, "truncated", counts.Truncated, "kernel_drops", counts.KernelDrops,
-			"haproxy_dropped", counts.HAProxyDropped, "counts", counts.complete())
+			"haproxy_dropped", counts.HAProxyDropped, "counts", counts.Status())
 	} else {
 		a.log.Info("uploaded", "bucket", dest.Bucket, "key", key, "bytes", seg.Size, "counts", "unknown")
 	}
@@ -312,21 +313,17 @@ func (a *Agent) upload(ctx context.Context, cfg *config.Config, seg Segment) err
 // segment without counts (sealed from a file an earlier run left) says so.
 // A user-owned bucket (elb-api) gets bucket-owner-full-control instead of
 // the grants.
-func (a *Agent) put(ctx context.Context, seg Segment, dest destination, key string, counts WindowCounts, known bool) error {
-	f, err := os.Open(seg.Path)
+func (a *Agent) put(ctx context.Context, seg spool.Segment, dest destination, key string, counts spool.WindowCounts, known bool) error {
+	f, err := a.spool.Open(seg)
 	if err != nil {
-		return fmt.Errorf("open segment: %w", err)
+		return err
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("stat segment: %w", err)
-	}
 	o := uploader.Object{
 		Bucket:       dest.Bucket,
 		Key:          key,
 		Body:         &yieldingReader{ReadSeeker: f},
-		Size:         info.Size(),
+		Size:         seg.Size, // a sealed segment never changes
 		OwnerAccount: a.id.Account,
 		Metadata:     objectMetadata(counts, known),
 	}
@@ -336,7 +333,6 @@ func (a *Agent) put(ctx context.Context, seg Segment, dest destination, key stri
 	return a.uploader.Put(ctx, o)
 }
 
-// bucketSpec is what the agent wants of its bucket.
 // bucketSpec is what the agent wants of its bucket.
 func (a *Agent) bucketSpec(cfg *config.Config) uploader.Bucket {
 	b := uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: cfg.LifecycleDays, LBName: a.id.LBName}
@@ -349,7 +345,7 @@ func (a *Agent) bucketSpec(cfg *config.Config) uploader.Bucket {
 // objectKey is the key a sealed segment is uploaded under in dest. It
 // depends only on the segment's name, dest and the node's identity, so a
 // re-upload after a crash uses the same key.
-func (a *Agent) objectKey(dest destination, seg Segment) (string, error) {
+func (a *Agent) objectKey(dest destination, seg spool.Segment) (string, error) {
 	if dest.KeyLayout != "aws" {
 		return uploader.SeedKey(seg.End), nil
 	}
@@ -394,16 +390,16 @@ func (a *Agent) ProvisionStats() int64 { return a.provisions.Load() }
 
 // SpoolStats returns the spool's counters (write errors, dropped lines,
 // windows sealed, segments evicted), for metrics. Zero before Start.
-func (a *Agent) SpoolStats() SpoolStats {
+func (a *Agent) SpoolStats() spool.Stats {
 	if a.spool == nil {
-		return SpoolStats{}
+		return spool.Stats{}
 	}
 	return a.spool.Stats()
 }
 
 // objectMetadata is what an object's x-amz-meta-* headers say about its
 // completeness.
-func objectMetadata(c WindowCounts, known bool) map[string]string {
+func objectMetadata(c spool.WindowCounts, known bool) map[string]string {
 	if !known {
 		return map[string]string{"counts": "unknown"}
 	}

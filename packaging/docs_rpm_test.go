@@ -39,7 +39,7 @@ func docFiles(t testing.TB) []string {
 
 // TestRPMLicenseDocsAndManPage: the RPM names its licence, marks the man
 // page as documentation, and installs the repository's README, CHANGELOG,
-// LICENSE, docs/ and man page byte for byte.
+// LICENSE, docs/, man page and alerting rules byte for byte.
 func TestRPMLicenseDocsAndManPage(t *testing.T) {
 	rpmBin := requireTool(t, "rpm", "rpm")
 	pkg := buildRPM(t, "1.0.0")
@@ -68,6 +68,13 @@ func TestRPMLicenseDocsAndManPage(t *testing.T) {
 		if err != nil || !bytes.Equal(got, want) {
 			t.Errorf("%s/%s: got %d bytes (%v), want the repository's %s (%d bytes)", docDir, name, len(got), err, name, len(want))
 		}
+	}
+	rules, err := os.ReadFile(rulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(root, "usr/share/elb-access-logger", rulesFile)); err != nil || !bytes.Equal(got, rules) {
+		t.Errorf("/usr/share/elb-access-logger/%s: got %d bytes (%v), want packaging/%s", rulesFile, len(got), err, rulesFile)
 	}
 	f, err := os.Open(filepath.Join(root, manPage))
 	if err != nil {

@@ -76,6 +76,8 @@ func wantFiles(t *testing.T) map[string]packagedFile {
 	for _, name := range docFiles(t) {
 		want[docDir+"/"+name] = packagedFile{"-rw-r--r--", "root", "root", ""}
 	}
+	want["/usr/share/elb-access-logger/prometheus"] = packagedFile{"drwxr-xr-x", "root", "root", ""}
+	want["/usr/share/elb-access-logger/prometheus/elb-access-logger.rules.yml"] = packagedFile{"-rw-r--r--", "root", "root", ""}
 	want[docDir] = packagedFile{"drwxr-xr-x", "root", "root", ""}
 	want[docDir+"/docs"] = packagedFile{"drwxr-xr-x", "root", "root", ""}
 	want[manPage] = packagedFile{"-rw-r--r--", "root", "root", "d"}

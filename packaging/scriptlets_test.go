@@ -36,6 +36,8 @@ func stubTools(t *testing.T, systemd, userExists, fail bool) (dir, log string) {
 		"service":   logger + "exit " + exit + "\n",
 		"chkconfig": logger + "exit " + exit + "\n",
 		"setcap":    logger + "exit " + exit + "\n",
+		"chown":     logger + "exit " + exit + "\n",
+		"chmod":     logger + "exit " + exit + "\n",
 	}
 	if systemd {
 		stubs["systemctl"] = logger + "exit " + exit + "\n"
@@ -58,26 +60,31 @@ func TestScriptlets(t *testing.T) {
 		useradd  = "useradd -r -g elb-access-logger -d /var/spool/elb-access-logger -s /sbin/nologin -c elb-access-logger agent elb-access-logger"
 		reload   = "systemctl daemon-reload"
 	)
+	// SysV's capability only on a binary nobody else may run; if the
+	// chown fails (tools fail), nothing after it runs.
+	sysvCap := []string{"chown root:elb-access-logger /usr/bin/elb-access-logger", "chmod 0750 /usr/bin/elb-access-logger", "setcap cap_net_bind_service=+ep /usr/bin/elb-access-logger"}
 	tests := []struct {
 		name, script, arg   string
 		systemd, userExists bool
 		want                []string
+		wantFail            []string // when the tools fail; nil: want
 	}{
-		{"pre install creates the user", "preinstall.sh", "1", true, false, []string{groupadd, useradd}},
-		{"pre upgrade keeps the user", "preinstall.sh", "2", true, true, nil},
-		{"pre reinstall over an existing user", "preinstall.sh", "1", false, true, nil},
-		{"post install systemd", "postinstall.sh", "1", true, true, []string{reload, "systemctl --no-reload preset elb-access-logger.service"}},
-		{"post upgrade systemd", "postinstall.sh", "2", true, true, []string{reload}},
-		{"post install sysv", "postinstall.sh", "1", false, true, []string{"chkconfig --add elb-access-logger", "setcap cap_net_bind_service=+ep /usr/bin/elb-access-logger"}},
-		{"post upgrade sysv sets the capability again", "postinstall.sh", "2", false, true, []string{"setcap cap_net_bind_service=+ep /usr/bin/elb-access-logger"}},
-		{"preun erase systemd stops", "preremove.sh", "0", true, true, []string{"systemctl --no-reload disable --now elb-access-logger.service"}},
-		{"preun upgrade systemd leaves it running", "preremove.sh", "1", true, true, nil},
-		{"preun erase sysv stops", "preremove.sh", "0", false, true, []string{"service elb-access-logger stop", "chkconfig --del elb-access-logger"}},
-		{"preun upgrade sysv leaves it running", "preremove.sh", "1", false, true, nil},
-		{"postun upgrade systemd restarts", "postremove.sh", "1", true, true, []string{reload, "systemctl try-restart elb-access-logger.service"}},
-		{"postun erase systemd", "postremove.sh", "0", true, true, []string{reload}},
-		{"postun upgrade sysv restarts", "postremove.sh", "1", false, true, []string{"service elb-access-logger condrestart"}},
-		{"postun erase sysv", "postremove.sh", "0", false, true, nil},
+		{"pre install creates the user", "preinstall.sh", "1", true, false, []string{groupadd, useradd}, nil},
+		{"pre upgrade keeps the user", "preinstall.sh", "2", true, true, nil, nil},
+		{"pre reinstall over an existing user", "preinstall.sh", "1", false, true, nil, nil},
+		{"post install systemd", "postinstall.sh", "1", true, true, []string{reload, "systemctl --no-reload preset elb-access-logger.service"}, nil},
+		{"post upgrade systemd", "postinstall.sh", "2", true, true, []string{reload}, nil},
+		{"post install sysv", "postinstall.sh", "1", false, true, append([]string{"chkconfig --add elb-access-logger"}, sysvCap...),
+			[]string{"chkconfig --add elb-access-logger", sysvCap[0]}},
+		{"post upgrade sysv restricts the binary and sets the capability again", "postinstall.sh", "2", false, true, sysvCap, sysvCap[:1]},
+		{"preun erase systemd stops", "preremove.sh", "0", true, true, []string{"systemctl --no-reload disable --now elb-access-logger.service"}, nil},
+		{"preun upgrade systemd leaves it running", "preremove.sh", "1", true, true, nil, nil},
+		{"preun erase sysv stops", "preremove.sh", "0", false, true, []string{"service elb-access-logger stop", "chkconfig --del elb-access-logger"}, nil},
+		{"preun upgrade sysv leaves it running", "preremove.sh", "1", false, true, nil, nil},
+		{"postun upgrade systemd restarts", "postremove.sh", "1", true, true, []string{reload, "systemctl try-restart elb-access-logger.service"}, nil},
+		{"postun erase systemd", "postremove.sh", "0", true, true, []string{reload}, nil},
+		{"postun upgrade sysv restarts", "postremove.sh", "1", false, true, []string{"service elb-access-logger condrestart"}, nil},
+		{"postun erase sysv", "postremove.sh", "0", false, true, nil, nil},
 	}
 	for _, tt := range tests {
 		for _, fail := range []bool{false, true} {
@@ -102,8 +109,12 @@ func TestScriptlets(t *testing.T) {
 				if s := strings.TrimSpace(string(data)); s != "" {
 					got = strings.Split(s, "\n")
 				}
-				if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
-					t.Errorf("%s %s ran:\n%s\nwant:\n%s", tt.script, tt.arg, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+				want := tt.want
+				if fail && tt.wantFail != nil {
+					want = tt.wantFail
+				}
+				if strings.Join(got, "\n") != strings.Join(want, "\n") {
+					t.Errorf("%s %s ran:\n%s\nwant:\n%s", tt.script, tt.arg, strings.Join(got, "\n"), strings.Join(want, "\n"))
 				}
 			})
 		}

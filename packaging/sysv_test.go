@@ -334,3 +334,40 @@ func TestSysVInitScriptDefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestSysVInitScriptStartWaitsForReady: start reports success only once the
+// agent wrote its pid file (it is ready: listener bound, spool open), and an
+// agent that cannot bind fails the start at once, leaving no pid file.
+func TestSysVInitScriptStartWaitsForReady(t *testing.T) {
+	e := newSysVEnv(t, "")
+	busy, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: e.port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	out, code := e.service(t, "start")
+	busy.Close()
+	if code != 1 || !strings.Contains(out, "exited at start") {
+		t.Errorf("start with the port taken: exit %d %q, want 1 and that the agent exited", code, out)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("start with the port taken took %v: want it to notice the exit, not wait for START_TIMEOUT", d)
+	}
+	if _, err := os.Stat(e.pidfile); !os.IsNotExist(err) {
+		t.Errorf("start with the port taken: pid file %v, want none", err)
+	}
+
+	out, code = e.service(t, "start")
+	if code != 0 {
+		log, _ := os.ReadFile(e.logfile)
+		t.Fatalf("start: exit %d %q\nagent log:\n%s", code, out, log)
+	}
+	// Ready means bound: the port is taken the moment start returns.
+	if l, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: e.port}); err == nil {
+		l.Close()
+		t.Errorf("start returned before udp/%d was bound", e.port)
+	}
+	if out, code := e.service(t, "stop"); code != 0 {
+		t.Errorf("stop: exit %d %q", code, out)
+	}
+}

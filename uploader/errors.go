@@ -234,6 +234,12 @@ func classify(err error) error {
 		return ErrServer
 	case code == http.StatusForbidden:
 		return ErrAccessDenied
+	case code == http.StatusNotFound && apiCode(err) == "":
+		// A 404 whose body was lost (the store closed the connection
+		// while the request was still being sent), so no code says what
+		// is missing: every call that can meet a missing key or upload
+		// checks for it by its code, so what is left is the bucket.
+		return ErrNoSuchBucket
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return ErrTimeout

@@ -281,3 +281,27 @@ func TestNoSDKRetries(t *testing.T) {
 		})
 	}
 }
+
+// TestNotFoundWithoutBody: a PUT answered 404 whose error body never
+// arrives (the store closed the connection) is still a missing bucket,
+// not a network error.
+func TestNotFoundWithoutBody(t *testing.T) {
+	f := newFakeS3("AKID")
+	f.buckets["bkt"] = true
+	f.answers["PUT /bkt/k"] = func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/xml")
+		w.Header().Set("Content-Length", "500")
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte(`<?xml version="1.0"`)) // then the connection ends
+		if hj, ok := w.(http.Hijacker); ok {
+			if c, _, err := hj.Hijack(); err == nil {
+				c.Close()
+			}
+		}
+	}
+	c := newTestClient(t, f, func(o *Options) { o.UploaderID = "logger" })
+	err := c.Put(context.Background(), Object{Bucket: "bkt", Key: "k", Body: strings.NewReader("x"), Size: 1})
+	if !errors.Is(err, ErrNoSuchBucket) {
+		t.Fatalf("got %v (cause %s), want ErrNoSuchBucket", err, Cause(err))
+	}
+}

@@ -77,6 +77,18 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	bucket, key, _ := strings.Cut(strings.TrimPrefix(rec.Path, "/"), "/")
 	switch {
+	case bucket == "" && r.Method == http.MethodGet: // ListBuckets: all are logger's
+		w.Header().Set("Content-Type", "application/xml")
+		names := make([]string, 0, len(f.buckets))
+		for b := range f.buckets {
+			names = append(names, b)
+		}
+		sort.Strings(names)
+		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>logger</ID><DisplayName>logger</DisplayName></Owner><Buckets>`)
+		for _, b := range names {
+			io.WriteString(w, `<Bucket><Name>`+b+`</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate></Bucket>`)
+		}
+		io.WriteString(w, `</Buckets></ListAllMyBucketsResult>`)
 	case bucket != "" && !f.buckets[bucket] && rec.String() != "PUT /"+bucket:
 		s3Error(http.StatusNotFound, "NoSuchBucket")(w, r)
 	case key == "" && rec.Sub == "acl" && r.Method == http.MethodGet:

@@ -69,7 +69,7 @@ func (c *Client) CreateUpload(ctx context.Context, o Object) (Upload, error) {
 	if err != nil {
 		return Upload{}, wrap("create multipart upload", o.Bucket, o.Key, err)
 	}
-	in.ACL, in.GrantFullControl, in.GrantRead = acl.canned, acl.full, acl.read
+	in.ACL, in.GrantFullControl, in.GrantRead, in.ExpectedBucketOwner = acl.canned, acl.full, acl.read, acl.owner
 	out, err := c.s3.CreateMultipartUpload(ctx, in)
 	if err != nil {
 		return Upload{}, wrap("create multipart upload", o.Bucket, o.Key, err)

@@ -7,10 +7,10 @@ import "fmt"
 // id, known only after a request, is shown as <uploader>.
 func (b Bucket) Plan() []string {
 	acl := "put bucket acl " + b.Name + ": FULL_CONTROL id=<uploader>"
-	if b.OwnerAccount != "" {
-		acl += ", READ id=" + b.OwnerAccount
+	if g := b.grantee(); g != "" {
+		acl += ", READ id=" + g
 	}
-	out := []string{"create bucket " + b.Name + " if missing", acl}
+	out := []string{"create bucket " + b.Name + " if missing", "check that the uploader's account (ListBuckets' owner, or configured) owns " + b.Name + ", else stop", acl}
 	if b.LifecycleDays > 0 {
 		out = append(out, fmt.Sprintf("lifecycle %s: rule %s expires the objects under prefix %q after %d days (other objects and rules kept)", b.Name, LifecycleRuleID, b.LifecyclePrefix(), b.LifecycleDays))
 	} else {
@@ -25,8 +25,8 @@ func (b Bucket) Plan() []string {
 // Plan describes the PutObject that Put makes for o, for --dry-run.
 func (o Object) Plan() string {
 	grants := "x-amz-grant-full-control: id=<uploader>"
-	if o.OwnerAccount != "" {
-		grants = "x-amz-grant-read: id=" + o.OwnerAccount + ", " + grants
+	if g := o.grantee(); g != "" {
+		grants = "x-amz-grant-read: id=" + g + ", " + grants
 	}
 	return fmt.Sprintf("put %s/%s (%d bytes, Content-Type: text/plain, Content-MD5, %s)", o.Bucket, o.Key, o.Size, grants)
 }

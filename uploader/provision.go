@@ -25,14 +25,18 @@ const LifecycleRuleID = "elb-access-logger-expiration"
 // cloud should see reads, not rewrites), in order: the name is
 // checked against the naming rule; the bucket is created if missing
 // (already owned by this account is success, owned by another is
-// ErrBucketOwnedByOther); the bucket ACL is set to FULL_CONTROL for the
+// ErrBucketOwnedByOther); the bucket must be the uploading account's own
+// (its ACL's Owner is the uploader's id, which comes from the configuration
+// or ListBuckets, never from a bucket), else ErrBucketOwnedByOther and
+// nothing is written; the bucket ACL is set to FULL_CONTROL for the
 // uploading account and READ for b.OwnerAccount (nothing public) unless it
 // is exactly that already; the agent's lifecycle rule, scoped to the
 // prefix of the agent's keys (b.LifecyclePrefix), is set, updated or
 // removed unless it matches; and the test file
 // AWSLogs/{account}/ELBAccessLogTestFile is written and read back unless
 // it is there already. On a bucket that matches, Provision makes four
-// reads (HEAD bucket, GET acl, GET lifecycle, GET test file) and no write.
+// reads (HEAD bucket, GET acl, GET lifecycle, GET test file), plus one
+// ListBuckets the first time in a process, and no write.
 //
 // A bucket the load balancer owner owns (b.UserOwned) is only checked:
 // the test file is written with bucket-owner-full-control and read back;
@@ -56,7 +60,7 @@ func (c *Client) Provision(ctx context.Context, b Bucket) error {
 	if err := c.EnsureBucket(ctx, b.Name); err != nil {
 		return err
 	}
-	if err := c.ensureBucketACL(ctx, b.Name, b.OwnerAccount); err != nil {
+	if err := c.ensureBucketACL(ctx, b.Name, b.grantee()); err != nil {
 		return err
 	}
 	if err := c.ensureLifecycle(ctx, b.Name, b.LifecycleDays, b.LifecyclePrefix()); err != nil {
@@ -105,18 +109,32 @@ func (c *Client) EnsureBucket(ctx context.Context, bucket string) error {
 // ensureBucketACL makes the bucket ACL FULL_CONTROL for the uploading
 // account and READ (list) for owner, and nothing else. It reads the ACL
 // first and writes only when it differs; writing replaces it whole, which
-// drops any public grant. The read also tells the uploader its own id.
+// drops any public grant. The read also says who owns the bucket: anyone
+// but the uploading account is ErrBucketOwnedByOther, and nothing is
+// written.
 func (c *Client) ensureBucketACL(ctx context.Context, bucket, owner string) error {
-	out, err := c.s3.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(bucket)})
+	self, err := c.selfID(ctx)
 	if err != nil {
+		return wrap("find the uploader's own id", bucket, "", err)
+	}
+	out, err := c.s3.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(bucket), ExpectedBucketOwner: c.expectedOwner(self)})
+	if err != nil {
+		if httpStatus(err) == http.StatusForbidden {
+			// A bucket we may HEAD but whose ACL we may not read is
+			// someone else's, or ours under a policy that forbids it:
+			// ListBuckets, which names only our own, tells them apart.
+			if mine, lerr := c.ownsBucket(ctx, bucket); lerr == nil && !mine {
+				return &Error{Op: "get bucket acl", Bucket: bucket, Kind: ErrBucketOwnedByOther, Err: err}
+			}
+		}
 		return wrap("get bucket acl", bucket, "", err)
 	}
-	self, err := c.rememberSelf(out.Owner)
-	if err != nil {
-		return wrap("get bucket acl", bucket, "", err)
+	if got := aws.ToString(ownerID(out.Owner)); got != self {
+		return &Error{Op: "check bucket owner", Bucket: bucket, Kind: ErrBucketOwnedByOther,
+			Err: fmt.Errorf("%w: owner %q, uploader %q", ErrBucketOwnedByOther, got, self)}
 	}
 	want := map[string]types.Permission{self: types.PermissionFullControl}
-	in := &s3.PutBucketAclInput{Bucket: aws.String(bucket), GrantFullControl: aws.String("id=" + self)}
+	in := &s3.PutBucketAclInput{Bucket: aws.String(bucket), GrantFullControl: aws.String("id=" + self), ExpectedBucketOwner: c.expectedOwner(self)}
 	if owner != "" && owner != self {
 		want[owner] = types.PermissionRead
 		in.GrantRead = aws.String("id=" + owner)
@@ -126,6 +144,32 @@ func (c *Client) ensureBucketACL(ctx context.Context, bucket, owner string) erro
 	}
 	_, err = c.s3.PutBucketAcl(ctx, in)
 	return wrap("put bucket acl", bucket, "", err)
+}
+
+// ownerID is the canonical id of owner, nil when it names none.
+func ownerID(owner *types.Owner) *string {
+	if owner == nil {
+		return nil
+	}
+	return owner.ID
+}
+
+// ownsBucket reports whether ListBuckets, which names only the caller's
+// own buckets, names bucket.
+func (c *Client) ownsBucket(ctx context.Context, bucket string) (bool, error) {
+	p := s3.NewListBucketsPaginator(c.s3, &s3.ListBucketsInput{})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return false, err
+		}
+		for _, b := range out.Buckets {
+			if aws.ToString(b.Name) == bucket {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // grantsAre reports whether grants are exactly want: one grant per
@@ -250,7 +294,7 @@ func (c *Client) preflight(ctx context.Context, b Bucket) error {
 		return err
 	}
 	body := head + time.Now().UTC().Format(time.RFC3339) + "\n"
-	o := Object{Bucket: b.Name, Key: key, Body: strings.NewReader(body), Size: int64(len(body)), OwnerAccount: b.OwnerAccount}
+	o := Object{Bucket: b.Name, Key: key, Body: strings.NewReader(body), Size: int64(len(body)), OwnerAccount: b.OwnerAccount, OwnerGrantee: b.OwnerGrantee}
 	if b.UserOwned {
 		o.CannedACL = CannedACLBucketOwnerFullControl
 	}

@@ -18,7 +18,7 @@ func TestProvisionNewBucket(t *testing.T) {
 	}
 	bk := "/" + b.Name
 	test := bk + "/AWSLogs/lbowner/ELBAccessLogTestFile"
-	want := []string{"HEAD " + bk, "PUT " + bk, "GET " + bk + "?acl", "PUT " + bk + "?acl", "GET " + bk + "?lifecycle", "PUT " + bk + "?lifecycle", "GET " + test, "PUT " + test, "GET " + test}
+	want := []string{"HEAD " + bk, "PUT " + bk, "GET /", "GET " + bk + "?acl", "PUT " + bk + "?acl", "GET " + bk + "?lifecycle", "PUT " + bk + "?lifecycle", "GET " + test, "PUT " + test, "GET " + test}
 	if got := f.sent(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("requests:\n got %v\nwant %v", got, want)
 	}

@@ -54,9 +54,20 @@ type Options struct {
 	MetadataEndpoint string
 
 	// UploaderID is the canonical id of the uploading account, granted
-	// FULL_CONTROL on the bucket and every object. Empty means it is
-	// discovered from the store (the Owner of the bucket's ACL) and cached.
+	// FULL_CONTROL on the bucket and every object; only a bucket it owns
+	// is used. Empty means the credentials' own account as the store
+	// names it (the Owner of ListBuckets), asked once and cached; never a
+	// bucket's owner.
 	UploaderID string
+	// ExpectedBucketOwner is sent as x-amz-expected-bucket-owner on every
+	// request to the agent's own bucket, so a store that supports it
+	// refuses a bucket someone else owns: "" or ExpectedOwnerOff sends
+	// nothing, ExpectedOwnerAuto sends the uploader's own id on stores
+	// other than AWS S3 (AWS wants the 12-digit account id, which S3 does
+	// not tell: give it), anything else is sent as it is. Stores that
+	// ignore the header (the test bed's radosgw) are covered by the
+	// ownership check of Provision.
+	ExpectedBucketOwner string
 
 	// CABundle is a PEM file of CA certificates trusted for the endpoint,
 	// in addition to the system's.
@@ -114,9 +125,17 @@ type Client struct {
 	onAWS    bool   // no custom endpoint: AWS S3 itself
 	location string // LocationConstraint of CreateBucket; AWS S3 outside us-east-1 only
 
+	expectOwner string // ExpectedBucketOwner: "", ExpectedOwnerAuto or an id
+
 	mu         sync.Mutex
 	uploaderID string // canonical id of the uploading account, once known
 }
+
+// Values of Options.ExpectedBucketOwner besides an id.
+const (
+	ExpectedOwnerAuto = "auto"
+	ExpectedOwnerOff  = "off"
+)
 
 // New returns a Client for opts. It checks the options and reads the
 // credentials file and CA bundle, but makes no request. Every call makes
@@ -175,9 +194,15 @@ func New(opts Options) (*Client, error) {
 	default:
 		return nil, fmt.Errorf("uploader: signature %q is not %s or %s", opts.Signature, SignatureV4, SignatureV2)
 	}
-	c := &Client{s3: s3.New(o), naming: opts.naming(), uploaderID: opts.UploaderID}
+	c := &Client{s3: s3.New(o), naming: opts.naming(), uploaderID: opts.UploaderID, expectOwner: opts.ExpectedBucketOwner}
+	if c.expectOwner == ExpectedOwnerOff {
+		c.expectOwner = ""
+	}
 	if opts.Endpoint == "" {
 		c.onAWS = true
+		if c.expectOwner == ExpectedOwnerAuto {
+			c.expectOwner = "" // S3 names no account id: only a given one is sent
+		}
 		if opts.Region != "us-east-1" {
 			// AWS S3 creates buckets outside us-east-1 only when told where.
 			c.location = opts.Region
@@ -217,9 +242,14 @@ func newHTTPClient(caBundle string, insecure bool) (*http.Client, error) {
 type Bucket struct {
 	Name string
 	// OwnerAccount is the load balancer owner's account: it is granted READ
-	// on the bucket and on every object, and names the test file's
-	// directory. Empty grants nothing and skips the test file.
+	// on the bucket and on every object (unless OwnerGrantee is set), and
+	// names the test file's directory ({account} of the aws layout). Empty
+	// grants nothing and skips the test file.
 	OwnerAccount string
+	// OwnerGrantee is the canonical id granted READ in place of
+	// OwnerAccount, where the two differ (AWS S3: a 12-digit account id is
+	// no grantee id).
+	OwnerGrantee string
 	// LifecycleDays > 0 sets the agent's rule expiring, after that many
 	// days, the objects under the prefix of the keys the agent writes
 	// (LifecyclePrefix), never the rest of the bucket; 0 removes the
@@ -250,8 +280,9 @@ type Object struct {
 	Key    string
 	Body   io.ReadSeeker
 	Size   int64
-	// OwnerAccount is granted READ on the object.
+	// OwnerAccount is granted READ on the object, or OwnerGrantee when set.
 	OwnerAccount string
+	OwnerGrantee string
 	// Metadata is sent as x-amz-meta-* headers.
 	Metadata map[string]string
 	// CannedACL, when set (CannedACLBucketOwnerFullControl), is sent as
@@ -282,7 +313,7 @@ func (c *Client) Put(ctx context.Context, o Object) error {
 	if err != nil {
 		return wrap("put object", o.Bucket, o.Key, err)
 	}
-	in.ACL, in.GrantFullControl, in.GrantRead = acl.canned, acl.full, acl.read
+	in.ACL, in.GrantFullControl, in.GrantRead, in.ExpectedBucketOwner = acl.canned, acl.full, acl.read, acl.owner
 	_, err = c.s3.PutObject(ctx, in)
 	return wrap("put object", o.Bucket, o.Key, err)
 }
@@ -291,23 +322,40 @@ func (c *Client) Put(ctx context.Context, o Object) error {
 type objectACL struct {
 	canned     types.ObjectCannedACL
 	full, read *string // x-amz-grant-full-control, x-amz-grant-read
+	owner      *string // x-amz-expected-bucket-owner, nil for none
 }
 
 // objectACL returns o's canned ACL, or FULL_CONTROL for the uploading
-// account and READ for o's owner.
+// account, READ for o's owner and the expected bucket owner.
 func (c *Client) objectACL(ctx context.Context, o Object) (objectACL, error) {
 	if o.CannedACL != "" {
 		return objectACL{canned: types.ObjectCannedACL(o.CannedACL)}, nil
 	}
-	self, err := c.selfID(ctx, o.Bucket)
+	self, err := c.selfID(ctx)
 	if err != nil {
 		return objectACL{}, err
 	}
-	acl := objectACL{full: aws.String("id=" + self)}
-	if o.OwnerAccount != "" && o.OwnerAccount != self {
-		acl.read = aws.String("id=" + o.OwnerAccount)
+	acl := objectACL{full: aws.String("id=" + self), owner: c.expectedOwner(self)}
+	if g := o.grantee(); g != "" && g != self {
+		acl.read = aws.String("id=" + g)
 	}
 	return acl, nil
+}
+
+// grantee is the canonical id granted READ on the object, or "".
+func (o Object) grantee() string {
+	if o.OwnerGrantee != "" {
+		return o.OwnerGrantee
+	}
+	return o.OwnerAccount
+}
+
+// grantee is the canonical id granted READ on the bucket, or "".
+func (b Bucket) grantee() string {
+	if b.OwnerGrantee != "" {
+		return b.OwnerGrantee
+	}
+	return b.OwnerAccount
 }
 
 // md5Of returns the base64 MD5 of what is left of r and seeks back.
@@ -327,22 +375,33 @@ func md5Of(r io.ReadSeeker) (string, error) {
 }
 
 // selfID returns the canonical id of the uploading account: configured, or
-// the Owner of bucket's ACL (the agent's own bucket: Provision created it
-// or found it owned by this account), fetched once. Reading the bucket ACL
-// needs no permission beyond those provisioning uses (s3:GetBucketAcl), unlike
-// ListBuckets.
-func (c *Client) selfID(ctx context.Context, bucket string) (string, error) {
+// the Owner the store names for the credentials' own account in
+// ListBuckets (s3:ListAllMyBuckets), asked once. Never a bucket's owner:
+// a bucket someone else created first would make their account "us".
+func (c *Client) selfID(ctx context.Context) (string, error) {
 	c.mu.Lock()
 	if id := c.uploaderID; id != "" {
 		c.mu.Unlock()
 		return id, nil
 	}
 	c.mu.Unlock()
-	out, err := c.s3.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(bucket)})
+	out, err := c.s3.ListBuckets(ctx, &s3.ListBucketsInput{})
 	if err != nil {
-		return "", fmt.Errorf("get bucket acl for the uploader's own id: %w", err)
+		return "", fmt.Errorf("list buckets for the uploader's own id: %w", err)
 	}
 	return c.rememberSelf(out.Owner)
+}
+
+// expectedOwner is the x-amz-expected-bucket-owner of a request to the
+// agent's own bucket, given the uploader's own id; nil for none.
+func (c *Client) expectedOwner(self string) *string {
+	switch c.expectOwner {
+	case "":
+		return nil
+	case ExpectedOwnerAuto:
+		return aws.String(self)
+	}
+	return aws.String(c.expectOwner)
 }
 
 // UploaderID returns the canonical id of the uploading account once it is
@@ -364,8 +423,8 @@ func (c *Client) SetUploaderID(id string) {
 	}
 }
 
-// rememberSelf caches the uploader's own id from the Owner of its bucket's
-// ACL, unless it is known already, and returns it.
+// rememberSelf caches the uploader's own id from the Owner of its
+// ListBuckets answer, unless it is known already, and returns it.
 func (c *Client) rememberSelf(owner *types.Owner) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -373,7 +432,7 @@ func (c *Client) rememberSelf(owner *types.Owner) (string, error) {
 		return c.uploaderID, nil
 	}
 	if owner == nil || aws.ToString(owner.ID) == "" {
-		return "", errors.New("get bucket acl for the uploader's own id: the store named no owner")
+		return "", errors.New("list buckets for the uploader's own id: the store named no owner (set the uploader's canonical id in the configuration)")
 	}
 	c.uploaderID = aws.ToString(owner.ID)
 	return c.uploaderID, nil

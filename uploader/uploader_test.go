@@ -75,8 +75,8 @@ func TestPutHeaders(t *testing.T) {
 		self      string // configured UploaderID
 		wantSent  []string
 	}{
-		{"v4, own id discovered", SignatureV4, "", []string{"GET /bkt?acl", "PUT /bkt/" + key}},
-		{"v2, own id discovered", SignatureV2, "", []string{"GET /bkt?acl", "PUT /bkt/" + key}},
+		{"v4, own id discovered", SignatureV4, "", []string{"GET /", "PUT /bkt/" + key}},
+		{"v2, own id discovered", SignatureV2, "", []string{"GET /", "PUT /bkt/" + key}},
 		{"v4, own id configured", SignatureV4, "logger", []string{"PUT /bkt/" + key}},
 	}
 	for _, tt := range tests {

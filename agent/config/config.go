@@ -7,6 +7,7 @@ import (
 	"github.com/elb-access-logger/elb-access-logger/agent/ingest"
 	"io/fs"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -39,10 +40,13 @@ type Config struct {
 	ProvisionCheckInterval time.Duration // how long a verified bucket is trusted
 
 	OwnerAccount string
-	LBName       string
-	NodeIP       string
-	InstanceID   string
-	Region       string
+	// OwnerCanonicalID is the grantee of READ in place of OwnerAccount
+	// (AWS S3, where an account id is no grantee id); empty: OwnerAccount.
+	OwnerCanonicalID string
+	LBName           string
+	NodeIP           string
+	InstanceID       string
+	Region           string
 
 	Listen             []string
 	MaxMessageBytes    int
@@ -67,6 +71,12 @@ type Config struct {
 	CABundle        string
 	InsecureSkipTLS bool
 	CredentialsFile string
+	// UploaderID is the uploading account's canonical id; empty: asked
+	// from the store (ListBuckets' owner).
+	UploaderID string
+	// ExpectedBucketOwner is auto, off or a value for
+	// x-amz-expected-bucket-owner (uploader.Options.ExpectedBucketOwner).
+	ExpectedBucketOwner string
 
 	ServoConf string
 
@@ -89,7 +99,13 @@ type Config struct {
 	// value as written; see Settings.
 	origins map[string]Origin
 	values  map[string]string
+	// warnings are problems that did not stop the load; see Warnings.
+	warnings []string
 }
+
+// Warnings returns what loading ignored, each "FILE:LINE: what": lines of
+// servo.conf that are no k=v line. The caller logs them.
+func (c *Config) Warnings() []string { return append([]string(nil), c.warnings...) }
 
 // key is one property: its name, default, help line and how it is applied.
 type key struct {
@@ -146,6 +162,7 @@ var keys = []key{
 	}},
 	{"access_log.provision_check_interval", "24h", "how often verified bucket settings are read again; a restart with unchanged settings makes no provisioning calls", durationKey(func(c *Config) *time.Duration { return &c.ProvisionCheckInterval })},
 	{"access_log.owner_account", "", "load balancer owner's account, grantee of READ (metadata when empty)", matching(func(c *Config) *string { return &c.OwnerAccount }, identity.AccountRE, "an account id such as 123456789012")},
+	{"access_log.owner_canonical_id", "", "canonical user id granted READ in place of owner_account (AWS S3: the owner's 64-hex canonical id; owner_account stays the {account} of keys); empty grants owner_account", matching(func(c *Config) *string { return &c.OwnerCanonicalID }, canonicalIDRE, "a canonical user id: letters, digits and . _ - @ + = :")},
 	{"access_log.lb_name", "", "load balancer name (metadata when empty)", matching(func(c *Config) *string { return &c.LBName }, identity.LBNameRE, "a load balancer name: letters, digits and '-'")},
 	{"access_log.node_ip", "", "public IPv4 of this node (metadata when empty)", ipv4Key(func(c *Config) *string { return &c.NodeIP })},
 	{"access_log.instance_id", "", "instance id, i-xxxxxxxx (metadata when empty)", matching(func(c *Config) *string { return &c.InstanceID }, identity.InstanceIDRE, "an instance id such as i-315dd646")},
@@ -162,6 +179,9 @@ var keys = []key{
 			}
 			if _, _, err := ingest.ParseListen(a); err != nil {
 				return err
+			}
+			if err := checkHostPort(strings.TrimPrefix(a, "udp://")); err != nil {
+				return fmt.Errorf("%q: %w", a, err)
 			}
 			out = append(out, a)
 		}
@@ -208,13 +228,21 @@ var keys = []key{
 	{"objectstorage.ca_bundle", "", "PEM file of CA certificates trusted for the endpoint, besides the system's", str(func(c *Config) *string { return &c.CABundle })},
 	{"objectstorage.insecure_skip_verify", "false", "do not verify the endpoint's TLS certificate", boolKey(func(c *Config) *bool { return &c.InsecureSkipTLS })},
 	{"objectstorage.credentials_file", "", "AWS shared-credentials file ([default] profile), used when no access key is set; refused unless mode 0600 or stricter", str(func(c *Config) *string { return &c.CredentialsFile })},
+	{"objectstorage.uploader_canonical_id", "", "canonical user id of the uploading account (the credentials' own); empty asks the store once (ListBuckets' owner; AWS: s3:ListAllMyBuckets). Never learnt from a bucket", matching(func(c *Config) *string { return &c.UploaderID }, canonicalIDRE, "a canonical user id: letters, digits and . _ - @ + = :")},
+	{"objectstorage.expected_bucket_owner", "auto", "x-amz-expected-bucket-owner on requests to the agent's own bucket: auto (the uploader's canonical id, except on AWS S3, which wants an account id), off, or the value to send (AWS: the uploading account's 12-digit id)", func(c *Config, v string) error {
+		if v != "auto" && v != "off" && !canonicalIDRE.MatchString(v) {
+			return fmt.Errorf("%q is not auto, off or an account id", v)
+		}
+		c.ExpectedBucketOwner = v
+		return nil
+	}},
 	{"objectstorage.servo_conf", "/etc/load-balancer-servo/servo.conf", "servo-style k=v file whose objectstorage_service_url, webservice_port and loadbalancer_owner_account fill in keys this file leaves out; read if present", str(func(c *Config) *string { return &c.ServoConf })},
 	{"metadata.endpoint", "http://169.254.169.254", "instance metadata service; empty disables it (the identity keys uploads need are then required)", urlKey(func(c *Config) *string { return &c.MetadataEndpoint })},
 	{"metadata.timeout", "30s", "per metadata attempt; attempts are retried with backoff", durationKey(func(c *Config) *time.Duration { return &c.MetadataTimeout })},
 	{"metrics.listen", "127.0.0.1:9145", "host:port of the Prometheus endpoint (/metrics) and /healthz; empty disables", func(c *Config, v string) error {
 		if v != "" {
-			if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
-				return fmt.Errorf("%q is not host:port, such as 127.0.0.1:9145", v)
+			if err := checkHostPort(v); err != nil {
+				return fmt.Errorf("%q: %w", v, err)
 			}
 		}
 		c.MetricsListen = v
@@ -222,6 +250,32 @@ var keys = []key{
 	}},
 	{"metrics.haproxy_stats_socket", "", "HAProxy's stats socket (unix path); when set, DroppedLogs of show info is read each window and exported", str(func(c *Config) *string { return &c.HAProxyStatsSocket })},
 }
+
+// hostnameRE is a host name a listener may be given.
+var hostnameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.?$`)
+
+// checkHostPort checks a listen address, HOST:PORT: PORT a number from 0
+// (the kernel picks) to 65535, HOST empty (every address), an IP address
+// ([...] for IPv6) or a host name. Nothing is resolved or bound: a name
+// that does not resolve fails when the agent starts.
+func checkHostPort(a string) error {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return fmt.Errorf("not HOST:PORT, such as 127.0.0.1:514 or [::1]:514: %v", strings.TrimPrefix(err.Error(), "address "+a+": "))
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 || port[0] == '+' {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	if host != "" && net.ParseIP(strings.Split(host, "%")[0]) == nil && (len(host) > 253 || !hostnameRE.MatchString(host)) {
+		return fmt.Errorf("host %q is neither an IP address nor a host name", host)
+	}
+	return nil
+}
+
+// canonicalIDRE is a grantee id as x-amz-grant-* headers carry it: AWS's
+// 64 hex digits, radosgw's user id, Eucalyptus's account number.
+var canonicalIDRE = regexp.MustCompile(`^[A-Za-z0-9._@+=:-]{1,128}$`)
 
 func str(field func(*Config) *string) func(*Config, string) error {
 	return func(c *Config, v string) error { *field(c) = v; return nil }

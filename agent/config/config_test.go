@@ -32,7 +32,7 @@ func TestDefaults(t *testing.T) {
 func TestLoadConfig(t *testing.T) {
 	p := writeConfig(t, `# comment
 access_log.schedule = */10 * * * * *
-access_log.bucket = logs-{lb_name}-{account}
+access_log.bucket = logs-{lb_name}-{account}-{instance_num}
 syslog.listen = udp://127.0.0.1:1514, udp://127.0.0.1:1515
 spool.dir = /tmp/x
 objectstorage.endpoint = http://osg.example.com:8773/services/objectstorage
@@ -42,7 +42,7 @@ access_log.lb_name = my-lb
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Schedule != "*/10 * * * * *" || c.Bucket != "logs-{lb_name}-{account}" || len(c.Listen) != 2 ||
+	if c.Schedule != "*/10 * * * * *" || c.Bucket != "logs-{lb_name}-{account}-{instance_num}" || len(c.Listen) != 2 ||
 		c.StoreEndpoint != "http://osg.example.com:8773/services/objectstorage" || c.LBName != "my-lb" {
 		t.Errorf("got %+v", c)
 	}

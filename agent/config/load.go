@@ -41,6 +41,19 @@ var secretKeys = map[string]bool{
 	"objectstorage.secret_access_key": true,
 }
 
+// secretPrefix returns the secret key whose name key starts with (in any
+// case) but is not, or "": such a key is a secret key followed by its
+// value without a separator, and only the secret key's name may be shown.
+func secretPrefix(key string) string {
+	lower := strings.ToLower(key)
+	for name := range secretKeys {
+		if len(lower) > len(name) && strings.HasPrefix(lower, name) {
+			return name
+		}
+	}
+	return ""
+}
+
 // ConfigError is one problem in the configuration, located by file, line
 // (0 when it concerns no single line) and key. It reads like a compiler
 // message: "FILE:LINE: KEY: what is wrong".
@@ -107,6 +120,11 @@ func LoadConfig(path string, explicit bool) (*Config, error) {
 	for _, p := range props {
 		k, ok := byName[p.key]
 		if !ok {
+			if secret := secretPrefix(p.key); secret != "" {
+				// A wrong separator: the rest of the "key" is the secret.
+				errs = append(errs, &ConfigError{path, p.line, secret + "...", fmt.Errorf("unknown key: %s followed by neither '=', ':' nor a space (the rest of the line is not shown); write %s = VALUE", secret, secret)})
+				continue
+			}
 			errs = append(errs, &ConfigError{path, p.line, p.key, unknownKeyError(p.key)})
 			continue
 		}
@@ -196,6 +214,12 @@ func (c *Config) crossCheck(path string) []error {
 		o := c.origins["access_log.bucket"]
 		if o.Source != SourceFile {
 			o = c.origins["objectstorage.bucket_naming"]
+		}
+		errs = append(errs, &ConfigError{path, o.Line, "access_log.bucket", err})
+	} else if err := c.checkSeedKeysApart(); err != nil {
+		o := c.origins["access_log.bucket"]
+		if o.Source != SourceFile {
+			o = c.origins["access_log.key_layout"]
 		}
 		errs = append(errs, &ConfigError{path, o.Line, "access_log.bucket", err})
 	}
@@ -335,6 +359,7 @@ func (c *Config) clone() *Config {
 		n.values[k] = v
 	}
 	n.Listen = append([]string(nil), c.Listen...)
+	n.warnings = append([]string(nil), c.warnings...)
 	return &n
 }
 

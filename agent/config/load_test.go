@@ -100,7 +100,6 @@ func TestServoConfFallback(t *testing.T) {
 
 func TestServoConfErrors(t *testing.T) {
 	tests := []struct{ name, servo, want string }{
-		{"no equals", "objectstorage_service_url=http://x:1/y\njust words\n", `{servo}:2: "just words" is not a k=v line`},
 		{"bad url", "objectstorage_service_url=ftp://osg/\n", `{servo}:1: objectstorage_service_url: "ftp://osg/" is not an http:// or https:// URL with a host`},
 		{"bad port", "objectstorage_service_url=osg\nwebservice_port=http\n", `{servo}:1: objectstorage_service_url: webservice_port "http" is not a port number`},
 		{"bad owner", "loadbalancer_owner_account=has space\n", `{servo}:1: loadbalancer_owner_account: "has space" is not an account id such as 123456789012`},
@@ -116,6 +115,29 @@ func TestServoConfErrors(t *testing.T) {
 				t.Errorf("got %v, want %s", err, want)
 			}
 		})
+	}
+}
+
+// TestServoConfWarnings: a line of servo.conf that is no k=v line (the
+// cloud writes the file, with keys we ignore) is skipped with a warning
+// naming file and line, never its text; the rest of the file applies.
+func TestServoConfWarnings(t *testing.T) {
+	dir := t.TempDir()
+	servo := testbed.WriteFile(t, dir, "servo.conf", "objectstorage_service_url=http://x:1/y\njust words\n=no key\nloadbalancer_owner_account=123456789012\n")
+	props := testbed.WriteFile(t, dir, "a.properties", "objectstorage.servo_conf = "+servo+"\n")
+	c, err := LoadConfig(props, true)
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if c.StoreEndpoint != "http://x:1/y" || c.OwnerAccount != "123456789012" {
+		t.Errorf("servo.conf not applied: endpoint %q, owner %q", c.StoreEndpoint, c.OwnerAccount)
+	}
+	want := []string{servo + ":2: not a k=v line (10 bytes); ignored", servo + ":3: not a k=v line (7 bytes); ignored"}
+	if got := c.Warnings(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n got %q\nwant %q", got, want)
+	}
+	if n := c.WithIdentity(identity.Identity{}).Warnings(); len(n) != 2 {
+		t.Errorf("a copy lost its warnings: %q", n)
 	}
 }
 

@@ -50,10 +50,16 @@ func readProperties(data string) ([]property, error) {
 		rawKey, rawValue := splitKeyValue(logical)
 		key, err := unescapeProperty(rawKey)
 		if err != nil {
+			if s := secretPrefix(rawKey); s != "" {
+				return nil, &syntaxError{start, s + "...: malformed \\u escape (the rest of the line is not shown: it may hold a secret)"}
+			}
 			return nil, &syntaxError{start, err.Error()}
 		}
 		value, err := unescapeProperty(rawValue)
 		if err != nil {
+			if s := secretPrefix(key); s != "" {
+				return nil, &syntaxError{start, s + "...: malformed \\u escape (the rest of the line is not shown: it may hold a secret)"}
+			}
 			if secretKeys[key] {
 				err = errors.New("malformed \\u escape (value not shown: it is a secret)")
 			}

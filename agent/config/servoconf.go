@@ -21,14 +21,16 @@ type servoValue struct {
 // readServoConf parses servo.conf: one k=v per line, '#' comments and
 // blank lines ignored, whitespace around key and value dropped and one
 // pair of surrounding quotes removed. Unknown keys are ignored (the file
-// carries many settings of other servo parts); a line without '=' is an
-// error naming its line.
-func readServoConf(path string) (servoConf, error) {
+// carries many settings of other servo parts, and the cloud writes it):
+// so is a line without '=' (or with an empty key), with a warning naming
+// file and line, which the caller passes on (Config.Warnings).
+func readServoConf(path string) (servoConf, []string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := servoConf{}
+	var warnings []string
 	for i, line := range strings.Split(string(data), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || line[0] == '#' {
@@ -37,7 +39,9 @@ func readServoConf(path string) (servoConf, error) {
 		k, v, ok := strings.Cut(line, "=")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
-			return nil, &ConfigError{File: path, Line: i + 1, Err: fmt.Errorf("%q is not a k=v line", line)}
+			// Not shown: the cloud may write secrets into this file.
+			warnings = append(warnings, fmt.Sprintf("%s:%d: not a k=v line (%d bytes); ignored", path, i+1, len(line)))
+			continue
 		}
 		v = strings.TrimSpace(v)
 		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
@@ -45,7 +49,7 @@ func readServoConf(path string) (servoConf, error) {
 		}
 		out[k] = servoValue{v, i + 1}
 	}
-	return out, nil
+	return out, warnings, nil
 }
 
 // applyServoConf fills the keys of servoKeys from servo.conf where the
@@ -56,7 +60,8 @@ func (c *Config) applyServoConf(required bool) []error {
 	if path == "" {
 		return nil
 	}
-	sc, err := readServoConf(path)
+	sc, warnings, err := readServoConf(path)
+	c.warnings = append(c.warnings, warnings...)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) && !required {
 			return nil

@@ -45,6 +45,11 @@ type Options struct {
 	// Hold, when set, runs before each datagram a listener handles:
 	// tests pause the reader with it to make the kernel drop datagrams.
 	Hold func()
+	// MaxGather caps how long a reader lets datagrams gather in the
+	// kernel's buffer when the rate is low; 0 is DefaultMaxGather. Lines
+	// reach the sink that much later at most: keep it well under
+	// spool.fsync_interval.
+	MaxGather time.Duration
 	// ProcNet is where the kernel lists its UDP sockets; "" is /proc/net.
 	ProcNet string
 	// UnixSocket says how unix:// socket files are made.
@@ -243,9 +248,15 @@ func (in *Ingest) listen(s string) (listener, error) {
 	var l listener
 	switch scheme {
 	case SchemeUDP:
-		l, err = listenUDP(addr, in.opts.MaxMessageBytes, in.opts.ReceiveBufferBytes, in.log)
+		var u *udpListener
+		if u, err = listenUDP(addr, in.opts.MaxMessageBytes, in.opts.ReceiveBufferBytes, in.log); err == nil {
+			u.maxGather, l = in.opts.MaxGather, u
+		}
 	case SchemeUnix:
-		l, err = listenUnixgram(addr, in.opts.UnixSocket, in.opts.MaxMessageBytes, in.opts.ReceiveBufferBytes, in.log)
+		var u *unixgramListener
+		if u, err = listenUnixgram(addr, in.opts.UnixSocket, in.opts.MaxMessageBytes, in.opts.ReceiveBufferBytes, in.log); err == nil {
+			u.maxGather, l = in.opts.MaxGather, u
+		}
 	case SchemeTCP:
 		l, err = listenTCP(addr, in.tcpOptions(), in.log)
 	}

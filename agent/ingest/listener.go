@@ -64,6 +64,9 @@ type udpListener struct {
 	maxLen int
 	rcvbuf int // effective receive buffer reported by the kernel; 0 unknown
 	log    *slog.Logger
+	// maxGather caps the gathering sleep (see gather); 0 is
+	// DefaultMaxGather.
+	maxGather time.Duration
 
 	buf   *batchBuf
 	batch batchReader
@@ -189,11 +192,72 @@ func (l *udpListener) Dropped() uint64 { return l.dropped.Load() }
 // which were cut to it.
 func (l *udpListener) Truncated() uint64 { return l.truncated.Load() }
 
-// gatherTime is how long the reader sleeps after it emptied the socket's
-// queue, so that at a high rate it reads full batches and wakes the
-// handler once per batch, not once per datagram. The kernel's receive
-// buffer holds far more than this at any rate a network card delivers.
+// gatherTime is how long the reader first sleeps after it emptied the
+// socket's queue, so that it reads datagrams in batches and wakes the
+// handler once per batch, not once per datagram. At a high rate a
+// millisecond fills batches; at a low one the sleep grows (gather).
 const gatherTime = time.Millisecond
+
+// DefaultMaxGather is the longest gathering sleep: at 1,000 datagrams/s
+// the reader wakes 20 times a second for 50 datagrams rather than 1,000
+// times for one, which is most of what a line cost at that rate
+// (docs/performance.md, "Cost per line"). A line waits that much longer
+// before it reaches the spool's buffer: 5 % of the default
+// spool.fsync_interval.
+const DefaultMaxGather = 50 * time.Millisecond
+
+// gatherBurst is how much faster than now datagrams may arrive during a
+// gathering sleep without overflowing the receive buffer: the sleep is
+// kept below what the buffer holds at gatherBurst times the current rate.
+const gatherBurst = 8
+
+// queuedBytes is what one small datagram is assumed to take of the receive
+// buffer: its size plus the kernel's bookkeeping (the skb's truesize is
+// about 1 KiB for a 300-byte datagram on loopback; twice that for safety).
+const queuedBytes = 2048
+
+// gather is the reader's gathering sleep. It starts at gatherTime after
+// the reader was idle (it waited for a datagram), doubles after each sleep
+// that did not fill a batch, and is capped by max and by what the receive
+// buffer holds at gatherBurst times the rate just seen. A full batch or a
+// kernel drop brings it back to gatherTime. So a steady low rate is read
+// in a few large batches a second, a high one in batches the buffer holds
+// eight times over, and a rate that rises sharply finds the sleep short
+// by the time it could fill the buffer.
+type gather struct {
+	max      time.Duration
+	capacity int           // datagrams the receive buffer holds
+	next     time.Duration // the next sleep
+}
+
+func newGather(longest time.Duration, rcvbuf int) gather {
+	if longest <= 0 {
+		longest = DefaultMaxGather
+	}
+	if rcvbuf <= 0 {
+		rcvbuf = 208 << 10 // Linux's default net.core.rmem_default
+	}
+	return gather{max: longest, capacity: max(rcvbuf/queuedBytes, 1), next: gatherTime}
+}
+
+// reset is for a reader that waited for a datagram, or saw drops: the
+// rate may rise from nothing.
+func (g *gather) reset() { g.next = gatherTime }
+
+// after is told how many datagrams one sleep of slept gathered and
+// returns the next sleep.
+func (g *gather) after(n int, slept time.Duration) time.Duration {
+	d := min(2*g.next, g.max)
+	if n > 0 && slept > 0 {
+		// n/slept datagrams per second; the buffer must hold
+		// gatherBurst times that for the whole sleep.
+		if limit := time.Duration(float64(slept) * float64(g.capacity) / float64(gatherBurst*n)); limit < d {
+			d = limit
+		}
+	}
+	g.next = max(d, gatherTime)
+	return g.next
+}
 
 // yieldEvery is how many datagrams the handler takes between two calls to
 // runtime.Gosched. The agent runs Go code on one thread while it keeps up
@@ -335,6 +399,9 @@ func (l *udpListener) read(ctx context.Context, h *handoff) {
 	}
 	defer l.sock.done()
 	buf := l.buf
+	g := newGather(l.maxGather, l.rcvbuf)
+	var slept time.Duration // the last gathering sleep, 0 after a wait
+	var gathered int        // datagrams read since that sleep
 	var lastDrops uint32
 	var lastWarn time.Time
 	var drainUntil time.Time // set once ctx is done
@@ -351,6 +418,10 @@ func (l *udpListener) read(ctx context.Context, h *handoff) {
 			if draining {
 				return // what the kernel had queued is read
 			}
+			// Nothing gathered: wait for the next datagram, whose
+			// rate may be anything.
+			g.reset()
+			slept, gathered = 0, 0
 			n, err = l.batch.read(true) // waits up to pollTimeout
 		}
 		if errors.Is(err, errWouldBlock) {
@@ -367,6 +438,7 @@ func (l *udpListener) read(ctx context.Context, h *handoff) {
 		if buf.dropsSeen && buf.drops != lastDrops {
 			t := l.dropped.Add(uint64(buf.drops - lastDrops))
 			lastDrops = buf.drops
+			g.reset()
 			if l.behind != nil {
 				l.behind()
 			}
@@ -400,10 +472,16 @@ func (l *udpListener) read(ctx context.Context, h *handoff) {
 		case h.ready <- struct{}{}:
 		default:
 		}
+		gathered += n
 		if n < len(buf.slots) && ctx.Err() == nil {
 			// The queue is empty: let datagrams gather in the
 			// kernel's buffer rather than wake up for each.
-			time.Sleep(gatherTime)
+			d := g.next
+			if slept > 0 {
+				d = g.after(gathered, slept)
+			}
+			time.Sleep(d)
+			slept, gathered = d, 0
 		}
 	}
 }

@@ -23,3 +23,25 @@ func TestHotPathCountingAllocatesNothing(t *testing.T) {
 		t.Errorf("httplog lines: got %d, want 1001", got)
 	}
 }
+
+// discardSink takes every line and keeps none.
+type discardSink struct{}
+
+func (discardSink) AppendCounted([]byte, bool, bool) error { return nil }
+
+// BenchmarkPipeline measures one datagram through the pipeline (parse,
+// encode as ELB, append to a sink, count) without the socket: compare
+// with parser's BenchmarkParseEncodeELB for what the pipeline adds.
+func BenchmarkPipeline(b *testing.B) {
+	in, err := New(discardSink{}, Options{Format: "elb", LBName: "lb", Enabled: true, Result: func(error) {}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	line := []byte(sampleLine)
+	var pl pipeline
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	for b.Loop() {
+		in.handle(&pl, line)
+	}
+}

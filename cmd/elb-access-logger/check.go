@@ -35,6 +35,9 @@ func runCheckConfig(ctx context.Context, path string, explicit bool, stdout io.W
 		status = "no file, embedded defaults"
 	}
 	fmt.Fprintf(stdout, "# %s: %s\n", path, status)
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(stdout, "# warning: %s\n", w)
+	}
 	if cfg.MetadataEndpoint != "" {
 		timeout := min(cfg.MetadataTimeout, checkMetadataTimeout)
 		mctx, cancel := context.WithTimeout(ctx, timeout)

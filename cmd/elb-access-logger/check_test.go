@@ -39,6 +39,10 @@ func TestCheckConfig(t *testing.T) {
 	if err := os.WriteFile(servo, []byte("objectstorage_service_url=osg.example.com\nwebservice_port=8773\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	servoNoEquals := filepath.Join(dir, "servo-bad.conf")
+	if err := os.WriteFile(servoNoEquals, []byte("objectstorage_service_url=osg.example.com\nsome words\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, props string
 		wantCode    int
@@ -64,6 +68,10 @@ func TestCheckConfig(t *testing.T) {
 		{"metadata down is no error", "objectstorage.servo_conf =\nmetadata.endpoint = http://127.0.0.1:1\n", exitOK, []string{
 			`^# metadata http://127.0.0.1:1 did not answer`,
 			`^access_log.lb_name = +# default$`,
+		}, ""},
+		{"servo.conf line without =", "objectstorage.servo_conf = " + servoNoEquals + "\n", exitOK, []string{
+			`^# warning: .*servo-bad.conf:2: not a k=v line \(10 bytes\); ignored$`,
+			`^objectstorage.endpoint = http://osg.example.com:8773/services/objectstorage +# servo.conf .*servo-bad.conf:1$`,
 		}, ""},
 		{"typo", "objectstorage.servo_conf =\n\naccess_log.emit_intervall = 5\n", exitUsage, nil,
 			"access-log.properties:3: access_log.emit_intervall: unknown key; did you mean access_log.emit_interval?"},

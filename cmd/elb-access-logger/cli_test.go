@@ -138,3 +138,25 @@ func grepLines(text, substr string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// The gauges the alerting rules compare against (packaging/prometheus/):
+// the spool's bound, the window and the identity, from a running binary.
+func TestAlertingGauges(t *testing.T) {
+	a := startAgent(t, startableProps(t, "127.0.0.1:0"))
+	url := metricsURL(t, a)
+	now := float64(time.Now().Unix())
+	waitGauge := func(name string, ok func(float64) bool) {
+		t.Helper()
+		var v float64
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if v = sample(t, url, name); ok(v) {
+				return
+			}
+		}
+		t.Errorf("%s = %v", name, v)
+	}
+	waitGauge("elb_access_logger_spool_max_bytes", func(v float64) bool { return v == 1<<30 })
+	waitGauge("elb_access_logger_window_seconds", func(v float64) bool { return v == 3600 })
+	waitGauge("elb_access_logger_window_end_timestamp_seconds", func(v float64) bool { return v > now && v <= now+3600 })
+	waitGauge("elb_access_logger_identity_complete", func(v float64) bool { return v == 1 })
+}

@@ -198,7 +198,10 @@ func TestDurabilityKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	proxy := newStoreProxy(t, u.Host)
-	bucket := "durability-" + randomSuffix(t)
+	// The seed layout needs the node in the bucket name: {instance_num}
+	// of i-d0ab1e00.
+	bucketBase := "durability-" + randomSuffix(t)
+	bucket := bucketBase + "-d0ab1e00"
 	store := bed.S3(bed.Logger)
 	ctx := testbed.Context(t, 4*time.Minute)
 	if _, err := store.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
@@ -233,7 +236,7 @@ objectstorage.access_key_id = %s
 objectstorage.secret_access_key = %s
 metadata.endpoint =
 metrics.listen = 127.0.0.1:0
-`, port, int(durWindow/time.Second), bucket, spoolDir, durFsync, proxy.URL(), bed.Logger.AccessKey, bed.Logger.SecretKey)
+`, port, int(durWindow/time.Second), bucketBase+"-{instance_num}", spoolDir, durFsync, proxy.URL(), bed.Logger.AccessKey, bed.Logger.SecretKey)
 	if err := os.WriteFile(cfg, []byte(props), 0o600); err != nil {
 		t.Fatal(err)
 	}

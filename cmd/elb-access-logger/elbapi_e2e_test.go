@@ -76,6 +76,7 @@ objectstorage.endpoint = %s
 objectstorage.access_key_id = %s
 objectstorage.secret_access_key = %s
 metadata.endpoint =
+metrics.listen = 127.0.0.1:0
 `, endpoint, port, lbName, spool, bed.S3Endpoint, bed.Logger.AccessKey, bed.Logger.SecretKey)
 	}
 	waitLine := func(a *runningAgent, line string) {

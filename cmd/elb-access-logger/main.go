@@ -92,6 +92,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runReplay(ctx, cfg, replayOptions{File: opts.Replay, DryRun: opts.DryRun}, os.Stdin, stdout, stderr)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	for _, w := range cfg.Warnings() {
+		log.Warn("configuration: " + w)
+	}
 	a, err := newAgent(cfg, log)
 	if err != nil {
 		return usageError{err}
@@ -123,14 +126,16 @@ func newAgent(cfg *config.Config, log *slog.Logger) (*agent.Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := agent.New(cfg, up, log)
+	store := &regionalStore{opts: uploaderOptions(cfg), c: up}
+	a, err := agent.New(cfg, store, log)
 	if err != nil {
 		return nil, err
 	}
-	src, err := newELBClient(cfg)
-	if err != nil {
+	elb := &regionalELB{build: func(region string) (*agent.ELBClient, error) { return newELBClient(cfg, region) }}
+	if err := elb.SetRegion(cfg.SigningRegion()); err != nil {
 		return nil, err
 	}
-	a.SetAccessLogSource(src)
+	a.SetAccessLogSource(elb)
+	a.OnIdentity(followRegion(cfg, store, elb, log))
 	return a, nil
 }

@@ -30,16 +30,21 @@ func announceReady(ctx context.Context, addrs []net.Addr, spoolDir, pidFile stri
 	}
 	status := fmt.Sprintf("STATUS=listening on %s, spool %s", strings.Join(listening, " "), spoolDir)
 	notify(sdnotify.Ready+"\n"+status, log)
-	stopped := make(chan struct{})
+	stopped, finished := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(finished)
 		select {
 		case <-ctx.Done():
-			notify(sdnotify.Stopping+"\nSTATUS=stopping: sealing the open window, one last upload round", log)
 		case <-stopped:
+		}
+		// Also when the agent stopped before this goroutine saw ctx end.
+		if ctx.Err() != nil {
+			notify(sdnotify.Stopping+"\nSTATUS=stopping: sealing the open window, one last upload round", log)
 		}
 	}()
 	return func() {
 		close(stopped)
+		<-finished
 		if pidFile != "" {
 			os.Remove(pidFile)
 		}

@@ -57,13 +57,12 @@ func TestNotifyReadyAndStopping(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	var waitErr error
+	exited := make(chan struct{})
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-done
-		}
+		cmd.Process.Kill() // an error once it exited
+		<-exited
 		if t.Failed() {
 			t.Logf("agent stderr:\n%s", stderr.String())
 		}
@@ -90,9 +89,9 @@ func TestNotifyReadyAndStopping(t *testing.T) {
 		t.Errorf("after SIGTERM: notification %q, want STOPPING=1", msg)
 	}
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("exit after SIGTERM: %v, want 0", err)
+	case <-exited:
+		if waitErr != nil {
+			t.Errorf("exit after SIGTERM: %v, want 0", waitErr)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the agent did not exit within 30 s of SIGTERM")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/elb-access-logger/elb-access-logger/agent"
+	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
@@ -99,9 +100,9 @@ func replayUpload(ctx context.Context, cfg *config.Config, in io.Reader, readDon
 	if err := up.Provision(ctx, plan.Spec); err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
-	counts := agent.WindowCounts{Lines: int64(plan.Lines), Unparsed: int64(plan.Unparsed), Truncated: int64(plan.Truncated)}
+	counts := spool.WindowCounts{Lines: int64(plan.Lines), Unparsed: int64(plan.Unparsed), Truncated: int64(plan.Truncated)}
 	obj := uploader.Object{Bucket: plan.Bucket, Key: plan.Key, Body: f, Size: plan.Bytes, OwnerAccount: plan.Owner,
-		Metadata: counts.Metadata()}
+		OwnerGrantee: plan.Spec.OwnerGrantee, Metadata: counts.Metadata()}
 	if err := up.Put(ctx, obj); err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
@@ -120,6 +121,9 @@ func printPlan(stderr io.Writer, cfg *config.Config, plan *agent.ReplayPlan) {
 	if owner == "" {
 		owner = "(unknown: set access_log.owner_account)"
 	}
+	if plan.Spec.OwnerGrantee != "" {
+		owner = plan.Spec.OwnerGrantee
+	}
 	key := plan.Key
 	if plan.KeyErr != nil {
 		key = "(unknown: " + plan.KeyErr.Error() + ")"
@@ -127,7 +131,7 @@ func printPlan(stderr io.Writer, cfg *config.Config, plan *agent.ReplayPlan) {
 	if plan.Spec.UserOwned {
 		fmt.Fprintf(stderr, "bucket: %s (the load balancer owner's, from the ELB API's AccessLog attribute: never created, its ACL left alone)\n", bucket)
 	} else {
-		fmt.Fprintf(stderr, "bucket: %s (create if missing; bucket ACL: FULL_CONTROL for the uploader, READ for %s)\n", bucket, owner)
+		fmt.Fprintf(stderr, "bucket: %s (create if missing; refused unless the uploader's account owns it; bucket ACL: FULL_CONTROL for the uploader, READ for %s)\n", bucket, owner)
 	}
 	fmt.Fprintf(stderr, "lifecycle: %s\n", lifecyclePlan(cfg))
 	fmt.Fprintf(stderr, "preflight: write and read back %s\n", uploader.TestFileKey(plan.Spec.Prefix, plan.Owner))

@@ -127,10 +127,10 @@ func TestReplayUpload(t *testing.T) {
 	suffix := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
 	props := writeProps(t, "access_log.lb_name = my-loadbalancer\naccess_log.owner_account = "+env.LBOwner.Name+"\n"+
 		"access_log.node_ip = 10.0.0.5\naccess_log.instance_id = i-315dd646\nmetadata.endpoint =\n"+
-		"access_log.bucket = replay-test-"+suffix+"-{lb_name}\nspool.dir = "+t.TempDir()+"\n"+
+		"access_log.bucket = replay-test-"+suffix+"-{lb_name}-{instance_num}\nspool.dir = "+t.TempDir()+"\n"+
 		"objectstorage.endpoint = "+env.S3Endpoint+"\nobjectstorage.access_key_id = "+env.Logger.AccessKey+"\n"+
 		"objectstorage.secret_access_key = "+env.Logger.SecretKey+"\n")
-	bucket := "replay-test-" + suffix + "-my-loadbalancer"
+	bucket := "replay-test-" + suffix + "-my-loadbalancer-315dd646"
 	ctx := testbed.Context(t, time.Minute)
 	logger := env.S3(env.Logger)
 	t.Cleanup(func() {
@@ -216,12 +216,30 @@ func TestReplayFailsUnlessUploaded(t *testing.T) {
 func TestReplayIdentityFromMetadata(t *testing.T) {
 	srv := httptest.NewServer(&identitytest.FakeIMDS{Values: identitytest.EucaValues(), TokenStatus: http.StatusOK})
 	defer srv.Close()
-	props := writeProps(t, "access_log.bucket = logs-{lb_name}\nmetadata.endpoint = "+srv.URL+"\nspool.dir = "+t.TempDir()+"\n")
+	props := writeProps(t, "access_log.bucket = logs-{lb_name}-{instance_num}\nmetadata.endpoint = "+srv.URL+"\nspool.dir = "+t.TempDir()+"\n")
 	var stdout, stderr bytes.Buffer
 	if err := run(context.Background(), []string{"--config", props, "--replay", "../../testdata/haproxy/stock-httplog.log", "--dry-run"}, &stdout, &stderr); err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr.String())
 	}
-	for _, want := range []string{"bucket: logs-my-web-lb ", "READ for 123456789012", "object: elb-access-replay-"} {
+	for _, want := range []string{"bucket: logs-my-web-lb-315dd646 ", "READ for 123456789012", "object: elb-access-replay-"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("plan: want %q in\n%s", want, stderr.String())
+		}
+	}
+}
+
+// TestReplayOwnerCanonicalID: on AWS the owner's account names keys and
+// its canonical id is the grantee; the plan shows the grantee.
+func TestReplayOwnerCanonicalID(t *testing.T) {
+	const canonical = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
+	props := writeProps(t, "access_log.lb_name = my-loadbalancer\naccess_log.owner_account = 123456789012\n"+
+		"access_log.owner_canonical_id = "+canonical+"\naccess_log.node_ip = 10.0.0.5\naccess_log.instance_id = i-315dd646\n"+
+		"metadata.endpoint =\nspool.dir = "+t.TempDir()+"\n")
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"--config", props, "--replay", "../../testdata/haproxy/stock-httplog.log", "--dry-run"}, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	for _, want := range []string{"READ for " + canonical, "grants: READ id=" + canonical, "AWSLogs/123456789012/ELBAccessLogTestFile", "refused unless the uploader's account owns it"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("plan: want %q in\n%s", want, stderr.String())
 		}

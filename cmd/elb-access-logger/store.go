@@ -23,6 +23,9 @@ func uploaderOptions(cfg *config.Config) uploader.Options {
 		MetadataEndpoint:   cfg.MetadataEndpoint,
 		CABundle:           cfg.CABundle,
 		InsecureSkipVerify: cfg.InsecureSkipTLS,
+
+		UploaderID:          cfg.UploaderID,
+		ExpectedBucketOwner: cfg.ExpectedBucketOwner,
 	}
 }
 
@@ -44,10 +47,11 @@ func newUploader(cfg *config.Config, log *slog.Logger) (*uploader.Client, error)
 }
 
 // newELBClient returns the ELB API client of access_log.source = elb-api,
-// signing with the store's credentials and trusting the store's CA bundle.
+// signing for region with the store's credentials and trusting the store's
+// CA bundle.
 // The client is built in every mode (it makes no request until elb-api
 // mode polls), so a reload may switch the source.
-func newELBClient(cfg *config.Config) (*agent.ELBClient, error) {
+func newELBClient(cfg *config.Config, region string) (*agent.ELBClient, error) {
 	opts := uploaderOptions(cfg)
 	creds, err := uploader.Credentials(opts)
 	if err != nil {
@@ -57,5 +61,5 @@ func newELBClient(cfg *config.Config) (*agent.ELBClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("elb api: %w", err)
 	}
-	return agent.NewELBClient(cfg.ELBEndpoint, cfg.SigningRegion(), creds, hc), nil
+	return agent.NewELBClient(cfg.ELBEndpoint, region, creds, hc), nil
 }

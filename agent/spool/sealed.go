@@ -1,21 +1,29 @@
-package agent
+package spool
 
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 )
 
-// Sealed segments: listing, removal after upload, eviction beyond
+// Sealed segments: listing, reading, removal after upload, eviction beyond
 // spool.max_bytes. Sealing itself is in spool.go.
 
 // Sealed lists the sealed segments, oldest first.
-func (s *Spool) Sealed() ([]Segment, error) {
-	entries, err := s.filesys().ReadDir(s.dir)
+func (s *Spool) Sealed() ([]Segment, error) { return list(s.fs, s.dir) }
+
+// List lists the sealed segments of the spool directory dir, oldest first,
+// without opening (or locking) it: for tools and tests.
+func List(dir string) ([]Segment, error) { return list(OSFS{}, dir) }
+
+func list(fsys FS, dir string) ([]Segment, error) {
+	entries, err := fsys.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("spool: read %s: %w", s.dir, err)
+		return nil, fmt.Errorf("spool: read %s: %w", dir, err)
 	}
 	var segs []Segment
 	for _, e := range entries {
@@ -27,7 +35,7 @@ func (s *Spool) Sealed() ([]Segment, error) {
 		if err != nil {
 			continue // removed meanwhile
 		}
-		segs = append(segs, Segment{Path: filepath.Join(s.dir, e.Name()), End: end, Rand: rnd, Size: info.Size()})
+		segs = append(segs, Segment{Path: filepath.Join(dir, e.Name()), End: end, Rand: rnd, Size: info.Size()})
 	}
 	sort.Slice(segs, func(i, j int) bool {
 		if !segs[i].End.Equal(segs[j].End) {
@@ -38,10 +46,28 @@ func (s *Spool) Sealed() ([]Segment, error) {
 	return segs, nil
 }
 
+// Open opens a sealed segment for reading. A segment removed meanwhile
+// (evicted) gives an error satisfying errors.Is(err, fs.ErrNotExist).
+func (s *Spool) Open(seg Segment) (io.ReadSeekCloser, error) {
+	f, err := s.fs.OpenFile(seg.Path, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("spool: open segment: %w", err)
+	}
+	return f, nil
+}
+
+// Counts reads the accounting of a sealed segment (ReadCounts).
+func (s *Spool) Counts(seg Segment) (WindowCounts, bool, error) { return readCounts(s.fs, seg) }
+
 // Remove deletes an uploaded segment. A segment already gone is not an
 // error.
 func (s *Spool) Remove(seg Segment) error {
-	err := s.filesys().Remove(seg.Path)
+	s.segs.Lock()
+	err := s.fs.Remove(seg.Path)
+	if err == nil {
+		s.segs.bytes -= seg.Size
+	}
+	s.segs.Unlock()
 	s.removeCounts(seg)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // evicted meanwhile
@@ -49,10 +75,7 @@ func (s *Spool) Remove(seg Segment) error {
 	if err != nil {
 		return fmt.Errorf("spool: remove %s: %w", seg.Path, err)
 	}
-	s.mu.Lock()
-	s.sealedBytes -= seg.Size
-	s.mu.Unlock()
-	return syncDir(s.filesys(), s.dir)
+	return SyncDir(s.fs, s.dir)
 }
 
 // Evict removes the oldest sealed segments, skipping those busy reports as
@@ -60,23 +83,23 @@ func (s *Spool) Remove(seg Segment) error {
 // holds at most maxBytes. It returns what it evicted.
 func (s *Spool) Evict(maxBytes int64, busy func(Segment) bool) ([]Segment, error) {
 	s.mu.Lock()
-	under := s.sealedBytes+s.activeSize+int64(len(s.buf)) <= maxBytes
+	active := s.activeSize + int64(len(s.buf))
 	s.mu.Unlock()
-	if under {
+	s.segs.Lock()
+	defer s.segs.Unlock()
+	if s.segs.bytes+active <= maxBytes {
 		return nil, nil // the common case, without listing the directory
 	}
 	segs, err := s.Sealed()
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var sealedBytes int64
 	for _, seg := range segs {
 		sealedBytes += seg.Size
 	}
-	s.sealedBytes = sealedBytes // the directory is the truth
-	total := sealedBytes + s.activeSize + int64(len(s.buf))
+	s.segs.bytes = sealedBytes // the directory is the truth: no removal runs meanwhile
+	total := sealedBytes + active
 	var evicted []Segment
 	for _, seg := range segs {
 		if total <= maxBytes {
@@ -85,31 +108,31 @@ func (s *Spool) Evict(maxBytes int64, busy func(Segment) bool) ([]Segment, error
 		if busy != nil && busy(seg) {
 			continue
 		}
-		counts, known, _ := ReadCounts(seg)
-		if err := s.filesys().Remove(seg.Path); err != nil {
+		counts, known, _ := readCounts(s.fs, seg)
+		if err := s.fs.Remove(seg.Path); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				continue // uploaded meanwhile
+				continue // removed by hand
 			}
 			return evicted, s.count(fmt.Errorf("spool: evict %s: %w", seg.Path, err))
 		}
 		s.removeCounts(seg)
 		if known {
-			s.stats.EvictedLines += counts.Lines
+			s.segs.evLines += counts.Lines
 		}
 		total -= seg.Size
-		s.sealedBytes -= seg.Size
-		s.stats.Evicted++
-		s.stats.EvictedBytes += seg.Size
+		s.segs.bytes -= seg.Size
+		s.segs.evicted++
+		s.segs.evBytes += seg.Size
 		evicted = append(evicted, seg)
 	}
 	if len(evicted) > 0 {
-		return evicted, syncDir(s.filesys(), s.dir)
+		return evicted, SyncDir(s.fs, s.dir)
 	}
 	return nil, nil
 }
 
 // removeCounts removes the sidecar of a removed segment; one left behind
-// is removed by the next OpenSpool.
+// is removed by the next Open.
 func (s *Spool) removeCounts(seg Segment) {
-	s.filesys().Remove(seg.Path + countsSuffix)
+	s.fs.Remove(seg.Path + countsSuffix)
 }

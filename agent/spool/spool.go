@@ -1,6 +1,7 @@
-package agent
+package spool
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,8 +23,12 @@ const (
 // to disk for so long that its memory buffer filled up.
 var ErrBufferFull = errors.New("spool: buffer full while the disk refuses writes; line dropped")
 
-// SpoolStats counts what the spool did and what went wrong.
-type SpoolStats struct {
+// ErrLocked means another process (a second agent) holds the spool
+// directory. Open returns it before it changes anything in the directory.
+var ErrLocked = errors.New("in use by another elb-access-logger process (one agent per spool directory)")
+
+// Stats counts what the spool did and what went wrong.
+type Stats struct {
 	WriteErrors  int64 // failed opens, writes, fsyncs and seals
 	DroppedLines int64 // lines refused with ErrBufferFull
 	Sealed       int64 // segments sealed
@@ -33,60 +39,98 @@ type SpoolStats struct {
 }
 
 // Spool holds the active window file and the sealed segments in one
-// directory.
+// directory, which it locks (flock) while it is open.
 //
 // Append buffers whole lines in memory; Flush and Sync (called every
-// spool.fsync_interval) write them to the active file and fsync it, so a
-// crash loses at most the lines of one fsync interval (a power loss: plus
-// the time an fsync takes). Rotate and SealEarly
-// seal the active file: flush, fsync, rename to a sealed segment name,
-// fsync the directory. A sealed segment is removed only by Remove, which
-// the caller calls after the store acknowledged its upload, or by Evict.
+// spool.fsync_interval, see Clock) write them to the active file and fsync
+// it, so a crash loses at most the lines of one fsync interval (a power
+// loss: plus the time an fsync takes). Rotate and SealEarly seal the active
+// file: flush, fsync, rename to a sealed segment name, fsync the directory.
+// A sealed segment is removed only by Remove, which the caller calls after
+// the store acknowledged its upload, or by Evict.
+//
+// Only whole lines reach the active file: a write the disk cuts short
+// (ENOSPC in the middle of a line) is truncated back to the last whole
+// line and the rest stays buffered, so a line is never split between two
+// windows. A window's counts are those of the lines in its file.
 //
 // A failing disk (ENOSPC, EIO) is never fatal: the error is returned and
 // counted, lines stay buffered (up to a bound) and the next Sync retries.
 type Spool struct {
 	dir       string
 	fs        FS // the filesystem seam: tests inject faults here
-	next      func(after time.Time) time.Time
 	maxBuffer int
+	lock      *os.File // the directory, flocked while the spool is open
+	// moved is signalled (never blocking) when the active window's end
+	// changes other than by Rotate: the Clock re-arms its timer.
+	moved chan struct{}
 
-	// fsyncMu serialises fsyncs and seals; mu guards the rest. Sync holds
-	// only fsyncMu while the disk works, so Append (and with it the UDP
-	// reader) never waits for an fsync. Lock order: fsyncMu, then mu.
-	fsyncMu     sync.Mutex
-	mu          sync.Mutex
-	end         time.Time // scheduled end of the active window
-	through     time.Time // every key end sealed so far is <= through
-	marker      string    // path of the sealed-through marker, "" if none
-	f           File      // nil until the window's first write
-	buf         []byte    // whole lines not yet written to f
-	activeSize  int64     // bytes written to f
-	sealedBytes int64     // bytes in sealed segments
-	stats       SpoolStats
-	win         WindowCounts // accounting of the active window
-	recoverErr  error
+	writeErrors atomic.Int64
+
+	// Lock order: fsyncMu, then mu, then segs.mu.
+	//
+	// fsyncMu serialises fsyncs and seals; mu guards the active window.
+	// Sync holds only fsyncMu while the disk works, so Append (and with it
+	// the UDP reader) never waits for an fsync.
+	fsyncMu    sync.Mutex
+	mu         sync.Mutex
+	next       func(after time.Time) time.Time // window schedule (Reschedule)
+	end        time.Time                       // scheduled end of the active window
+	through    time.Time                       // every key end sealed so far is <= through
+	marker     string                          // path of the sealed-through marker, "" if none
+	f          File                            // nil until the window's first write
+	torn       bool                            // f ends in part of a line that a truncate could not cut yet
+	buf        []byte                          // whole lines not yet written to f
+	bufFlags   []lineFlags                     // one per line in buf
+	activeSize int64                           // bytes written to f
+	stats      Stats                           // under mu, except WriteErrors and the eviction counts
+	win        WindowCounts                    // accounting of the lines written to f
+	recoverErr error
+
+	// segs is the one owner of the sealed segments' byte count: every
+	// change to the set of sealed files (seal's rename, Remove, Evict)
+	// happens with its lock held, together with the count's update, so a
+	// listing can never see a file gone whose bytes are still counted.
+	segs struct {
+		sync.Mutex
+		bytes                     int64 // bytes in sealed segments
+		evicted, evBytes, evLines int64 // Stats' eviction counts
+	}
 }
 
-// OpenSpool opens (creating it if needed) the spool directory dir; it fails
-// only when the directory cannot be created or read. next
+// lineFlags is how the window's accounting counts one buffered line.
+type lineFlags uint8
+
+const (
+	flagUnparsed lineFlags = 1 << iota
+	flagTruncated
+)
+
+// Open opens (creating it if needed) the spool directory dir and takes its
+// lock: while the spool is open, a second Open of the directory, in this
+// process or another, returns ErrLocked without changing anything. It
+// fails only when the directory cannot be created, locked or read. next
 // returns the first window end strictly after a time; the active window is
 // the one containing now, or the one after the latest seal.
 //
 // Active files left behind by a crash are sealed under their own windows,
 // except the one of the current window, which is continued: a crash never
-// splits a window. Torn last lines are trimmed. fsys nil means the real
-// filesystem.
-func OpenSpool(dir string, next func(time.Time) time.Time, now time.Time, fsys FS) (*Spool, error) {
-	if fsys == nil {
-		fsys = osFS{}
-	}
-	s := &Spool{dir: dir, fs: fsys, next: next, maxBuffer: defaultMaxBuffer}
+// splits a window. Torn last lines are trimmed, temporary files of
+// interrupted atomic writes removed. fsys nil means the real filesystem.
+func Open(dir string, next func(time.Time) time.Time, now time.Time, fsys FS) (*Spool, error) {
+	fsys = orOS(fsys)
+	s := &Spool{dir: dir, fs: fsys, next: next, maxBuffer: defaultMaxBuffer, moved: make(chan struct{}, 1)}
 	if err := fsys.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("spool: create %s: %w", dir, err)
 	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s.lock = lock
 	entries, err := fsys.ReadDir(dir)
 	if err != nil {
+		s.unlock()
 		return nil, fmt.Errorf("spool: read %s: %w", dir, err)
 	}
 	type active struct {
@@ -101,9 +145,9 @@ func OpenSpool(dir string, next func(time.Time) time.Time, now time.Time, fsys F
 	for _, e := range entries {
 		name := e.Name()
 		switch {
-		case strings.HasSuffix(name, countsSuffix+".tmp"),
+		case isTemp(name),
 			strings.HasSuffix(name, countsSuffix) && !names[strings.TrimSuffix(name, countsSuffix)]:
-			fsys.Remove(filepath.Join(dir, name)) // left by a crash before its seal; best effort
+			fsys.Remove(filepath.Join(dir, name)) // left by a crash; best effort
 		case strings.HasPrefix(name, throughPrefix):
 			t, err := time.Parse(endLayout, strings.TrimPrefix(name, throughPrefix))
 			if err != nil {
@@ -122,7 +166,7 @@ func OpenSpool(dir string, next func(time.Time) time.Time, now time.Time, fsys F
 			}
 			s.through = maxTime(s.through, end)
 			if info, err := e.Info(); err == nil {
-				s.sealedBytes += info.Size()
+				s.segs.bytes += info.Size()
 			}
 		case strings.HasSuffix(name, activeSuffix):
 			if end, ok := parseActive(name); ok {
@@ -159,10 +203,25 @@ func OpenSpool(dir string, next func(time.Time) time.Time, now time.Time, fsys F
 	return s, nil
 }
 
-// RecoverErr reports what OpenSpool could not recover (a file it could not
+// Dir returns the spool directory.
+func (s *Spool) Dir() string { return s.dir }
+
+// FS returns the filesystem the spool writes through, for the other state
+// files of its directory.
+func (s *Spool) FS() FS { return s.fs }
+
+// RecoverErr reports what Open could not recover (a file it could not
 // seal stays in place and the next rotation tries again). It is nil when
 // every file left by an earlier run was sealed or continued.
 func (s *Spool) RecoverErr() error { return s.recoverErr }
+
+// Reschedule sets the window schedule: next returns the first window end
+// strictly after a time. It takes effect from the next window.
+func (s *Spool) Reschedule(next func(time.Time) time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.next = next
+}
 
 // currentEnd is the end of the window that takes lines at now: the one
 // containing now, but never one at or before the latest seal (late lines
@@ -191,11 +250,21 @@ func (s *Spool) End() time.Time {
 	return s.end
 }
 
+// Moved returns a channel that receives when the active window's end moved
+// other than by Rotate (an early seal): a timer waiting for End must be
+// re-armed. One receiver (the Clock).
+func (s *Spool) Moved() <-chan struct{} { return s.moved }
+
 // Stats returns the spool's counters.
-func (s *Spool) Stats() SpoolStats {
+func (s *Spool) Stats() Stats {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stats
+	st := s.stats
+	s.mu.Unlock()
+	st.WriteErrors = s.writeErrors.Load()
+	s.segs.Lock()
+	st.Evicted, st.EvictedBytes, st.EvictedLines = s.segs.evicted, s.segs.evBytes, s.segs.evLines
+	s.segs.Unlock()
+	return st
 }
 
 // Append adds one encoded line (newline included) to the active window. It
@@ -206,6 +275,13 @@ func (s *Spool) Append(line []byte) error { return s.AppendCounted(line, false, 
 // AppendCounted is Append for a line the window's accounting counts as
 // unparsed (kept verbatim) or truncated (cut short by HAProxy).
 func (s *Spool) AppendCounted(line []byte, unparsed, truncated bool) error {
+	var fl lineFlags
+	if unparsed {
+		fl |= flagUnparsed
+	}
+	if truncated {
+		fl |= flagTruncated
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.buf)+len(line) > s.maxBuffer {
@@ -213,13 +289,7 @@ func (s *Spool) AppendCounted(line []byte, unparsed, truncated bool) error {
 		return ErrBufferFull
 	}
 	s.buf = append(s.buf, line...)
-	s.win.Lines++
-	if unparsed {
-		s.win.Unparsed++
-	}
-	if truncated {
-		s.win.Truncated++
-	}
+	s.bufFlags = append(s.bufFlags, fl)
 	if len(s.buf) >= flushAt {
 		return s.flush()
 	}
@@ -239,9 +309,18 @@ func (s *Spool) NoteDrops(kernel, haproxy int64) {
 // the spool holds (sealed segments, active file and buffer).
 func (s *Spool) Pending() (segments int, bytes int64, err error) {
 	segs, err := s.Sealed()
+	return len(segs), s.Bytes(), err
+}
+
+// Bytes returns the bytes the spool holds: sealed segments, active file
+// and buffer.
+func (s *Spool) Bytes() int64 {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(segs), s.sealedBytes + s.activeSize + int64(len(s.buf)), err
+	active := s.activeSize + int64(len(s.buf))
+	s.mu.Unlock()
+	s.segs.Lock()
+	defer s.segs.Unlock()
+	return s.segs.bytes + active
 }
 
 // Flush writes buffered lines to the active file (the kernel's page cache:
@@ -267,8 +346,6 @@ func (s *Spool) Sync() error {
 		return nil
 	}
 	if err := f.Sync(); err != nil {
-		s.mu.Lock()
-		defer s.mu.Unlock()
 		return s.count(fmt.Errorf("spool: fsync %s: %w", f.Name(), err))
 	}
 	return nil
@@ -301,13 +378,19 @@ func (s *Spool) SealEarly(now time.Time) error {
 	if key.After(s.end) {
 		key = s.end
 	}
-	return s.closeWindow(key, now)
+	err := s.closeWindow(key, now)
+	select {
+	case s.moved <- struct{}{}:
+	default: // already signalled
+	}
+	return err
 }
 
 // closeWindow seals the active file under key and moves to the window that
 // takes lines at now. If the disk refuses the final write, the lines still
-// buffered go to the next window rather than being lost; a seal that fails
-// leaves the active file behind, and the next rotation seals it.
+// buffered go to the next window, whole and counted there, rather than
+// being lost; a seal that fails leaves the active file behind, and the next
+// rotation seals it.
 func (s *Spool) closeWindow(key, now time.Time) error {
 	if s.f == nil && len(s.buf) == 0 {
 		s.end = s.currentEnd(now)
@@ -323,15 +406,12 @@ func (s *Spool) closeWindow(key, now time.Time) error {
 		if err := s.f.Close(); err != nil {
 			errs = append(errs, s.count(fmt.Errorf("spool: close %s: %w", path, err)))
 		}
-		s.f, s.activeSize = nil, 0
+		s.f, s.activeSize, s.torn = nil, 0, false // seal trims a torn tail
 		counts := s.win
 		if err := s.seal(path, key, &counts); err != nil {
 			errs = append(errs, err)
 		}
 		s.win = WindowCounts{}
-		if len(s.buf) > 0 {
-			s.win.Partial = true // lines the disk refused go to the next window
-		}
 	}
 	s.end = s.currentEnd(now)
 	return errors.Join(errs...)
@@ -339,7 +419,7 @@ func (s *Spool) closeWindow(key, now time.Time) error {
 
 // sealLeftovers seals active files of earlier windows whose seal failed.
 func (s *Spool) sealLeftovers() error {
-	entries, err := s.filesys().ReadDir(s.dir)
+	entries, err := s.fs.ReadDir(s.dir)
 	if err != nil {
 		return s.count(fmt.Errorf("spool: read %s: %w", s.dir, err))
 	}
@@ -356,8 +436,8 @@ func (s *Spool) sealLeftovers() error {
 	return errors.Join(errs...)
 }
 
-// Close writes and fsyncs buffered lines and closes the active file without
-// sealing it.
+// Close writes and fsyncs buffered lines, closes the active file without
+// sealing it and releases the directory's lock.
 func (s *Spool) Close() error {
 	s.fsyncMu.Lock()
 	defer s.fsyncMu.Unlock()
@@ -370,12 +450,21 @@ func (s *Spool) Close() error {
 		}
 		s.f = nil
 	}
+	s.unlock()
 	return err
+}
+
+// unlock releases the directory's lock.
+func (s *Spool) unlock() {
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
 }
 
 // count counts err as a write error and returns it.
 func (s *Spool) count(err error) error {
-	s.stats.WriteErrors++
+	s.writeErrors.Add(1)
 	return err
 }
 
@@ -385,11 +474,11 @@ func (s *Spool) activePath(end time.Time) string {
 
 func (s *Spool) openActive() error {
 	path := s.activePath(s.end)
-	f, err := s.filesys().OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	f, err := s.fs.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 	if err != nil {
 		return s.count(fmt.Errorf("spool: open %s: %w", path, err))
 	}
-	if err := syncDir(s.filesys(), s.dir); err != nil {
+	if err := SyncDir(s.fs, s.dir); err != nil {
 		f.Close()
 		return s.count(err)
 	}
@@ -403,7 +492,7 @@ func (s *Spool) continueActive(path string) error {
 	if err != nil {
 		return err
 	}
-	f, err := s.filesys().OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	f, err := s.fs.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return s.count(fmt.Errorf("spool: reopen %s: %w", path, err))
 	}
@@ -412,8 +501,11 @@ func (s *Spool) continueActive(path string) error {
 	return nil
 }
 
-// flush writes the buffer to the active file. What the file did not take
-// stays buffered for the next attempt, so nothing is lost or written twice.
+// flush writes the buffer to the active file. Only whole lines stay in the
+// file: when the disk takes part of a line (ENOSPC mid-write), the file is
+// truncated back to the last whole line and the line stays buffered, so
+// nothing is lost, split or written twice. Lines are counted into the
+// window as they reach its file.
 func (s *Spool) flush() error {
 	if len(s.buf) == 0 {
 		return nil
@@ -423,13 +515,52 @@ func (s *Spool) flush() error {
 			return err
 		}
 	}
-	n, err := s.f.Write(s.buf)
-	s.activeSize += int64(n)
-	s.buf = s.buf[:copy(s.buf, s.buf[n:])]
-	if err != nil {
-		return s.count(fmt.Errorf("spool: write %s: %w", s.f.Name(), err))
+	if s.torn {
+		if err := s.fs.Truncate(s.f.Name(), s.activeSize); err != nil {
+			return s.count(fmt.Errorf("spool: cut a partly written line from %s: %w", s.f.Name(), err))
+		}
+		s.torn = false
 	}
-	return nil
+	n, err := s.f.Write(s.buf)
+	if err == nil && n == len(s.buf) {
+		s.activeSize += int64(n)
+		s.countWritten(len(s.bufFlags))
+		s.buf, s.bufFlags = s.buf[:0], s.bufFlags[:0]
+		return nil
+	}
+	if err == nil {
+		err = errors.New("short write")
+	}
+	whole := bytes.LastIndexByte(s.buf[:n], '\n') + 1 // 0: not one whole line
+	lines := bytes.Count(s.buf[:whole], []byte{'\n'})
+	if whole < n {
+		// Part of a line reached the file: cut it, so the line goes
+		// whole into this window or the next, never split.
+		if terr := s.fs.Truncate(s.f.Name(), s.activeSize+int64(whole)); terr != nil {
+			s.torn = true // retried before the next write; a seal trims it
+		}
+	}
+	s.activeSize += int64(whole)
+	s.countWritten(lines)
+	s.buf = s.buf[:copy(s.buf, s.buf[whole:])]
+	s.bufFlags = s.bufFlags[:copy(s.bufFlags, s.bufFlags[lines:])]
+	return s.count(fmt.Errorf("spool: write %s: %w", s.f.Name(), err))
+}
+
+// countWritten moves the first n buffered lines into the window's counts.
+func (s *Spool) countWritten(n int) {
+	s.win.Lines += int64(n)
+	for _, fl := range s.bufFlags[:n] {
+		if fl == 0 {
+			continue
+		}
+		if fl&flagUnparsed != 0 {
+			s.win.Unparsed++
+		}
+		if fl&flagTruncated != 0 {
+			s.win.Truncated++
+		}
+	}
 }
 
 func (s *Spool) sync() error {
@@ -448,7 +579,7 @@ func (s *Spool) sync() error {
 // trimTorn cuts a partial last line (left by a crash mid-write) from the
 // file at path and fsyncs it. It returns the file's size afterwards.
 func (s *Spool) trimTorn(path string) (int64, error) {
-	f, err := s.filesys().OpenFile(path, os.O_RDONLY, 0)
+	f, err := s.fs.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return 0, s.count(fmt.Errorf("spool: open %s: %w", path, err))
 	}
@@ -463,7 +594,7 @@ func (s *Spool) trimTorn(path string) (int64, error) {
 		return 0, s.count(fmt.Errorf("spool: read %s: %w", path, err))
 	}
 	if keep < size {
-		if err := s.filesys().Truncate(path, keep); err != nil {
+		if err := s.fs.Truncate(path, keep); err != nil {
 			return 0, s.count(fmt.Errorf("spool: trim torn line of %s: %w", path, err))
 		}
 		s.stats.TrimmedBytes += size - keep
@@ -484,34 +615,39 @@ func (s *Spool) seal(path string, key time.Time, counts *WindowCounts) error {
 		return err
 	}
 	if size == 0 {
-		if err := s.filesys().Remove(path); err != nil {
+		if err := s.fs.Remove(path); err != nil {
 			return s.count(fmt.Errorf("spool: remove empty %s: %w", path, err))
 		}
-		return syncDir(s.filesys(), s.dir)
+		return SyncDir(s.fs, s.dir)
 	}
 	key = key.UTC()
 	sealed := filepath.Join(s.dir, namePrefix+key.Format(endLayout)+"-"+randomSuffix()+sealedSuffix)
 	if counts != nil {
-		if err := writeCounts(s.filesys(), sealed, *counts); err != nil {
+		if err := writeCounts(s.fs, sealed, *counts); err != nil {
 			// The segment goes out without its counts rather than not at all.
 			s.count(err)
 			counts = nil
 		}
 	}
-	if err := s.filesys().Rename(path, sealed); err != nil {
+	s.segs.Lock()
+	err = s.fs.Rename(path, sealed)
+	if err == nil {
+		s.segs.bytes += size
+	}
+	s.segs.Unlock()
+	if err != nil {
 		if counts != nil {
-			s.filesys().Remove(sealed + countsSuffix)
+			s.fs.Remove(sealed + countsSuffix)
 		}
 		return s.count(fmt.Errorf("spool: seal %s: %w", path, err))
 	}
 	// The segment is sealed: from here on its own name holds key up as the
-	// latest key end (OpenSpool reads both), so a crash before the marker
+	// latest key end (Open reads both), so a crash before the marker
 	// moves changes nothing. The marker takes over once the segment is
 	// uploaded and removed.
 	s.stats.Sealed++
-	s.sealedBytes += size
 	err = s.advanceThrough(key)
-	if serr := syncDir(s.filesys(), s.dir); err == nil && serr != nil {
+	if serr := SyncDir(s.fs, s.dir); err == nil && serr != nil {
 		err = s.count(serr)
 	}
 	return err
@@ -526,12 +662,12 @@ func (s *Spool) advanceThrough(key time.Time) error {
 	}
 	name := filepath.Join(s.dir, throughPrefix+key.UTC().Format(endLayout))
 	if s.marker == "" {
-		f, err := s.filesys().OpenFile(name, os.O_WRONLY|os.O_CREATE, 0o640)
+		f, err := s.fs.OpenFile(name, os.O_WRONLY|os.O_CREATE, 0o640)
 		if err != nil {
 			return s.count(fmt.Errorf("spool: create %s: %w", name, err))
 		}
 		f.Close()
-	} else if err := s.filesys().Rename(s.marker, name); err != nil {
+	} else if err := s.fs.Rename(s.marker, name); err != nil {
 		s.through = maxTime(s.through, key) // the sealed segment holds it meanwhile
 		return s.count(fmt.Errorf("spool: rename %s: %w", s.marker, err))
 	}
@@ -545,13 +681,4 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-// filesys returns the filesystem seam; a Spool built without OpenSpool
-// (to list another spool's segments, say) uses the real one.
-func (s *Spool) filesys() FS {
-	if s.fs == nil {
-		return osFS{}
-	}
-	return s.fs
 }

@@ -1,15 +1,16 @@
-package agent
+package spool_test
 
 import (
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	. "github.com/elb-access-logger/elb-access-logger/agent/spool"
+	"github.com/elb-access-logger/elb-access-logger/agent/spool/spooltest"
 )
 
 // every returns window ends every d on the UTC clock.
@@ -21,7 +22,7 @@ var t0 = time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
 
 func openSpool(t *testing.T, dir string, now time.Time, fsys FS) *Spool {
 	t.Helper()
-	s, err := OpenSpool(dir, every(5*time.Minute), now, fsys)
+	s, err := Open(dir, every(5*time.Minute), now, fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,8 +59,8 @@ func sealed(t *testing.T, s *Spool) []string {
 	}
 	var out []string
 	for _, seg := range segs {
-		if len(seg.Rand) != randLen {
-			t.Errorf("segment %s: random suffix %q, want %d characters", seg.Path, seg.Rand, randLen)
+		if len(seg.Rand) != RandLen {
+			t.Errorf("segment %s: random suffix %q, want %d characters", seg.Path, seg.Rand, RandLen)
 		}
 		out = append(out, seg.End.Format("15:04:05")+": "+readSegment(t, seg))
 	}
@@ -158,7 +159,7 @@ func TestSpoolRecoversActiveFiles(t *testing.T) {
 			dir := t.TempDir()
 			for hhmm, content := range tt.files {
 				end, _ := time.Parse("2006-01-02 15:04", "2026-11-25 "+hhmm)
-				if err := os.WriteFile(filepath.Join(dir, namePrefix+end.Format(endLayout)+activeSuffix), []byte(content), 0o640); err != nil {
+				if err := os.WriteFile(filepath.Join(dir, NamePrefix+end.Format(EndLayout)+ActiveSuffix), []byte(content), 0o640); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -241,53 +242,6 @@ func TestSpoolEarlySealAtWindowEndMovesToNextWindow(t *testing.T) {
 	wantSealed(t, s, "06:04:59: a\n", "06:05:00: b\n", "06:10:00: c\n")
 }
 
-// faultFS injects write failures such as ENOSPC into the spool.
-type faultFS struct {
-	osFS
-	mu      sync.Mutex
-	err     error // returned by writes and creations while set
-	partial int   // bytes a failing write still takes
-}
-
-func (f *faultFS) set(err error, partial int) {
-	f.mu.Lock()
-	f.err, f.partial = err, partial
-	f.mu.Unlock()
-}
-
-func (f *faultFS) fault() (error, int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.err, f.partial
-}
-
-func (f *faultFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
-	if err, _ := f.fault(); err != nil && flag&os.O_CREATE != 0 {
-		if _, serr := os.Stat(name); serr != nil {
-			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
-		}
-	}
-	file, err := f.osFS.OpenFile(name, flag, perm)
-	if err != nil {
-		return nil, err
-	}
-	return &faultFile{File: file, fs: f}, nil
-}
-
-type faultFile struct {
-	File
-	fs *faultFS
-}
-
-func (f *faultFile) Write(p []byte) (int, error) {
-	err, partial := f.fs.fault()
-	if err == nil {
-		return f.File.Write(p)
-	}
-	n, _ := f.File.Write(p[:min(partial, len(p))])
-	return n, &fs.PathError{Op: "write", Path: f.Name(), Err: err}
-}
-
 func TestSpoolDiskFullIsReportedAndRecovers(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -300,7 +254,7 @@ func TestSpoolDiskFullIsReportedAndRecovers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ffs := &faultFS{}
+			ffs := &spooltest.FaultFS{}
 			s := openSpool(t, t.TempDir(), t0.Add(time.Minute), ffs)
 			if tt.opened {
 				appendLines(t, s, "first")
@@ -308,7 +262,7 @@ func TestSpoolDiskFullIsReportedAndRecovers(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			ffs.set(syscall.ENOSPC, tt.partial)
+			ffs.Set(syscall.ENOSPC, tt.partial)
 			s.Append([]byte("during-1\n"))
 			s.Append([]byte("during-2\n"))
 			err := s.Sync()
@@ -318,7 +272,7 @@ func TestSpoolDiskFullIsReportedAndRecovers(t *testing.T) {
 			if got := s.Stats().WriteErrors; got == 0 {
 				t.Fatal("WriteErrors not counted")
 			}
-			ffs.set(nil, 0) // space returns
+			ffs.Set(nil, 0) // space returns
 			appendLines(t, s, "after")
 			if err := s.Sync(); err != nil {
 				t.Fatalf("Sync after space returned: %v", err)
@@ -336,16 +290,16 @@ func TestSpoolDiskFullIsReportedAndRecovers(t *testing.T) {
 }
 
 func TestSpoolSealOnFullDiskKeepsLines(t *testing.T) {
-	ffs := &faultFS{}
+	ffs := &spooltest.FaultFS{}
 	s := openSpool(t, t.TempDir(), t0.Add(time.Minute), ffs)
 	appendLines(t, s, "a")
 	s.Sync()
-	ffs.set(syscall.ENOSPC, 0)
+	ffs.Set(syscall.ENOSPC, 0)
 	s.Append([]byte("b\n"))
 	if err := s.Rotate(t0.Add(5 * time.Minute)); !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("Rotate on a full disk: got %v, want ENOSPC", err)
 	}
-	ffs.set(nil, 0)
+	ffs.Set(nil, 0)
 	appendLines(t, s, "c")
 	if err := s.Rotate(t0.Add(10 * time.Minute)); err != nil {
 		t.Fatal(err)
@@ -356,10 +310,10 @@ func TestSpoolSealOnFullDiskKeepsLines(t *testing.T) {
 }
 
 func TestSpoolBufferBoundDropsAndCounts(t *testing.T) {
-	ffs := &faultFS{}
+	ffs := &spooltest.FaultFS{}
 	s := openSpool(t, t.TempDir(), t0.Add(time.Minute), ffs)
-	s.maxBuffer = 10
-	ffs.set(syscall.ENOSPC, 0)
+	SetMaxBuffer(s, 10)
+	ffs.Set(syscall.ENOSPC, 0)
 	if err := s.Append([]byte("12345678\n")); err != nil {
 		t.Fatalf("first line: %v", err)
 	}
@@ -426,8 +380,8 @@ func TestParseSealedRejectsForeignNames(t *testing.T) {
 		{"window-20261125T060500Z.active", false},
 	}
 	for _, tt := range tests {
-		if _, _, ok := parseSealed(tt.name); ok != tt.ok {
-			t.Errorf("parseSealed(%q): got ok=%v, want %v", tt.name, ok, tt.ok)
+		if _, _, ok := ParseSealed(tt.name); ok != tt.ok {
+			t.Errorf("ParseSealed(%q): got ok=%v, want %v", tt.name, ok, tt.ok)
 		}
 	}
 }

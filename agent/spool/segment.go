@@ -1,4 +1,4 @@
-package agent
+package spool
 
 import (
 	"crypto/rand"

@@ -1,4 +1,4 @@
-package agent
+package spool
 
 import (
 	"bufio"
@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -46,7 +47,9 @@ func (c *WindowCounts) fields() []struct {
 	}
 }
 
-func (c WindowCounts) complete() string {
+// Status is "complete", or "partial" when the window was continued after
+// a crash or restart.
+func (c WindowCounts) Status() string {
 	if c.Partial {
 		return "partial"
 	}
@@ -59,7 +62,7 @@ func (c WindowCounts) marshal() []byte {
 	for _, f := range c.fields() {
 		fmt.Fprintf(&b, "%s=%d\n", f.name, *f.v)
 	}
-	fmt.Fprintf(&b, "counts=%s\n", c.complete())
+	fmt.Fprintf(&b, "counts=%s\n", c.Status())
 	return b.Bytes()
 }
 
@@ -92,7 +95,7 @@ func parseCounts(name string, data []byte) (WindowCounts, error) {
 // Metadata is the x-amz-meta-* form of the counts (names without the
 // prefix, which the SDK adds).
 func (c WindowCounts) Metadata() map[string]string {
-	m := map[string]string{"counts": c.complete()}
+	m := map[string]string{"counts": c.Status()}
 	for _, f := range c.fields() {
 		m[f.name] = strconv.FormatInt(*f.v, 10)
 	}
@@ -101,8 +104,10 @@ func (c WindowCounts) Metadata() map[string]string {
 
 // ReadCounts reads the accounting of a sealed segment. ok is false when the
 // segment has none (sealed from a file an earlier run left behind).
-func ReadCounts(seg Segment) (c WindowCounts, ok bool, err error) {
-	data, err := os.ReadFile(seg.Path + countsSuffix)
+func ReadCounts(seg Segment) (c WindowCounts, ok bool, err error) { return readCounts(OSFS{}, seg) }
+
+func readCounts(fsys FS, seg Segment) (c WindowCounts, ok bool, err error) {
+	data, err := ReadFile(fsys, filepath.Dir(seg.Path), filepath.Base(seg.Path)+countsSuffix)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, false, nil
 	}
