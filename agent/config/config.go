@@ -177,11 +177,15 @@ var keys = []key{
 			if a == "" {
 				continue
 			}
+			for _, scheme := range []string{"udp://", "tcp://"} {
+				if hp, ok := strings.CutPrefix(a, scheme); ok {
+					if err := checkHostPort(hp); err != nil {
+						return fmt.Errorf("%q: %w", a, err)
+					}
+				}
+			}
 			if _, _, err := ingest.ParseListen(a); err != nil {
 				return err
-			}
-			if err := checkHostPort(strings.TrimPrefix(a, "udp://")); err != nil {
-				return fmt.Errorf("%q: %w", a, err)
 			}
 			out = append(out, a)
 		}
