@@ -37,6 +37,7 @@ type Agent struct {
 	now      func() time.Time
 
 	spool   *spool.Spool
+	clock   *spool.Clock   // fsyncs, seals and evicts; set by Start
 	fs      spool.FS       // the spool's filesystem; nil is the real one
 	in      *ingest.Ingest // listeners and the datagram -> line pipeline; set by Start
 	backoff Backoff
@@ -51,9 +52,6 @@ type Agent struct {
 	inflight       sync.Map       // segment path -> struct{}: being uploaded
 	uploadErr      errOnce
 	spoolErr       errOnce
-
-	fsyncing atomic.Bool    // a background fsync is running
-	bg       sync.WaitGroup // background fsyncs
 
 	uploadsOK, uploadsFailed, provisions atomic.Int64
 
@@ -76,14 +74,13 @@ type Agent struct {
 
 	// elb-api mode (elbapi.go).
 	elb      elbState
-	reloadMu sync.Mutex    // one reload at a time
-	resealed chan struct{} // the active window was sealed early: its timer changes
+	reloadMu sync.Mutex // one reload at a time
 }
 
 // New checks cfg and prepares an agent. It binds nothing until Start.
 func New(cfg *config.Config, up Uploader, log *slog.Logger) (*Agent, error) {
 	a := &Agent{uploader: up, log: log, now: time.Now, backoff: defaultBackoff,
-		kick: make(chan struct{}, 1), resealed: make(chan struct{}, 1), obs: newObsCounters()}
+		kick: make(chan struct{}, 1), obs: newObsCounters()}
 	cfg = a.initELB(cfg)
 	sched, err := config.WindowSchedule(cfg)
 	if err != nil {
@@ -117,8 +114,21 @@ func (a *Agent) Start() error {
 		a.log.Error("spool: files of an earlier run not sealed yet; retrying at the next window end", "err", err)
 	}
 	a.spool = sp
+	a.clock = spool.NewClock(sp, cfg.FsyncInterval, cfg.SpoolMaxBytes, a.log.With("component", "spool"), spool.ClockHooks{
+		Now:        a.now,
+		BeforeSeal: a.noteDrops,
+		Sealed:     a.kickUploads,
+		Busy: func(s spool.Segment) bool {
+			_, busy := a.inflight.Load(s.Path)
+			return busy
+		},
+		Result: a.spoolResult,
+	})
 	o := a.ingestOpts
 	o.MaxMessageBytes, o.ReceiveBufferBytes = cfg.MaxMessageBytes, cfg.ReceiveBufferBytes
+	o.UnixSocket = ingest.UnixSocket{Mode: cfg.UnixSocketMode, Group: cfg.UnixSocketGroup,
+		GroupRequired: cfg.Explicit("syslog.unix_socket_group")}
+	o.MaxConnections, o.IdleTimeout = cfg.MaxConnections, cfg.IdleTimeout
 	o.Format, o.LBName, o.Enabled = cfg.Format, a.lbName(cfg), cfg.Enabled
 	o.Lost = func(err error) bool { return errors.Is(err, spool.ErrBufferFull) }
 	o.Result = a.spoolResult
@@ -184,43 +194,21 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.uploadLoop(upCtx)
 	}()
 
-	fsync := time.NewTicker(cfg.FsyncInterval)
-	defer fsync.Stop()
-	window := time.NewTimer(time.Until(a.spool.End()))
-	defer window.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			a.in.Wait() // the listeners drain the socket queues
-			wg.Wait()
-			a.resolver.Wait()
-			upCancel()
-			<-upDone
-			a.bg.Wait()
-			return a.shutdown()
-		case <-fsync.C:
-			// Into the kernel now, to the disk in the background: a
-			// slow disk must not hold lines in memory, where a kill
-			// would lose them.
-			a.spoolResult(a.spool.Flush())
-			if a.fsyncing.CompareAndSwap(false, true) {
-				a.bg.Go(func() {
-					defer a.fsyncing.Store(false)
-					a.spoolResult(a.spool.Sync())
-				})
-			}
-			a.evict()
-		case <-window.C:
-			if d := time.Until(a.spool.End()); d > 0 {
-				window.Reset(d) // an early seal (elb-api change) moved the window
-				continue
-			}
-			a.rotate()
-			window.Reset(time.Until(a.spool.End()))
-		case <-a.resealed:
-			window.Reset(time.Until(a.spool.End()))
-		}
-	}
+	clockCtx, clockCancel := context.WithCancel(context.Background())
+	clockDone := make(chan struct{})
+	go func() {
+		defer close(clockDone)
+		a.clock.Run(clockCtx)
+	}()
+	<-ctx.Done()
+	a.in.Wait() // the listeners drain the socket queues
+	wg.Wait()
+	a.resolver.Wait()
+	upCancel()
+	<-upDone
+	clockCancel()
+	<-clockDone
+	return a.shutdown()
 }
 
 // OnBehind sets a function a listener calls, from its own goroutines, when
@@ -236,20 +224,6 @@ func (a *Agent) OnBehind(f func()) { a.ingestOpts.OnBehind = f }
 // identity's region with it. Call it before Run.
 func (a *Agent) OnIdentity(f func(identity.Identity)) { a.onIdentity = f }
 
-// rotate seals the active window and starts the next one.
-func (a *Agent) rotate() {
-	end := a.spool.End()
-	a.noteDrops()
-	err := a.spool.Rotate(a.now())
-	if err != nil {
-		a.spoolResult(err)
-	} else {
-		a.log.Info("window sealed", "end", end.Format(time.RFC3339), "next_end", a.spool.End().Format(time.RFC3339))
-	}
-	a.evict()
-	a.kickUploads()
-}
-
 // kickUploads asks the upload loop for a round.
 func (a *Agent) kickUploads() {
 	select {
@@ -262,9 +236,8 @@ func (a *Agent) kickUploads() {
 // by ShutdownTimeout, and closes the spool. What is not uploaded stays
 // sealed for the next start.
 func (a *Agent) shutdown() error {
-	a.noteDrops()
 	a.closeListeners()
-	if err := a.spool.SealEarly(a.now()); err != nil {
+	if err := a.clock.SealNow(); err != nil {
 		a.log.Error("seal window at shutdown", "err", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
@@ -290,21 +263,5 @@ func (a *Agent) spoolResult(err error) {
 	}
 	if a.spoolErr.failed(err) {
 		a.log.Error("spool write failed; lines kept in memory and retried", "err", err, "write_errors", a.spool.Stats().WriteErrors)
-	}
-}
-
-// evict enforces spool.max_bytes, oldest sealed segments first.
-func (a *Agent) evict() {
-	maxBytes := a.live.Load().cfg.SpoolMaxBytes
-	evicted, err := a.spool.Evict(maxBytes, func(s spool.Segment) bool {
-		_, busy := a.inflight.Load(s.Path)
-		return busy
-	})
-	for _, seg := range evicted {
-		a.log.Warn("spool over spool.max_bytes: segment evicted, its lines are lost",
-			"window_end", seg.End.Format(time.RFC3339), "bytes", seg.Size, "max_bytes", maxBytes)
-	}
-	if err != nil {
-		a.spoolResult(err)
 	}
 }

@@ -14,7 +14,9 @@
 //     share; the kernel's and HAProxy's loss counts.
 //   - agent/spool: the active window, sealed segments and their counts,
 //     eviction, and every durable file of the spool directory through one
-//     filesystem seam (FS, WriteFileAtomic); the directory's flock.
+//     filesystem seam (FS, WriteFileAtomic); the directory's flock; the
+//     Clock that flushes and fsyncs every spool.fsync_interval, seals at
+//     each window end and enforces spool.max_bytes.
 //   - the upload rounds and the ELB API follower are still in this package
 //     (upload.go, elbapi.go, reload.go) and move into agent/ship and
 //     agent/control.

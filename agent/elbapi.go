@@ -240,10 +240,6 @@ func (a *Agent) switchLive(old *liveConfig, next *liveConfig) {
 			a.spoolResult(err)
 		}
 		a.pinSealed(oldDest)
-		select {
-		case a.resealed <- struct{}{}:
-		default:
-		}
 		a.kickUploads()
 	}
 	if nc.Enabled && (!oc.Enabled || oldDest != newDest) {

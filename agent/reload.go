@@ -29,6 +29,9 @@ type liveConfig struct {
 // once Run runs.
 func (a *Agent) storeLive(next *liveConfig) {
 	a.live.Store(next)
+	if a.clock != nil {
+		a.clock.SetMaxBytes(next.cfg.SpoolMaxBytes)
+	}
 	if a.in == nil {
 		return
 	}

@@ -1,0 +1,138 @@
+package spool
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Clock drives a Spool in time, from one goroutine (Run): every fsync
+// interval it flushes the buffered lines into the kernel and fsyncs them in
+// the background (a slow disk must not hold lines in memory, where a kill
+// would lose them) and enforces spool.max_bytes; at each window end it
+// seals the window. An early seal (Spool.SealEarly) re-arms its timer
+// through Spool.Moved.
+type Clock struct {
+	s     *Spool
+	log   *slog.Logger
+	every time.Duration
+	hooks ClockHooks
+
+	maxBytes atomic.Int64   // spool.max_bytes (SetMaxBytes)
+	fsyncing atomic.Bool    // a background fsync is running
+	bg       sync.WaitGroup // background fsyncs
+}
+
+// ClockHooks are what the Clock calls out to; each may be nil.
+type ClockHooks struct {
+	// Now is the wall clock; nil is time.Now.
+	Now func() time.Time
+	// BeforeSeal runs just before a window is sealed (the agent adds the
+	// datagrams lost meanwhile to its counts).
+	BeforeSeal func()
+	// Sealed runs after a window was sealed: its segment can be uploaded.
+	Sealed func()
+	// Busy reports segments being uploaded: eviction skips them.
+	Busy func(Segment) bool
+	// Result receives the outcome of every flush, fsync, seal and
+	// eviction (nil: it worked), to be logged once per cause.
+	Result func(error)
+}
+
+// NewClock returns a Clock for s: fsyncs every fsyncEvery, the bound
+// maxBytes.
+func NewClock(s *Spool, fsyncEvery time.Duration, maxBytes int64, log *slog.Logger, hooks ClockHooks) *Clock {
+	if hooks.Now == nil {
+		hooks.Now = time.Now
+	}
+	c := &Clock{s: s, log: log, every: fsyncEvery, hooks: hooks}
+	c.maxBytes.Store(maxBytes)
+	return c
+}
+
+// SetMaxBytes sets spool.max_bytes; the next tick enforces it.
+func (c *Clock) SetMaxBytes(n int64) { c.maxBytes.Store(n) }
+
+// Run flushes, fsyncs, evicts and seals until ctx is done, then waits for
+// a background fsync still running. It does not seal the active window at
+// the end: the caller does (SealNow) once ingest has drained.
+func (c *Clock) Run(ctx context.Context) {
+	fsync := time.NewTicker(c.every)
+	defer fsync.Stop()
+	window := time.NewTimer(c.untilEnd())
+	defer window.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			c.bg.Wait()
+			return
+		case <-fsync.C:
+			c.result(c.s.Flush())
+			if c.fsyncing.CompareAndSwap(false, true) {
+				c.bg.Go(func() {
+					defer c.fsyncing.Store(false)
+					c.result(c.s.Sync())
+				})
+			}
+			c.Evict()
+		case <-window.C:
+			if d := c.untilEnd(); d > 0 {
+				window.Reset(d) // an early seal moved the window
+				continue
+			}
+			c.rotate()
+			window.Reset(c.untilEnd())
+		case <-c.s.Moved():
+			window.Reset(c.untilEnd())
+		}
+	}
+}
+
+func (c *Clock) untilEnd() time.Duration { return time.Until(c.s.End()) }
+
+// rotate seals the active window and starts the next one.
+func (c *Clock) rotate() {
+	end := c.s.End()
+	if c.hooks.BeforeSeal != nil {
+		c.hooks.BeforeSeal()
+	}
+	if err := c.s.Rotate(c.hooks.Now()); err != nil {
+		c.result(err)
+	} else {
+		c.log.Info("window sealed", "end", end.Format(time.RFC3339), "next_end", c.s.End().Format(time.RFC3339))
+	}
+	c.Evict()
+	if c.hooks.Sealed != nil {
+		c.hooks.Sealed()
+	}
+}
+
+// SealNow seals the active window early, as at shutdown.
+func (c *Clock) SealNow() error {
+	if c.hooks.BeforeSeal != nil {
+		c.hooks.BeforeSeal()
+	}
+	return c.s.SealEarly(c.hooks.Now())
+}
+
+// Evict enforces spool.max_bytes, oldest sealed segments first, and logs
+// each eviction.
+func (c *Clock) Evict() {
+	maxBytes := c.maxBytes.Load()
+	evicted, err := c.s.Evict(maxBytes, c.hooks.Busy)
+	for _, seg := range evicted {
+		c.log.Warn("spool over spool.max_bytes: segment evicted, its lines are lost",
+			"window_end", seg.End.Format(time.RFC3339), "bytes", seg.Size, "max_bytes", maxBytes)
+	}
+	if err != nil {
+		c.result(err)
+	}
+}
+
+func (c *Clock) result(err error) {
+	if c.hooks.Result != nil {
+		c.hooks.Result(err)
+	}
+}
