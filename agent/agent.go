@@ -128,6 +128,9 @@ func (a *Agent) Start() error {
 	})
 	o := a.ingestOpts
 	o.MaxMessageBytes, o.ReceiveBufferBytes = cfg.MaxMessageBytes, cfg.ReceiveBufferBytes
+	o.UnixSocket = ingest.UnixSocket{Mode: cfg.UnixSocketMode, Group: cfg.UnixSocketGroup,
+		GroupRequired: cfg.Explicit("syslog.unix_socket_group")}
+	o.MaxConnections, o.IdleTimeout = cfg.MaxConnections, cfg.IdleTimeout
 	o.Format, o.LBName, o.Enabled = cfg.Format, a.lbName(cfg), cfg.Enabled
 	o.Lost = func(err error) bool { return errors.Is(err, spool.ErrBufferFull) }
 	o.Result = a.spoolResult

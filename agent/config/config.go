@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
+	"github.com/elb-access-logger/elb-access-logger/agent/ingest"
+	"io/fs"
 	"net"
 	"regexp"
 	"strconv"
@@ -49,6 +51,10 @@ type Config struct {
 	Listen             []string
 	MaxMessageBytes    int
 	ReceiveBufferBytes int
+	UnixSocketMode     fs.FileMode   // of unix:// socket files
+	UnixSocketGroup    string        // group of unix:// socket files; empty: the agent's
+	MaxConnections     int           // per tcp:// listener
+	IdleTimeout        time.Duration // a tcp:// connection silent this long is closed
 
 	SpoolDir      string
 	SpoolMaxBytes int64
@@ -164,26 +170,41 @@ var keys = []key{
 	{"access_log.source", "properties", "where enabled, bucket, prefix and interval come from: properties (this file) or elb-api (the load balancer's AccessLog attribute, polled from the ELB API)", oneOf(func(c *Config) *string { return &c.Source }, SourceProperties, SourceELBAPI)},
 	{"elb.endpoint", "", "ELB API endpoint for access_log.source = elb-api; empty means servo.conf's elb_service_url, else AWS's of the region", urlKey(func(c *Config) *string { return &c.ELBEndpoint })},
 	{"elb.poll_interval", "60s", "how often the AccessLog attribute is read from the ELB API", durationKey(func(c *Config) *time.Duration { return &c.ELBPollInterval })},
-	{"syslog.listen", "udp://127.0.0.1:514", "comma list of udp:// addresses", func(c *Config, v string) error {
+	{"syslog.listen", "udp://127.0.0.1:514", "comma list of udp://HOST:PORT, unix:///PATH (a datagram socket the agent creates) and tcp://HOST:PORT (RFC 6587 syslog over TCP, octet-counted or LF-delimited frames) addresses", func(c *Config, v string) error {
 		var out []string
 		for _, a := range strings.Split(v, ",") {
 			a = strings.TrimSpace(a)
 			if a == "" {
 				continue
 			}
-			if !strings.HasPrefix(a, "udp://") {
-				return fmt.Errorf("%q: only udp:// is supported", a)
+			for _, scheme := range []string{"udp://", "tcp://"} {
+				if hp, ok := strings.CutPrefix(a, scheme); ok {
+					if err := checkHostPort(hp); err != nil {
+						return fmt.Errorf("%q: %w", a, err)
+					}
+				}
 			}
-			if err := checkHostPort(strings.TrimPrefix(a, "udp://")); err != nil {
-				return fmt.Errorf("%q: %w", a, err)
+			if _, _, err := ingest.ParseListen(a); err != nil {
+				return err
 			}
 			out = append(out, a)
 		}
 		c.Listen = out
 		return nil
 	}},
-	{"syslog.max_message_bytes", "65536", "largest datagram taken whole", intKey(func(c *Config) *int { return &c.MaxMessageBytes }, 480, 65536)},
+	{"syslog.max_message_bytes", "65536", "largest message taken whole; longer datagrams and TCP frames are cut to it and counted", intKey(func(c *Config) *int { return &c.MaxMessageBytes }, 480, 65536)},
 	{"syslog.receive_buffer_bytes", "8388608", "socket receive buffer: SO_RCVBUFFORCE when privileged, else SO_RCVBUF capped by net.core.rmem_max", intKey(func(c *Config) *int { return &c.ReceiveBufferBytes }, 0, 1<<30)},
+	{"syslog.unix_socket_mode", "0660", "permissions of unix:// socket files (octal)", func(c *Config, v string) error {
+		n, err := strconv.ParseUint(v, 8, 32)
+		if err != nil || n > 0o777 || n&0o200 == 0 {
+			return fmt.Errorf("%q is not octal permissions such as 0660 that let the owner write", v)
+		}
+		c.UnixSocketMode = fs.FileMode(n)
+		return nil
+	}},
+	{"syslog.unix_socket_group", "haproxy", "group of unix:// socket files; the default applies when the group exists, a group set here must exist and have the agent's user as a member", str(func(c *Config) *string { return &c.UnixSocketGroup })},
+	{"syslog.max_connections", "64", "open connections per tcp:// listener; more are closed at once and counted", intKey(func(c *Config) *int { return &c.MaxConnections }, 1, 10000)},
+	{"syslog.idle_timeout", "10m", "a tcp:// connection that sends nothing for this long is closed (HAProxy's ring connects again)", durationKey(func(c *Config) *time.Duration { return &c.IdleTimeout })},
 	{"spool.dir", "/var/spool/elb-access-logger", "spool directory", func(c *Config, v string) error {
 		if v == "" {
 			return errors.New("must not be empty")

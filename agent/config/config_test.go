@@ -56,7 +56,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"access_log.format = xml\n", "access_log.format: \"xml\" is not one of"},
 		{"access_log.bucket = logs-{nope}\n", "unknown placeholder {nope}"},
 		{"access_log.enabled = yes please\n", "access_log.enabled: \"yes please\" is not true or false"},
-		{"syslog.listen = tcp://127.0.0.1:514\n", "only udp://"},
+		{"syslog.listen = tcps://127.0.0.1:6514\n", "want udp://HOST:PORT, unix:///PATH or tcp://HOST:PORT"},
+		{"syslog.unix_socket_mode = 0444\n", "let the owner write"},
 		{"spool.fsync_interval = 0s\n", "spool.fsync_interval: \"0s\" is not a positive duration"},
 	}
 	for _, tt := range tests {

@@ -9,6 +9,7 @@ import (
 // applied except for them, with a warning.
 var restartKeys = []string{
 	"spool.dir", "spool.fsync_interval", "syslog.max_message_bytes", "syslog.receive_buffer_bytes",
+	"syslog.unix_socket_mode", "syslog.unix_socket_group", "syslog.max_connections", "syslog.idle_timeout",
 	"objectstorage.endpoint", "objectstorage.region", "objectstorage.access_key_id",
 	"objectstorage.secret_access_key", "objectstorage.path_style", "objectstorage.signature",
 	"objectstorage.ca_bundle", "objectstorage.insecure_skip_verify", "objectstorage.credentials_file",
@@ -70,6 +71,8 @@ func KeepRestartValues(old, next *Config) *Config {
 	n := next.clone()
 	n.SpoolDir, n.FsyncInterval = old.SpoolDir, old.FsyncInterval
 	n.MaxMessageBytes, n.ReceiveBufferBytes = old.MaxMessageBytes, old.ReceiveBufferBytes
+	n.UnixSocketMode, n.UnixSocketGroup = old.UnixSocketMode, old.UnixSocketGroup
+	n.MaxConnections, n.IdleTimeout = old.MaxConnections, old.IdleTimeout
 	n.StoreEndpoint, n.StoreRegion, n.PathStyle = old.StoreEndpoint, old.StoreRegion, old.PathStyle
 	n.AccessKeyID, n.SecretAccessKey = old.AccessKeyID, old.SecretAccessKey
 	n.MetadataEndpoint, n.MetadataTimeout = old.MetadataEndpoint, old.MetadataTimeout

@@ -158,6 +158,9 @@ func LoadConfig(path string, explicit bool) (*Config, error) {
 // explicitly reports whether key was set by the property file.
 func explicitly(c *Config, key string) bool { return c.origins[key].Source == SourceFile }
 
+// Explicit reports whether the property file sets key.
+func (c *Config) Explicit(key string) bool { return explicitly(c, key) }
+
 // setFrom applies v to key as coming from origin o.
 func (c *Config) setFrom(name, v string, o Origin) error {
 	for _, k := range keys {

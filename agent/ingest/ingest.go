@@ -52,7 +52,14 @@ type Options struct {
 	MaxGather time.Duration
 	// ProcNet is where the kernel lists its UDP sockets; "" is /proc/net.
 	ProcNet string
-	Log     *slog.Logger
+	// UnixSocket says how unix:// socket files are made.
+	UnixSocket UnixSocket
+	// MaxConnections bounds the open connections of each tcp://
+	// listener (syslog.max_connections; 0 is 64); IdleTimeout closes a
+	// connection that sent nothing for that long (0 is 10 minutes).
+	MaxConnections int
+	IdleTimeout    time.Duration
+	Log            *slog.Logger
 }
 
 // output is what the pipeline writes: published whole, read per datagram.
@@ -83,10 +90,10 @@ type Ingest struct {
 	// with the syslog.listen entry it was bound for.
 	mu        sync.Mutex
 	addrs     []string
-	listeners []*udpListener
-	stop      map[*udpListener]context.CancelFunc // stops serving one listener
-	ctx       context.Context                     // Serve's; nil before Serve
-	wg        sync.WaitGroup                      // listeners being served
+	listeners []listener
+	stop      map[listener]context.CancelFunc // stops serving one listener
+	ctx       context.Context                 // Serve's; nil before Serve
+	wg        sync.WaitGroup                  // listeners being served
 
 	// direct is Ingest's own pipeline; mu makes Ingest safe for
 	// concurrent use.
@@ -109,7 +116,7 @@ func New(sink Sink, o Options) (*Ingest, error) {
 	if o.MaxMessageBytes <= 0 {
 		o.MaxMessageBytes = 65536
 	}
-	in := &Ingest{sink: sink, opts: o, log: o.Log, stop: map[*udpListener]context.CancelFunc{}}
+	in := &Ingest{sink: sink, opts: o, log: o.Log, stop: map[listener]context.CancelFunc{}}
 	in.count.listeners = map[string]*listenerCounters{}
 	in.set.format, in.set.lbName, in.set.enabled = o.Format, o.LBName, o.Enabled
 	if err := in.publish(); err != nil {
@@ -208,7 +215,8 @@ func (in *Ingest) Ingest(dgram []byte) error {
 	return in.handle(&in.direct.p, dgram)
 }
 
-// Bind binds a listener for each syslog.listen entry (udp://HOST:PORT).
+// Bind binds a listener for each syslog.listen entry (udp://HOST:PORT,
+// unix:///PATH, tcp://HOST:PORT; see ParseListen).
 // If one cannot be bound, those bound are closed and nothing changes.
 func (in *Ingest) Bind(addrs []string) error {
 	in.mu.Lock()
@@ -216,7 +224,7 @@ func (in *Ingest) Bind(addrs []string) error {
 	if len(in.listeners) > 0 {
 		return errors.New("ingest: already bound")
 	}
-	var bound []*udpListener
+	var bound []listener
 	for _, s := range addrs {
 		l, err := in.listen(s)
 		if err != nil {
@@ -232,17 +240,30 @@ func (in *Ingest) Bind(addrs []string) error {
 }
 
 // listen binds one syslog.listen entry.
-func (in *Ingest) listen(s string) (*udpListener, error) {
-	_, addr, err := listenAddr(s)
+func (in *Ingest) listen(s string) (listener, error) {
+	scheme, addr, err := ParseListen(s)
 	if err != nil {
 		return nil, err
 	}
-	l, err := listenUDP(addr, in.opts.MaxMessageBytes, in.opts.ReceiveBufferBytes, in.log)
+	var l listener
+	switch scheme {
+	case SchemeUDP:
+		var u *udpListener
+		if u, err = listenUDP(addr, in.opts.MaxMessageBytes, in.opts.ReceiveBufferBytes, in.log); err == nil {
+			u.maxGather, l = in.opts.MaxGather, u
+		}
+	case SchemeUnix:
+		var u *unixgramListener
+		if u, err = listenUnixgram(addr, in.opts.UnixSocket, in.opts.MaxMessageBytes, in.opts.ReceiveBufferBytes, in.log); err == nil {
+			u.maxGather, l = in.opts.MaxGather, u
+		}
+	case SchemeTCP:
+		l, err = listenTCP(addr, in.tcpOptions(), in.log)
+	}
 	if err != nil {
 		return nil, err
 	}
-	l.maxGather = in.opts.MaxGather
-	in.log.Info("listening", "addr", "udp://"+l.Addr().String())
+	in.log.Info("listening", "addr", l.name())
 	return l, nil
 }
 
@@ -277,11 +298,11 @@ func (in *Ingest) Close() {
 func (in *Ingest) Rebind(addrs []string) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	byAddr := map[string]*udpListener{}
+	byAddr := map[string]listener{}
 	for i, l := range in.listeners {
 		byAddr[in.addrs[i]] = l
 	}
-	var kept, fresh []*udpListener
+	var kept, fresh []listener
 	for _, s := range addrs {
 		if l, ok := byAddr[s]; ok {
 			kept = append(kept, l)
@@ -319,25 +340,30 @@ func (in *Ingest) Rebind(addrs []string) error {
 // serveLocked serves l until Serve's context is done or a rebind stops
 // it; either way l drains what the kernel already queued, then is closed.
 // Call it with mu held.
-func (in *Ingest) serveLocked(l *udpListener) {
+func (in *Ingest) serveLocked(l listener) {
 	ctx, cancel := context.WithCancel(in.ctx)
 	in.stop[l] = cancel
-	lc := in.count.listener(listenerName(l))
-	l.behind = in.opts.OnBehind
+	lc := in.count.listener(l.name())
+	if u, ok := l.(interface{ setBehind(func()) }); ok {
+		u.setBehind(in.opts.OnBehind)
+	}
 	hold := in.opts.Hold
 	in.wg.Add(1)
 	go func() {
 		defer in.wg.Done()
 		defer cancel()
-		var pl pipeline
-		l.serve(ctx, func(dgram []byte) {
-			if hold != nil {
-				hold()
+		l.serveMessages(ctx, func() func([]byte) {
+			var pl pipeline
+			return func(msg []byte) {
+				if hold != nil {
+					hold()
+				}
+				lc.datagrams.Add(1)
+				lc.bytes.Add(int64(len(msg)))
+				in.handle(&pl, msg)
 			}
-			lc.datagrams.Add(1)
-			lc.bytes.Add(int64(len(dgram)))
-			in.handle(&pl, dgram)
 		})
+		l.counts(lc, in.opts.ProcNet) // the final counts, open connections 0
 		l.close()
 	}()
 }
@@ -361,11 +387,8 @@ func (in *Ingest) Bound() int {
 }
 
 // bound returns the listeners bound now.
-func (in *Ingest) bound() []*udpListener {
+func (in *Ingest) bound() []listener {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return append([]*udpListener(nil), in.listeners...)
+	return append([]listener(nil), in.listeners...)
 }
-
-// listenerName labels a listener in metrics.
-func listenerName(l *udpListener) string { return "udp://" + l.Addr().String() }

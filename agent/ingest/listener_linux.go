@@ -19,7 +19,7 @@ import (
 // ppoll(2) instead.
 type udpSocket struct {
 	fd   int
-	addr *net.UDPAddr
+	addr net.Addr // *net.UDPAddr, or *net.UnixAddr (listener_unixgram.go)
 
 	mu     sync.Mutex
 	closed bool

@@ -40,6 +40,10 @@ type listenerCounters struct {
 	// syslog.max_message_bytes, cut to it (and kept), read at Stats time.
 	oversize           atomic.Int64
 	received, kdropped atomic.Uint64 // the socket's own counts, read at Stats time
+	// A tcp:// listener's counts, read at Stats time: connections closed
+	// for a malformed frame, open now, accepted and refused (over
+	// syslog.max_connections).
+	malformed, connsOpen, connsAccepted, connsRefused atomic.Int64
 	// mu guards drops.
 	mu    sync.Mutex
 	drops kernelDrops
@@ -69,10 +73,13 @@ func (c *counters) spooled(rec *parser.Record, n int) {
 
 // ListenerStats are the counts of one listener address.
 type ListenerStats struct {
-	Name             string // udp://HOST:PORT as bound
-	Datagrams, Bytes int64  // received and handed to the pipeline
+	Name             string // udp://HOST:PORT, unix:///PATH or tcp://HOST:PORT as bound
+	Datagrams, Bytes int64  // messages received and handed to the pipeline
 	Oversize         int64  // longer than syslog.max_message_bytes, kept cut
-	KernelDrops      int64  // dropped by the kernel (/proc/net/udp), over every socket of the address
+	// tcp:// only: connections closed for a malformed frame; open now,
+	// accepted and refused (syslog.max_connections open).
+	Malformed, ConnsOpen, ConnsAccepted, ConnsRefused int64
+	KernelDrops                                       int64 // dropped by the kernel (/proc/net/udp), over every socket of the address
 	// Received and Dropped are the bound socket's own counts (datagrams
 	// read; the kernel's drops as the last datagram read reported them).
 	Received, Dropped uint64
@@ -101,7 +108,8 @@ func (in *Ingest) Stats() Stats {
 		kd := int64(lc.drops.total)
 		lc.mu.Unlock()
 		st.Listeners = append(st.Listeners, ListenerStats{Name: name, Datagrams: lc.datagrams.Load(), Bytes: lc.bytes.Load(),
-			Oversize: lc.oversize.Load(), KernelDrops: kd, Received: lc.received.Load(), Dropped: lc.kdropped.Load()})
+			Oversize: lc.oversize.Load(), KernelDrops: kd, Received: lc.received.Load(), Dropped: lc.kdropped.Load(),
+			Malformed: lc.malformed.Load(), ConnsOpen: lc.connsOpen.Load(), ConnsAccepted: lc.connsAccepted.Load(), ConnsRefused: lc.connsRefused.Load()})
 	}
 	in.count.mu.Unlock()
 	sort.Slice(st.Listeners, func(i, j int) bool { return st.Listeners[i].Name < st.Listeners[j].Name })
@@ -120,15 +128,9 @@ func (in *Ingest) Stats() Stats {
 // returns the total over every listener ever served.
 func (in *Ingest) pollKernelDrops() int64 {
 	for _, l := range in.bound() {
-		lc := in.count.listener(listenerName(l))
-		lc.oversize.Store(int64(l.Truncated()))
-		lc.received.Store(l.Received())
-		lc.kdropped.Store(l.Dropped())
-		lc.mu.Lock()
-		err := lc.drops.update(in.opts.ProcNet, l.sock)
-		lc.mu.Unlock()
-		if err != nil {
-			in.log.Debug("kernel drops not readable", "listener", listenerName(l), "err", err)
+		lc := in.count.listener(l.name())
+		if err := l.counts(lc, in.opts.ProcNet); err != nil {
+			in.log.Debug("kernel drops not readable", "listener", l.name(), "err", err)
 		}
 	}
 	var total int64
