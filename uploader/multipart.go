@@ -70,6 +70,7 @@ func (c *Client) CreateUpload(ctx context.Context, o Object) (Upload, error) {
 		return Upload{}, wrap("create multipart upload", o.Bucket, o.Key, err)
 	}
 	in.ACL, in.GrantFullControl, in.GrantRead, in.ExpectedBucketOwner = acl.canned, acl.full, acl.read, acl.owner
+	in.ServerSideEncryption, in.SSEKMSKeyId, in.StorageClass = c.storage.headers()
 	out, err := c.s3.CreateMultipartUpload(ctx, in)
 	if err != nil {
 		return Upload{}, wrap("create multipart upload", o.Bucket, o.Key, err)

@@ -50,6 +50,7 @@ func runCheckConfig(ctx context.Context, path string, explicit bool, stdout io.W
 		}
 	}
 	fmt.Fprintf(stdout, "# lifecycle: %s\n", lifecyclePlan(cfg))
+	fmt.Fprintf(stdout, "# storage: %s\n", cfg.Storage())
 	tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
 	for _, s := range cfg.Settings() {
 		fmt.Fprintf(tw, "%s = %s\t# %s\n", s.Key, s.Value, s.Origin)
