@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -14,16 +15,17 @@ func (a *Agent) health(now time.Time) (ok bool, why string) {
 	if a.in == nil || a.in.Bound() == 0 {
 		return false, "no syslog listener is bound"
 	}
+	listening := "listening on " + strings.Join(a.in.Names(), ", ")
 	since := a.obs.failingSince.Load()
 	if since == 0 {
-		return true, "ok"
+		return true, "ok; " + listening
 	}
 	window := a.windowLength(now)
 	failing := now.Sub(time.Unix(0, since))
 	if failing > 2*window {
 		return false, fmt.Sprintf("uploads failing for %s, longer than two windows (%s)", failing.Round(time.Second), 2*window)
 	}
-	return true, fmt.Sprintf("ok; uploads failing for %s", failing.Round(time.Second))
+	return true, fmt.Sprintf("ok; %s; uploads failing for %s", listening, failing.Round(time.Second))
 }
 
 // windowLength is the length of the window after the one open at now.

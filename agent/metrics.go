@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/elb-access-logger/elb-access-logger/agent/ingest"
 	"github.com/elb-access-logger/elb-access-logger/parser"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,9 +84,13 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 }
 
 var (
-	descDatagrams = desc("datagrams_received_total", "Syslog datagrams received, per listener.", "listener")
-	descRecvBytes = desc("received_bytes_total", "Bytes of syslog datagrams received, per listener.", "listener")
-	descOversize  = desc("datagrams_oversize_total", "Datagrams longer than syslog.max_message_bytes, kept cut to that length, per listener.", "listener")
+	descDatagrams = desc("datagrams_received_total", "Syslog messages received (datagrams, or frames of a tcp:// listener), per listener.", "listener")
+	descRecvBytes = desc("received_bytes_total", "Bytes of syslog messages received, per listener.", "listener")
+	descOversize  = desc("datagrams_oversize_total", "Messages (datagrams or TCP frames) longer than syslog.max_message_bytes, kept cut to that length, per listener.", "listener")
+	descMalformed = desc("tcp_malformed_frames_total", "TCP connections closed because a frame's octet count was malformed, per listener.", "listener")
+	descConnsOpen = desc("tcp_connections_open", "TCP connections open, per listener.", "listener")
+	descConnsAcc  = desc("tcp_connections_accepted_total", "TCP connections accepted, per listener.", "listener")
+	descConnsRef  = desc("tcp_connections_refused_total", "TCP connections closed at once because syslog.max_connections were open, per listener.", "listener")
 	descKernel    = desc("kernel_receive_drops_total", "Datagrams the kernel dropped on the listener's socket because its receive buffer was full (drops column of /proc/net/udp).", "listener")
 	descLines     = desc("lines_total", "Lines written to the spool, per recognised HAProxy format; format=\"unknown\" counts unparsed lines kept verbatim.", "format")
 	descUnparsed  = desc("lines_unparsed_total", "Lines that matched no HAProxy format (kept verbatim).")
@@ -106,6 +111,7 @@ var (
 	descReloadErr = desc("config_reload_failures_total", "Configuration reloads rejected (bad file, listener not bound).")
 	descPendSegs  = desc("spool_segments", "Sealed segments waiting for upload.")
 	descPendBytes = desc("spool_bytes", "Bytes in the spool: sealed segments, the active window and its buffer.")
+	descParked    = desc("segments_parked", "Sealed segments whose upload failed permanently, each waiting for its own backoff while newer segments go on.")
 	descHAProxy   = desc("haproxy_dropped_logs_total", "Logs HAProxy could not send (DroppedLogs of its stats socket, read each window; resets when HAProxy restarts).")
 	descHAErr     = desc("haproxy_stats_errors_total", "Failed reads of HAProxy's stats socket.")
 	descUp        = desc("healthy", "1 while /healthz answers 200.")
@@ -125,10 +131,11 @@ var (
 type agentCollector struct{ a *Agent }
 
 func (c agentCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descDatagrams, descRecvBytes, descOversize, descKernel, descLines, descUnparsed,
+	for _, d := range []*prometheus.Desc{descDatagrams, descRecvBytes, descOversize, descKernel, descMalformed, descConnsOpen,
+		descConnsAcc, descConnsRef, descLines, descUnparsed,
 		descTrunc, descDropped, descSpooled, descSealed, descEvicted, descEvBytes, descEvLines, descWriteErr,
 		descUpOK, descUpFail, descLastUp, descProv, descProvErr, descReloadOK, descReloadErr, descPendSegs,
-		descPendBytes, descHAProxy, descHAErr, descUp, descELBPolls, descELBErrs, descELBRej, descELBChg,
+		descPendBytes, descParked, descHAProxy, descHAErr, descUp, descELBPolls, descELBErrs, descELBRej, descELBChg,
 		descMaxBytes, descWindowLen, descWindowEnd, descIdentity} {
 		ch <- d
 	}
@@ -148,6 +155,12 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 			counter(descDatagrams, l.Datagrams, l.Name)
 			counter(descRecvBytes, l.Bytes, l.Name)
 			counter(descOversize, l.Oversize, l.Name)
+			if strings.HasPrefix(l.Name, ingest.SchemeTCP+"://") {
+				counter(descMalformed, l.Malformed, l.Name)
+				ch <- prometheus.MustNewConstMetric(descConnsOpen, prometheus.GaugeValue, float64(l.ConnsOpen), l.Name)
+				counter(descConnsAcc, l.ConnsAccepted, l.Name)
+				counter(descConnsRef, l.ConnsRefused, l.Name)
+			}
 			counter(descKernel, l.KernelDrops, l.Name)
 		}
 		for f, n := range is.Lines {
@@ -193,6 +206,7 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 		segs, bytes, _ := a.spool.Pending()
 		gauge(descPendSegs, float64(segs))
 		gauge(descPendBytes, float64(bytes))
+		gauge(descParked, float64(a.parked.Len()))
 		gauge(descWindowEnd, float64(a.spool.End().UnixNano())/1e9)
 	}
 	gauge(descMaxBytes, float64(a.live.Load().cfg.SpoolMaxBytes))

@@ -61,6 +61,8 @@ func TestSystemdUnitSettings(t *testing.T) {
 		{"Service.NoNewPrivileges", "true"},
 		{"Service.ProtectSystem", "strict"},
 		{"Service.ReadWritePaths", "/var/spool/elb-access-logger"},
+		{"Service.RuntimeDirectory", "elb-access-logger"}, // unix:///run/elb-access-logger/haproxy.sock
+		{"Service.RuntimeDirectoryMode", "0755"},
 		{"Install.WantedBy", "multi-user.target"},
 	}
 	for _, tt := range tests {

@@ -3,8 +3,11 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -83,3 +86,38 @@ func (u *unixgramListener) counts(lc *listenerCounters, _ string) error {
 
 // setBehind sets the function called when the handler falls behind.
 func (l *udpListener) setBehind(f func()) { l.behind = f }
+
+// Names returns the bound listeners as scheme://address, in
+// syslog.listen order.
+func (in *Ingest) Names() []string {
+	var out []string
+	for _, l := range in.bound() {
+		out = append(out, l.name())
+	}
+	return out
+}
+
+// Describe says what a syslog.listen entry will be, for --check-config:
+// its transport and how it loses messages, and for a unix:// path what
+// stands in the way of creating the socket (a missing directory, a file
+// that is not a socket), as a warning.
+func Describe(s string) (what, warning string) {
+	scheme, addr, err := ParseListen(s)
+	if err != nil {
+		return "", err.Error()
+	}
+	switch scheme {
+	case SchemeUDP:
+		return "UDP datagrams; the kernel drops what overflows the receive buffer (kernel_receive_drops_total)", ""
+	case SchemeTCP:
+		return "TCP syslog (RFC 6587), octet-counted or LF-delimited frames; no loss in the kernel, the sender waits", ""
+	}
+	what = "unix datagram socket; when its queue is full the sender's send fails (HAProxy: DroppedLogs)"
+	if fi, err := os.Stat(filepath.Dir(addr)); err != nil || !fi.IsDir() {
+		return what, fmt.Sprintf("directory %s of the socket does not exist", filepath.Dir(addr))
+	}
+	if fi, err := os.Lstat(addr); err == nil && fi.Mode().Type() != fs.ModeSocket {
+		return what, fmt.Sprintf("%s exists and is not a socket; the agent will not replace it", addr)
+	}
+	return what, ""
+}

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
 )
 
 // lineSink keeps the lines appended (raw format: the message as sent).
@@ -257,5 +259,41 @@ func TestUnixgramFullQueueIsTheSendersLoss(t *testing.T) {
 	sink.waitLines(t, sent)
 	if st := statsOf(t, in, "unix://"); st.Dropped != 0 || st.KernelDrops != 0 {
 		t.Errorf("drops %+v, want none at the receiver", st)
+	}
+}
+
+// TestRebindAcrossTransports: a reload may add and remove listeners of
+// any transport; the kept ones stay bound and every one is served.
+func TestRebindAcrossTransports(t *testing.T) {
+	udp := fmt.Sprintf("udp://127.0.0.1:%d", testbed.FreeUDPPort(t))
+	unix := "unix://" + filepath.Join(t.TempDir(), "h.sock")
+	in, sink, _ := serveIngest(t, Options{}, udp)
+	if err := in.Rebind([]string{udp, unix, "tcp://127.0.0.1:0"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := in.Names(); len(got) != 3 || got[0] != udp || got[1] != unix || !strings.HasPrefix(got[2], "tcp://127.0.0.1:") {
+		t.Fatalf("names %q", got)
+	}
+	sendTo(t, udpAddr(t, in))
+	c, err := net.Dial("unixgram", strings.TrimPrefix(unix, "unix://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte(rawLine(1)))
+	tc, err := net.Dial("tcp", tcpAddr(t, in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	fmt.Fprintf(tc, "%s\n", rawLine(2))
+	sink.waitLines(t, 3)
+	if err := in.Rebind([]string{unix}); err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte(rawLine(3)))
+	sink.waitLines(t, 4)
+	if got := in.Names(); len(got) != 1 || got[0] != unix {
+		t.Errorf("names after the second rebind %q", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
+	"github.com/elb-access-logger/elb-access-logger/agent/ingest"
 	"io"
 	"log/slog"
 	"os"
@@ -51,6 +52,13 @@ func runCheckConfig(ctx context.Context, path string, explicit bool, stdout io.W
 	}
 	fmt.Fprintf(stdout, "# lifecycle: %s\n", lifecyclePlan(cfg))
 	fmt.Fprintf(stdout, "# storage: %s\n", cfg.Storage())
+	for _, l := range cfg.Listen {
+		what, warning := ingest.Describe(l)
+		fmt.Fprintf(stdout, "# listener %s: %s\n", l, what)
+		if warning != "" {
+			fmt.Fprintf(stdout, "# warning: listener %s: %s\n", l, warning)
+		}
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
 	for _, s := range cfg.Settings() {
 		fmt.Fprintf(tw, "%s = %s\t# %s\n", s.Key, s.Value, s.Origin)

@@ -82,6 +82,12 @@ func TestCheckConfig(t *testing.T) {
 			`^# warning: .*servo-bad.conf:2: not a k=v line \(10 bytes\); ignored$`,
 			`^objectstorage.endpoint = http://osg.example.com:8773/services/objectstorage +# servo.conf .*servo-bad.conf:1$`,
 		}, ""},
+		{"listeners", "objectstorage.servo_conf =\nsyslog.listen = udp://127.0.0.1:514, unix:///nonexistent-dir/h.sock, tcp://127.0.0.1:6514\n", exitOK, []string{
+			`^# listener udp://127.0.0.1:514: UDP datagrams; the kernel drops`,
+			`^# listener unix:///nonexistent-dir/h.sock: unix datagram socket`,
+			`^# warning: listener unix:///nonexistent-dir/h.sock: directory /nonexistent-dir of the socket does not exist$`,
+			`^# listener tcp://127.0.0.1:6514: TCP syslog \(RFC 6587\)`,
+		}, ""},
 		{"typo", "objectstorage.servo_conf =\n\naccess_log.emit_intervall = 5\n", exitUsage, nil,
 			"access-log.properties:3: access_log.emit_intervall: unknown key; did you mean access_log.emit_interval?"},
 	}
