@@ -1,5 +1,7 @@
-// Package ingest receives syslog datagrams and turns them into lines: the
-// UDP listeners by address (Bind, Serve, Rebind), the one datagram -> line
+// Package ingest receives syslog messages and turns them into lines: the
+// listeners by address (Bind, Serve, Rebind) of UDP and unix datagram
+// sockets (listener.go, listener_unixgram.go) and of TCP syslog
+// (listener_tcp.go, framing.go), the one datagram -> line
 // pipeline (parse, encode, append to a Sink, count) that the listeners,
 // Ingest, the agent's replay and the fleet simulator all go through, and
 // the losses before the agent: the kernel's receive drops of each socket
@@ -12,6 +14,8 @@
 //   - Ingest.mu guards the bound listeners, their addresses and stop
 //     functions, and Serve's context.
 //   - Ingest.direct serialises Ingest's own pipeline.
+//   - tcpListener: atomics only; each connection's frame buffer and framer
+//     belong to its goroutine.
 //   - counters: atomics on the hot path; counters.mu guards the map of
 //     per-listener counters, each listener's mu its kernel-drop state, and
 //     loss the base of the per-window loss counts.
