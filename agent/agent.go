@@ -6,6 +6,7 @@ import (
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"github.com/elb-access-logger/elb-access-logger/agent/ingest"
+	"github.com/elb-access-logger/elb-access-logger/agent/ship"
 	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"log/slog"
 	"net"
@@ -40,7 +41,7 @@ type Agent struct {
 	clock   *spool.Clock   // fsyncs, seals and evicts; set by Start
 	fs      spool.FS       // the spool's filesystem; nil is the real one
 	in      *ingest.Ingest // listeners and the datagram -> line pipeline; set by Start
-	backoff Backoff
+	backoff ship.Backoff
 	kick    chan struct{} // a segment was sealed: upload it
 
 	uploadMu       sync.Mutex // one upload round at a time; guards bucket, bucketReady, bucketFor, verified, forceProvision, id
@@ -50,8 +51,9 @@ type Agent struct {
 	forceProvision bool           // the store changed under us: do not trust provisioned.json
 	started        time.Time      // set by Start; segments found then are due the spread after it
 	inflight       sync.Map       // segment path -> struct{}: being uploaded
-	uploadErr      errOnce
-	spoolErr       errOnce
+	uploadErr      ship.ErrOnce
+	spoolErr       ship.ErrOnce
+	parked         ship.Parking // segments that failed permanently, each with its own backoff
 
 	uploadsOK, uploadsFailed, provisions atomic.Int64
 
@@ -79,7 +81,7 @@ type Agent struct {
 
 // New checks cfg and prepares an agent. It binds nothing until Start.
 func New(cfg *config.Config, up Uploader, log *slog.Logger) (*Agent, error) {
-	a := &Agent{uploader: up, log: log, now: time.Now, backoff: defaultBackoff,
+	a := &Agent{uploader: up, log: log, now: time.Now, backoff: ship.DefaultBackoff,
 		kick: make(chan struct{}, 1), obs: newObsCounters()}
 	cfg = a.initELB(cfg)
 	sched, err := config.WindowSchedule(cfg)
@@ -149,7 +151,11 @@ func (a *Agent) Start() error {
 	return nil
 }
 
-var _ ingest.Sink = (*spool.Spool)(nil)
+// The spool is ingest's Sink and ship's Segments.
+var (
+	_ ingest.Sink   = (*spool.Spool)(nil)
+	_ ship.Segments = (*spool.Spool)(nil)
+)
 
 // Addrs returns the addresses the listeners are bound to.
 func (a *Agent) Addrs() []net.Addr {
@@ -256,12 +262,12 @@ func (a *Agent) closeListeners() { a.in.Close() }
 // one) and logs when the spool works again.
 func (a *Agent) spoolResult(err error) {
 	if err == nil {
-		if a.spoolErr.ok() {
+		if a.spoolErr.OK() {
 			a.log.Info("spool writable again")
 		}
 		return
 	}
-	if a.spoolErr.failed(err) {
+	if a.spoolErr.Failed(err) {
 		a.log.Error("spool write failed; lines kept in memory and retried", "err", err, "write_errors", a.spool.Stats().WriteErrors)
 	}
 }

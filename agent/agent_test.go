@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/ship"
 	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"github.com/elb-access-logger/elb-access-logger/agent/spool/spooltest"
 	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
@@ -137,7 +138,7 @@ func startAgent(t *testing.T, c *config.Config, up Uploader, opts ...func(*Agent
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.backoff = Backoff{Base: 10 * time.Millisecond, Max: 100 * time.Millisecond}
+	a.backoff = ship.Backoff{Base: 10 * time.Millisecond, Max: 100 * time.Millisecond}
 	for _, o := range opts {
 		o(a)
 	}

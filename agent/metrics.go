@@ -111,6 +111,7 @@ var (
 	descReloadErr = desc("config_reload_failures_total", "Configuration reloads rejected (bad file, listener not bound).")
 	descPendSegs  = desc("spool_segments", "Sealed segments waiting for upload.")
 	descPendBytes = desc("spool_bytes", "Bytes in the spool: sealed segments, the active window and its buffer.")
+	descParked    = desc("segments_parked", "Sealed segments whose upload failed permanently, each waiting for its own backoff while newer segments go on.")
 	descHAProxy   = desc("haproxy_dropped_logs_total", "Logs HAProxy could not send (DroppedLogs of its stats socket, read each window; resets when HAProxy restarts).")
 	descHAErr     = desc("haproxy_stats_errors_total", "Failed reads of HAProxy's stats socket.")
 	descUp        = desc("healthy", "1 while /healthz answers 200.")
@@ -134,7 +135,7 @@ func (c agentCollector) Describe(ch chan<- *prometheus.Desc) {
 		descConnsAcc, descConnsRef, descLines, descUnparsed,
 		descTrunc, descDropped, descSpooled, descSealed, descEvicted, descEvBytes, descEvLines, descWriteErr,
 		descUpOK, descUpFail, descLastUp, descProv, descProvErr, descReloadOK, descReloadErr, descPendSegs,
-		descPendBytes, descHAProxy, descHAErr, descUp, descELBPolls, descELBErrs, descELBRej, descELBChg,
+		descPendBytes, descParked, descHAProxy, descHAErr, descUp, descELBPolls, descELBErrs, descELBRej, descELBChg,
 		descMaxBytes, descWindowLen, descWindowEnd, descIdentity} {
 		ch <- d
 	}
@@ -205,6 +206,7 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 		segs, bytes, _ := a.spool.Pending()
 		gauge(descPendSegs, float64(segs))
 		gauge(descPendBytes, float64(bytes))
+		gauge(descParked, float64(a.parked.Len()))
 		gauge(descWindowEnd, float64(a.spool.End().UnixNano())/1e9)
 	}
 	gauge(descMaxBytes, float64(a.live.Load().cfg.SpoolMaxBytes))

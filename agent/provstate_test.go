@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/ship"
 	"io"
 	"log/slog"
 	"os"
@@ -34,7 +35,7 @@ func newPrepAgent(t *testing.T, cfg *config.Config, up Uploader, now time.Time) 
 		t.Fatal(err)
 	}
 	a.now = func() time.Time { return now }
-	a.backoff = Backoff{Base: time.Millisecond, Max: time.Millisecond}
+	a.backoff = ship.Backoff{Base: time.Millisecond, Max: time.Millisecond}
 	return a
 }
 

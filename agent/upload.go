@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
+	"github.com/elb-access-logger/elb-access-logger/agent/ship"
 	"github.com/elb-access-logger/elb-access-logger/agent/spool"
-	"io"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,7 +26,7 @@ const (
 )
 
 // uploadLoop runs upload rounds until ctx is done: at start, whenever a
-// window is sealed, when the next sealed segment is due (uploadDue: the
+// window is sealed, when the next sealed segment is due (ship.Due: the
 // node's access_log.upload_spread offset after its window ended), and after
 // a failed round with capped exponential backoff, or the store's
 // Retry-After (a seal does not cut that pause short). Rounds never block listening or sealing: a store outage of
@@ -91,14 +90,21 @@ func (a *Agent) uploadRound(ctx context.Context, all bool) (time.Duration, error
 		a.reportUploadErr("spool", err)
 		return 0, err
 	}
+	// Parked segments (permanent failures) wait for their own backoff;
+	// the others go on without them.
+	segs, wait := a.unparked(segs)
 	// A user's bucket (elb-api mode) is checked, and its test file
 	// written, as soon as logging is enabled, even before the first window.
-	if (len(segs) == 0 && !cfg.UserBucket) || !a.takeIdentity() {
+	if len(segs) == 0 && !cfg.UserBucket {
+		return wait, nil
+	}
+	if !a.takeIdentity() {
 		return 0, nil // without an identity, uploads wait for it (resolveIdentity kicks a round)
 	}
-	var wait time.Duration
 	if !all {
-		segs, wait = a.dueSegments(cfg, segs)
+		var due time.Duration
+		segs, due = a.dueSegments(cfg, segs)
+		wait = minWait(wait, due)
 		if len(segs) == 0 && !cfg.UserBucket {
 			return wait, nil
 		}
@@ -165,22 +171,48 @@ feed:
 	if bucketErr != nil {
 		return wait, bucketErr
 	}
-	if firstErr == nil && a.uploadErr.ok() {
+	if firstErr == nil && a.uploadErr.OK() {
 		a.log.Info("uploads work again", "bucket", a.bucket)
 	}
 	return wait, firstErr
+}
+
+// unparked drops the parked segments whose backoff is not over from segs
+// (and forgets parked segments no longer in the spool); it returns how
+// long until the first of them is due again (0: none).
+func (a *Agent) unparked(segs []spool.Segment) ([]spool.Segment, time.Duration) {
+	a.parked.Keep(segs)
+	now := a.now()
+	var next time.Duration
+	out := segs[:0:0]
+	for _, seg := range segs {
+		if d := a.parked.Wait(seg, now); d > 0 {
+			next = minWait(next, d)
+			continue
+		}
+		out = append(out, seg)
+	}
+	return out, next
+}
+
+// minWait is the shorter of two waits, 0 meaning none.
+func minWait(a, b time.Duration) time.Duration {
+	if a == 0 || (b > 0 && b < a) {
+		return b
+	}
+	return a
 }
 
 // dueSegments keeps the segments whose upload is due now (segs is oldest
 // first, and so is the result) and returns how long until the first of
 // the others is due.
 func (a *Agent) dueSegments(cfg *config.Config, segs []spool.Segment) ([]spool.Segment, time.Duration) {
-	offset := uploadOffset(a.id, cfg.UploadSpread)
+	offset := ship.Offset(a.id, cfg.UploadSpread)
 	now := a.now()
 	var due []spool.Segment
 	var next time.Duration
 	for _, seg := range segs {
-		d := uploadDue(seg.End, a.started, offset).Sub(now)
+		d := ship.Due(seg.End, a.started, offset).Sub(now)
 		if d <= 0 {
 			due = append(due, seg)
 		} else if next == 0 || d < next {
@@ -226,15 +258,14 @@ func (a *Agent) prepareBucket(ctx context.Context, cfg *config.Config) error {
 			return nil
 		}
 	}
-	if err := retry(ctx, a.backoff, putAttempts, func(ctx context.Context) error {
-		return a.uploader.Provision(ctx, spec)
-	}); err != nil {
+	if err := a.store().Provision(ctx, spec); err != nil {
 		if !errors.Is(err, context.Canceled) {
 			a.obs.provisionErrors.Add(1)
 		}
 		return err
 	}
 	a.provisions.Add(1)
+	a.parked.ReleaseAll() // the store took a write: parked segments are worth a try now
 	a.bucketReady, a.forceProvision = true, false
 	a.verified = provisionState{Settings: settings, Bucket: spec.Name, Verified: a.now().UTC()}
 	if ui, ok := a.uploader.(uploaderIdentity); ok {
@@ -272,9 +303,7 @@ func (a *Agent) upload(ctx context.Context, cfg *config.Config, seg spool.Segmen
 		a.log.Warn("segment counts unreadable; uploaded without them", "err", cerr)
 	}
 	start := time.Now()
-	err = retry(ctx, a.backoff, putAttempts, func(ctx context.Context) error {
-		return a.put(ctx, seg, dest, key, counts, known)
-	})
+	err = a.put(ctx, seg, dest, key, counts, known)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil // evicted meanwhile
@@ -287,8 +316,17 @@ func (a *Agent) upload(ctx context.Context, cfg *config.Config, seg spool.Segmen
 			a.obs.uploadFailed(err)
 		}
 		a.reportUploadErr(key, err)
+		// A failure retrying will not fix parks the segment, so newer ones
+		// go on. A bucket gone from under an unpinned segment is not one:
+		// the next round provisions it again.
+		if ship.Permanent(err) && (pinned || !errors.Is(err, uploader.ErrNoSuchBucket)) {
+			d := a.parked.Park(seg, a.now())
+			a.log.Warn("upload failed permanently; segment parked, newer segments go on", "object", key,
+				"window_end", seg.End.Format(time.RFC3339), "retry_in", d.Round(time.Second).String(), "err", err)
+		}
 		return err
 	}
+	a.parked.Release(seg)
 	a.obs.uploadLatency.Observe(time.Since(start).Seconds())
 	a.obs.lastUploadNanos.Store(time.Now().UnixNano())
 	a.uploadsOK.Add(1)
@@ -322,7 +360,7 @@ func (a *Agent) put(ctx context.Context, seg spool.Segment, dest destination, ke
 	o := uploader.Object{
 		Bucket:       dest.Bucket,
 		Key:          key,
-		Body:         &yieldingReader{ReadSeeker: f},
+		Body:         f,
 		Size:         seg.Size, // a sealed segment never changes
 		OwnerAccount: a.id.Account,
 		Metadata:     objectMetadata(counts, known),
@@ -330,7 +368,14 @@ func (a *Agent) put(ctx context.Context, seg spool.Segment, dest destination, ke
 	if dest.UserOwned {
 		o.CannedACL = uploader.CannedACLBucketOwnerFullControl
 	}
-	return a.uploader.Put(ctx, o)
+	return a.store().Put(ctx, o)
+}
+
+// store is the uploader as upload rounds call it: retried (putAttempts
+// tries, the agent's backoff, Retry-After honoured) and yielding to the
+// listeners while it reads a body.
+func (a *Agent) store() ship.Uploader {
+	return ship.Retrying{Uploader: ship.Yielding{Uploader: a.uploader}, Backoff: a.backoff, Attempts: putAttempts}
 }
 
 // bucketSpec is what the agent wants of its bucket.
@@ -373,7 +418,7 @@ func (a *Agent) reportUploadErr(what string, err error) {
 	if errors.Is(err, context.Canceled) {
 		return
 	}
-	if a.uploadErr.failed(err) {
+	if a.uploadErr.Failed(err) {
 		a.log.Error("upload failed; segment kept for the next round", "bucket", a.bucket, "object", what, "err", err)
 	}
 }
@@ -404,28 +449,4 @@ func objectMetadata(c spool.WindowCounts, known bool) map[string]string {
 		return map[string]string{"counts": "unknown"}
 	}
 	return c.Metadata()
-}
-
-// yieldBytes is how much of a segment an upload reads between two calls to
-// runtime.Gosched.
-const yieldBytes = 256 << 10
-
-// yieldingReader lets other goroutines run every yieldBytes it reads. An
-// upload reads a window three times, two of them only to hash it
-// (Content-MD5, then the signature's payload hash), which is CPU work of
-// about a millisecond per MiB. On one thread (as the agent runs while it
-// keeps up) the listener would otherwise wait for the runtime to preempt
-// the upload (10 ms) while the kernel's receive buffer fills.
-type yieldingReader struct {
-	io.ReadSeeker
-	n int
-}
-
-func (r *yieldingReader) Read(p []byte) (int, error) {
-	n, err := r.ReadSeeker.Read(p)
-	if r.n += n; r.n >= yieldBytes {
-		r.n = 0
-		runtime.Gosched()
-	}
-	return n, err
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -70,6 +72,7 @@ func (c *Client) CreateUpload(ctx context.Context, o Object) (Upload, error) {
 		return Upload{}, wrap("create multipart upload", o.Bucket, o.Key, err)
 	}
 	in.ACL, in.GrantFullControl, in.GrantRead, in.ExpectedBucketOwner = acl.canned, acl.full, acl.read, acl.owner
+	in.ServerSideEncryption, in.SSEKMSKeyId, in.StorageClass = c.storage.headers()
 	out, err := c.s3.CreateMultipartUpload(ctx, in)
 	if err != nil {
 		return Upload{}, wrap("create multipart upload", o.Bucket, o.Key, err)
@@ -133,7 +136,32 @@ func (c *Client) CompleteUpload(ctx context.Context, u Upload, parts []Part) err
 		UploadId:        aws.String(u.ID),
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: done},
 	})
-	return wrapUpload("complete multipart upload", u, err)
+	err = wrapUpload("complete multipart upload", u, err)
+	if errors.Is(err, ErrNoSuchUpload) && c.completed(ctx, u, sorted) {
+		// An earlier call completed it and its answer was lost (the
+		// connection closed while the store assembled the parts): the
+		// object is there, made of these parts.
+		return nil
+	}
+	return err
+}
+
+// completed reports whether u.Key holds the object that completing u with
+// parts makes: its ETag is the multipart ETag of the parts (the MD5 of
+// their MD5s, "-" and their count; stores that encrypt with KMS answer
+// another ETag, and then it says no, so the object is sent again).
+func (c *Client) completed(ctx context.Context, u Upload, parts []Part) bool {
+	h := md5.New()
+	for _, p := range parts {
+		sum, err := hex.DecodeString(strings.Trim(p.ETag, `"`))
+		if err != nil || len(sum) != md5.Size {
+			return false
+		}
+		h.Write(sum)
+	}
+	want := fmt.Sprintf("%x-%d", h.Sum(nil), len(parts))
+	out, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(u.Bucket), Key: aws.String(u.Key)})
+	return err == nil && strings.Trim(aws.ToString(out.ETag), `"`) == want
 }
 
 // AbortUpload discards u and the parts it holds. Aborting an upload the

@@ -157,6 +157,12 @@ func TestRadosgwUploadSteps(t *testing.T) {
 	if err := up.CompleteUpload(ctx, u, []Part{acked[1], acked[0]}); err != nil {
 		t.Fatalf("CompleteUpload: %v", err)
 	}
+	// Completing again, as a caller does whose first answer was lost, finds
+	// the object made of these parts: done, not NoSuchUpload.
+	if err := up.CompleteUpload(ctx, u, acked); err != nil {
+		t.Errorf("CompleteUpload a second time: %v, want nil (the object is there)", err)
+	}
+
 	if got := rawGet(t, ctx, env.S3(env.LBOwner), bucket, key); got != string(p1)+string(p2) {
 		t.Errorf("GET as owner: %d bytes, want %d", len(got), len(p1)+len(p2))
 	}
@@ -293,5 +299,31 @@ func TestRadosgwPutPartsAbortsOnFailure(t *testing.T) {
 	}
 	if _, err := env.S3(env.Logger).HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("k.log")}); httpStatus(err) != http.StatusNotFound {
 		t.Errorf("HEAD after a failed PutParts: %v, want 404", err)
+	}
+}
+
+// A Complete whose answer was lost is sent again; the store then no longer
+// knows the upload, and the object is there if its ETag is the one these
+// parts make.
+func TestCompleteAgain(t *testing.T) {
+	parts := []Part{{1, 5, `"5d41402abc4b2a76b9719d911017c592"`}, {2, 5, `"7d793037a0760186574b0282f2f435e7"`}}
+	for _, c := range []struct {
+		etag string
+		want error
+	}{
+		// md5(md5("hello") || md5("world")) and the count.
+		{`"` + "065947336a2f2a95ba8899f3675c3be6-2" + `"`, nil},
+		{`"065947336a2f2a95ba8899f3675c3be6-3"`, ErrNoSuchUpload},
+		{`"5eb63bbbe01eeed093cb22bb8f5acdc3"`, ErrNoSuchUpload},
+	} {
+		f := newFakeS3("AKID")
+		f.buckets["bkt"] = true
+		f.answers["POST /bkt/k"] = s3Error(404, "NoSuchUpload")
+		f.answers["HEAD /bkt/k"] = func(w http.ResponseWriter, r *http.Request) { w.Header().Set("ETag", c.etag) }
+		up := newTestClient(t, f, nil)
+		err := up.CompleteUpload(context.Background(), Upload{Bucket: "bkt", Key: "k", ID: "u"}, parts)
+		if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+			t.Errorf("object ETag %s: CompleteUpload = %v, want %v", c.etag, err, c.want)
+		}
 	}
 }

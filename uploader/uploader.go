@@ -69,6 +69,10 @@ type Options struct {
 	// ownership check of Provision.
 	ExpectedBucketOwner string
 
+	// Storage is the server-side encryption and storage class of every
+	// object written.
+	Storage Storage
+
 	// CABundle is a PEM file of CA certificates trusted for the endpoint,
 	// in addition to the system's.
 	CABundle string
@@ -96,6 +100,7 @@ func (o Options) LogValue() slog.Value {
 		slog.String("secret_access_key", redacted(o.SecretAccessKey)),
 		slog.String("credentials_file", o.CredentialsFile),
 		slog.String("ca_bundle", o.CABundle),
+		slog.String("storage", o.Storage.String()),
 		slog.Bool("insecure_skip_verify", o.InsecureSkipVerify),
 	)
 }
@@ -125,7 +130,8 @@ type Client struct {
 	onAWS    bool   // no custom endpoint: AWS S3 itself
 	location string // LocationConstraint of CreateBucket; AWS S3 outside us-east-1 only
 
-	expectOwner string // ExpectedBucketOwner: "", ExpectedOwnerAuto or an id
+	expectOwner string  // ExpectedBucketOwner: "", ExpectedOwnerAuto or an id
+	storage     Storage // sent with every object
 
 	mu         sync.Mutex
 	uploaderID string // canonical id of the uploading account, once known
@@ -149,6 +155,9 @@ func New(opts Options) (*Client, error) {
 		return nil, errors.New("uploader: access key id and secret access key must be set together")
 	}
 	if err := ValidateBucketName("abc", opts.naming()); err != nil {
+		return nil, fmt.Errorf("uploader: %w", err)
+	}
+	if err := opts.Storage.Check(); err != nil {
 		return nil, fmt.Errorf("uploader: %w", err)
 	}
 	if opts.Endpoint != "" {
@@ -194,7 +203,7 @@ func New(opts Options) (*Client, error) {
 	default:
 		return nil, fmt.Errorf("uploader: signature %q is not %s or %s", opts.Signature, SignatureV4, SignatureV2)
 	}
-	c := &Client{s3: s3.New(o), naming: opts.naming(), uploaderID: opts.UploaderID, expectOwner: opts.ExpectedBucketOwner}
+	c := &Client{s3: s3.New(o), naming: opts.naming(), uploaderID: opts.UploaderID, expectOwner: opts.ExpectedBucketOwner, storage: opts.Storage}
 	if c.expectOwner == ExpectedOwnerOff {
 		c.expectOwner = ""
 	}
@@ -314,6 +323,7 @@ func (c *Client) Put(ctx context.Context, o Object) error {
 		return wrap("put object", o.Bucket, o.Key, err)
 	}
 	in.ACL, in.GrantFullControl, in.GrantRead, in.ExpectedBucketOwner = acl.canned, acl.full, acl.read, acl.owner
+	in.ServerSideEncryption, in.SSEKMSKeyId, in.StorageClass = c.storage.headers()
 	_, err = c.s3.PutObject(ctx, in)
 	return wrap("put object", o.Bucket, o.Key, err)
 }

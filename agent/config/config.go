@@ -77,6 +77,9 @@ type Config struct {
 	// ExpectedBucketOwner is auto, off or a value for
 	// x-amz-expected-bucket-owner (uploader.Options.ExpectedBucketOwner).
 	ExpectedBucketOwner string
+	// SSE, SSEKMSKeyID and StorageClass are how the store keeps every
+	// object (uploader.Storage).
+	SSE, SSEKMSKeyID, StorageClass string
 
 	ServoConf string
 
@@ -240,6 +243,9 @@ var keys = []key{
 		c.ExpectedBucketOwner = v
 		return nil
 	}},
+	{"objectstorage.sse", "none", "server-side encryption of every object: none (the bucket's default applies), AES256 (keys the store manages) or aws:kms", oneOf(func(c *Config) *string { return &c.SSE }, uploader.SSENone, uploader.SSEAES256, uploader.SSEKMS)},
+	{"objectstorage.sse_kms_key_id", "", "the key of objectstorage.sse = aws:kms (id, alias or ARN); empty is the store's default key", str(func(c *Config) *string { return &c.SSEKMSKeyID })},
+	{"objectstorage.storage_class", "", "x-amz-storage-class of every object: STANDARD, STANDARD_IA, ... or a class the store defines; empty is the store's standard class", str(func(c *Config) *string { return &c.StorageClass })},
 	{"objectstorage.servo_conf", "/etc/load-balancer-servo/servo.conf", "servo-style k=v file whose objectstorage_service_url, webservice_port and loadbalancer_owner_account fill in keys this file leaves out; read if present", str(func(c *Config) *string { return &c.ServoConf })},
 	{"metadata.endpoint", "http://169.254.169.254", "instance metadata service; empty disables it (the identity keys uploads need are then required)", urlKey(func(c *Config) *string { return &c.MetadataEndpoint })},
 	{"metadata.timeout", "30s", "per metadata attempt; attempts are retried with backoff", durationKey(func(c *Config) *time.Duration { return &c.MetadataTimeout })},
@@ -354,6 +360,11 @@ func (c *Config) SigningRegion() string {
 		return c.Region
 	}
 	return "us-east-1"
+}
+
+// Storage is how the store is asked to keep every object.
+func (c *Config) Storage() uploader.Storage {
+	return uploader.Storage{SSE: c.SSE, SSEKMSKeyID: c.SSEKMSKeyID, StorageClass: c.StorageClass}
 }
 
 // KeyInfo documents one property.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
+	"github.com/elb-access-logger/elb-access-logger/uploader"
 	"net"
 	"net/url"
 	"os"
@@ -222,6 +223,17 @@ func (c *Config) crossCheck(path string) []error {
 			o = c.origins["access_log.key_layout"]
 		}
 		errs = append(errs, &ConfigError{path, o.Line, "access_log.bucket", err})
+	}
+	if err := c.Storage().Check(); err != nil {
+		key := "objectstorage.sse"
+		switch {
+		case (uploader.Storage{StorageClass: c.StorageClass}).Check() != nil:
+			key = "objectstorage.storage_class"
+		case c.SSEKMSKeyID != "":
+			key = "objectstorage.sse_kms_key_id"
+		}
+		o := c.origins[key]
+		errs = append(errs, &ConfigError{path, o.Line, key, err})
 	}
 	if c.MetadataEndpoint == "" {
 		o := c.origins["metadata.endpoint"]

@@ -295,8 +295,8 @@ const pollTimeout = 250 * time.Millisecond
 type handoff struct {
 	free, full chan *chunk
 	ready      chan struct{} // the reader added to cur
-	mu         sync.Mutex
-	cur        *chunk // being filled; nil when the reader waits for one
+	mu         sync.Mutex    // guards cur; the reader queues on full holding it
+	cur        *chunk        // being filled; nil when the reader waits for one
 }
 
 func newHandoff(chunkSize int) *handoff {

@@ -21,7 +21,7 @@ type udpSocket struct {
 	fd   int
 	addr net.Addr // *net.UDPAddr, or *net.UnixAddr (listener_unixgram.go)
 
-	mu     sync.Mutex
+	mu     sync.Mutex // guards closed and inUse, so the fd is closed once, by the last user
 	closed bool
 	inUse  int // readers between use and done
 }

@@ -51,6 +51,7 @@ func runCheckConfig(ctx context.Context, path string, explicit bool, stdout io.W
 		}
 	}
 	fmt.Fprintf(stdout, "# lifecycle: %s\n", lifecyclePlan(cfg))
+	fmt.Fprintf(stdout, "# storage: %s\n", cfg.Storage())
 	for _, l := range cfg.Listen {
 		what, warning := ingest.Describe(l)
 		fmt.Fprintf(stdout, "# listener %s: %s\n", l, what)

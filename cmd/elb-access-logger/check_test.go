@@ -65,6 +65,15 @@ func TestCheckConfig(t *testing.T) {
 		{"no lifecycle", "objectstorage.servo_conf =\naccess_log.lifecycle_days = 0\n", exitOK, []string{
 			`^# lifecycle: remove rule elb-access-logger-expiration if present \(other rules kept\)$`,
 		}, ""},
+		{"storage defaults", "objectstorage.servo_conf =\n", exitOK, []string{
+			`^# storage: no server-side encryption asked \(the bucket's default applies\), the store's standard storage class$`,
+			`^objectstorage.sse = none +# default$`,
+		}, ""},
+		{"encryption and class", "objectstorage.servo_conf =\nobjectstorage.sse = aws:kms\nobjectstorage.sse_kms_key_id = alias/logs\nobjectstorage.storage_class = STANDARD_IA\n", exitOK, []string{
+			`^# storage: server-side encryption aws:kms with alias/logs, storage class STANDARD_IA$`,
+		}, ""},
+		{"KMS key without aws:kms", "objectstorage.servo_conf =\nobjectstorage.sse_kms_key_id = alias/logs\n", exitUsage, nil,
+			`access-log.properties:2: objectstorage.sse_kms_key_id: a KMS key id is set but server-side encryption is "none", not aws:kms`},
 		{"metadata down is no error", "objectstorage.servo_conf =\nmetadata.endpoint = http://127.0.0.1:1\n", exitOK, []string{
 			`^# metadata http://127.0.0.1:1 did not answer`,
 			`^access_log.lb_name = +# default$`,

@@ -134,6 +134,7 @@ func printPlan(stderr io.Writer, cfg *config.Config, plan *agent.ReplayPlan) {
 		fmt.Fprintf(stderr, "bucket: %s (create if missing; refused unless the uploader's account owns it; bucket ACL: FULL_CONTROL for the uploader, READ for %s)\n", bucket, owner)
 	}
 	fmt.Fprintf(stderr, "lifecycle: %s\n", lifecyclePlan(cfg))
+	fmt.Fprintf(stderr, "storage: %s\n", cfg.Storage())
 	fmt.Fprintf(stderr, "preflight: write and read back %s\n", uploader.TestFileKey(plan.Spec.Prefix, plan.Owner))
 	fmt.Fprintf(stderr, "object: %s (a replay's own key, never a window's of the agent; window ending %s; grants: READ id=%s, FULL_CONTROL for the uploader)\n", key, plan.WindowEnd.Format(time.RFC3339), owner)
 	fmt.Fprintf(stderr, "format: %s; lines: %d; bytes: %d; unparsed (kept raw): %d; truncated: %d\n", cfg.Format, plan.Lines, plan.Bytes, plan.Unparsed, plan.Truncated)

@@ -26,6 +26,7 @@ func uploaderOptions(cfg *config.Config) uploader.Options {
 
 		UploaderID:          cfg.UploaderID,
 		ExpectedBucketOwner: cfg.ExpectedBucketOwner,
+		Storage:             cfg.Storage(),
 	}
 }
 

@@ -1,18 +1,19 @@
-package agent
+package ship
 
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"time"
+
+	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 )
 
-// uploadOffset is this node's fixed delay of uploads: a point in [0,
+// Offset is this node's fixed delay of uploads: a point in [0,
 // spread) drawn from a hash of its instance id and load balancer name.
 // Windows end on the same UTC second on every node; the offsets spread the
 // fleet's PUTs evenly over the spread instead. It never changes while the
 // identity does not, so a restart keeps the node in its slot.
-func uploadOffset(id identity.Identity, spread time.Duration) time.Duration {
+func Offset(id identity.Identity, spread time.Duration) time.Duration {
 	if spread <= 0 {
 		return 0
 	}
@@ -20,11 +21,11 @@ func uploadOffset(id identity.Identity, spread time.Duration) time.Duration {
 	return time.Duration(binary.BigEndian.Uint64(h[:8]) % uint64(spread))
 }
 
-// uploadDue is when a sealed segment may be uploaded: its window's end
+// Due is when a sealed segment may be uploaded: its window's end
 // plus the node's offset. A segment of an earlier run, found at start
 // after its window ended, is due the offset after the start, so a fleet
 // that boots at once does not upload its backlog at once either.
-func uploadDue(end, started time.Time, offset time.Duration) time.Time {
+func Due(end, started time.Time, offset time.Duration) time.Time {
 	if started.After(end) {
 		end = started
 	}

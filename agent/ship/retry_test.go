@@ -1,4 +1,4 @@
-package agent
+package ship
 
 import (
 	"context"
@@ -8,6 +8,12 @@ import (
 
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
+
+// notRetryable is an error the store will keep giving (a 403, say).
+type notRetryable struct{ error }
+
+func (notRetryable) Retryable() bool { return false }
+func (e notRetryable) Unwrap() error { return e.error }
 
 func TestBackoffDelay(t *testing.T) {
 	b := Backoff{Base: 100 * time.Millisecond, Max: time.Second}
@@ -52,7 +58,7 @@ func TestRetry(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			calls := 0
-			err := retry(context.Background(), b, tt.attempts, func(context.Context) error {
+			err := Retry(context.Background(), b, tt.attempts, func(context.Context) error {
 				calls++
 				if calls <= len(tt.errs) {
 					return tt.errs[calls-1]
@@ -73,7 +79,7 @@ func TestRetryReturnsWhenContextDone(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	start := time.Now()
 	time.AfterFunc(20*time.Millisecond, cancel)
-	err := retry(ctx, Backoff{Base: time.Hour, Max: time.Hour}, 10, func(context.Context) error { return errors.New("down") })
+	err := Retry(ctx, Backoff{Base: time.Hour, Max: time.Hour}, 10, func(context.Context) error { return errors.New("down") })
 	if err == nil || time.Since(start) > 5*time.Second {
 		t.Fatalf("got %v after %v, want the last error soon after cancel", err, time.Since(start))
 	}
@@ -120,7 +126,7 @@ func TestRetryWaitsRetryAfter(t *testing.T) {
 	calls := 0
 	var gap time.Duration
 	var last time.Time
-	err := retry(context.Background(), Backoff{Base: time.Millisecond, Max: 2 * time.Millisecond}, 2, func(context.Context) error {
+	err := Retry(context.Background(), Backoff{Base: time.Millisecond, Max: 2 * time.Millisecond}, 2, func(context.Context) error {
 		calls++
 		if calls == 2 {
 			gap = time.Since(last)

@@ -1,4 +1,4 @@
-package agent
+package ship
 
 import (
 	"context"
@@ -17,8 +17,8 @@ type Backoff struct {
 	Max  time.Duration // cap
 }
 
-// defaultBackoff is what the agent waits between failed store calls.
-var defaultBackoff = Backoff{Base: 500 * time.Millisecond, Max: 30 * time.Second}
+// DefaultBackoff is what the agent waits between failed store calls.
+var DefaultBackoff = Backoff{Base: 500 * time.Millisecond, Max: 30 * time.Second}
 
 // Delay returns how long to wait after the n-th consecutive failure (n >= 1):
 // Base doubled n-1 times, capped at Max, of which the upper half is random
@@ -54,12 +54,12 @@ func (b Backoff) After(n int, err error) time.Duration {
 // go away by retrying.
 type permanent interface{ Retryable() bool }
 
-// retryable reports whether err may succeed if tried again soon. The
+// Retryable reports whether err may succeed if tried again soon. The
 // uploader classifies its own errors (a 403 or a bad bucket name is
 // permanent). The agent still keeps the data spooled after a permanent
 // error and tries again in a later round; it just does not hammer the
 // store.
-func retryable(err error) bool {
+func Retryable(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, fs.ErrNotExist) {
 		return false // a segment file gone (evicted) will not come back
 	}
@@ -74,11 +74,11 @@ func retryable(err error) bool {
 	return true
 }
 
-// retry calls fn until it succeeds, returns an error that is not
+// Retry calls fn until it succeeds, returns an error that is not
 // retryable, or has failed attempts times, waiting b.After between tries.
 // It returns at once when ctx is done. Every store call of the agent goes
 // through it.
-func retry(ctx context.Context, b Backoff, attempts int, fn func(context.Context) error) error {
+func Retry(ctx context.Context, b Backoff, attempts int, fn func(context.Context) error) error {
 	var err error
 	for i := 1; ; i++ {
 		if cerr := ctx.Err(); cerr != nil {
@@ -87,7 +87,7 @@ func retry(ctx context.Context, b Backoff, attempts int, fn func(context.Context
 			}
 			return err
 		}
-		if err = fn(ctx); err == nil || i >= attempts || !retryable(err) {
+		if err = fn(ctx); err == nil || i >= attempts || !Retryable(err) {
 			return err
 		}
 		t := time.NewTimer(b.After(i, err))
@@ -100,14 +100,14 @@ func retry(ctx context.Context, b Backoff, attempts int, fn func(context.Context
 	}
 }
 
-// errOnce logs a failure once per distinct cause, and its end once.
-type errOnce struct {
-	mu   sync.Mutex
+// ErrOnce logs a failure once per distinct cause, and its end once.
+type ErrOnce struct {
+	mu   sync.Mutex // guards last
 	last string
 }
 
-// failed reports whether err is new (and so should be logged).
-func (e *errOnce) failed(err error) bool {
+// Failed reports whether err is new (and so should be logged).
+func (e *ErrOnce) Failed(err error) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	msg := err.Error()
@@ -118,8 +118,8 @@ func (e *errOnce) failed(err error) bool {
 	return true
 }
 
-// ok reports whether the condition that failed has just ended.
-func (e *errOnce) ok() bool {
+// OK reports whether the condition that failed has just ended.
+func (e *ErrOnce) OK() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	was := e.last != ""
