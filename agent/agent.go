@@ -15,16 +15,11 @@ import (
 	"time"
 
 	"github.com/elb-access-logger/elb-access-logger/parser"
-	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
-// Uploader is what the agent needs of the object store. Provision is
-// idempotent; Put must return nil only once the store acknowledged the
-// object.
-type Uploader interface {
-	Provision(ctx context.Context, b uploader.Bucket) error
-	Put(ctx context.Context, o uploader.Object) error
-}
+// Uploader is what the agent needs of the object store: ship's (its
+// contract is there).
+type Uploader = ship.Uploader
 
 // ShutdownTimeout bounds the final upload round after a stop signal.
 const ShutdownTimeout = 10 * time.Second

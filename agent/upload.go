@@ -212,7 +212,7 @@ func (a *Agent) dueSegments(cfg *config.Config, segs []spool.Segment) ([]spool.S
 	var due []spool.Segment
 	var next time.Duration
 	for _, seg := range segs {
-		d := ship.Due(seg.End, a.started, offset).Sub(now)
+		d := ship.Due(seg.End, a.started, now, offset).Sub(now)
 		if d <= 0 {
 			due = append(due, seg)
 		} else if next == 0 || d < next {

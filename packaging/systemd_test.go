@@ -64,6 +64,8 @@ func TestSystemdUnitSettings(t *testing.T) {
 		{"Service.RuntimeDirectory", "elb-access-logger"}, // unix:///run/elb-access-logger/haproxy.sock
 		{"Service.RuntimeDirectoryMode", "0755"},
 		{"Install.WantedBy", "multi-user.target"},
+		// Windows are named by the wall clock (issue 16, item 1).
+		{"Unit.After", "network-online.target time-sync.target"},
 	}
 	for _, tt := range tests {
 		if got := strings.Join(d[tt.key], " | "); got != tt.want {

@@ -12,7 +12,7 @@ func (b Bucket) Plan() []string {
 	}
 	out := []string{"create bucket " + b.Name + " if missing", "check that the uploader's account (ListBuckets' owner, or configured) owns " + b.Name + ", else stop", acl}
 	if b.LifecycleDays > 0 {
-		out = append(out, fmt.Sprintf("lifecycle %s: rule %s expires the objects under prefix %q after %d days (other objects and rules kept)", b.Name, LifecycleRuleID, b.LifecyclePrefix(), b.LifecycleDays))
+		out = append(out, fmt.Sprintf("lifecycle %s: rule %s expires the objects under prefix %q after %d days, and their incomplete multipart uploads after a day (other objects and rules kept)", b.Name, LifecycleRuleID, b.LifecyclePrefix(), b.LifecycleDays))
 	} else {
 		out = append(out, fmt.Sprintf("lifecycle %s: remove rule %s if present (other rules kept)", b.Name, LifecycleRuleID))
 	}

@@ -16,14 +16,14 @@ func TestPlan(t *testing.T) {
 			"create bucket bkt if missing",
 			"check that the uploader's account (ListBuckets' owner, or configured) owns bkt, else stop",
 			"put bucket acl bkt: FULL_CONTROL id=<uploader>, READ id=123456789012",
-			"lifecycle bkt: rule elb-access-logger-expiration expires the objects under prefix \"elb-access-\" after 30 days (other objects and rules kept)",
+			"lifecycle bkt: rule elb-access-logger-expiration expires the objects under prefix \"elb-access-\" after 30 days, and their incomplete multipart uploads after a day (other objects and rules kept)",
 			"put and read back bkt/p/AWSLogs/123456789012/ELBAccessLogTestFile",
 		}},
 		{"aws layout", Bucket{Name: "bkt", LifecycleDays: 7, KeyLayout: KeyLayoutAWS, Prefix: "/logs/"}, []string{
 			"create bucket bkt if missing",
 			"check that the uploader's account (ListBuckets' owner, or configured) owns bkt, else stop",
 			"put bucket acl bkt: FULL_CONTROL id=<uploader>",
-			"lifecycle bkt: rule elb-access-logger-expiration expires the objects under prefix \"logs/AWSLogs/\" after 7 days (other objects and rules kept)",
+			"lifecycle bkt: rule elb-access-logger-expiration expires the objects under prefix \"logs/AWSLogs/\" after 7 days, and their incomplete multipart uploads after a day (other objects and rules kept)",
 		}},
 		{"no owner, no lifecycle", Bucket{Name: "bkt"}, []string{
 			"create bucket bkt if missing",

@@ -261,14 +261,23 @@ func (c *Client) putLifecycle(ctx context.Context, bucket string, rules []types.
 	return wrap("put bucket lifecycle", bucket, "", err)
 }
 
+// AbortIncompleteDays is how long the agent's lifecycle rule lets a
+// multipart upload under its prefix stay incomplete before the store
+// aborts it and drops its parts: an upload a crashed agent left and never
+// resumed costs storage for a day at most.
+const AbortIncompleteDays = 1
+
 // expiryRule is the agent's rule: the objects under prefix expire after
-// days.
+// days, and its incomplete multipart uploads after AbortIncompleteDays.
 func expiryRule(days int, prefix string) types.LifecycleRule {
 	return types.LifecycleRule{
 		ID:         aws.String(LifecycleRuleID),
 		Status:     types.ExpirationStatusEnabled,
 		Filter:     &types.LifecycleRuleFilter{Prefix: aws.String(prefix)},
 		Expiration: &types.LifecycleExpiration{Days: aws.Int32(int32(days))},
+		AbortIncompleteMultipartUpload: &types.AbortIncompleteMultipartUpload{
+			DaysAfterInitiation: aws.Int32(AbortIncompleteDays),
+		},
 	}
 }
 
@@ -282,7 +291,8 @@ func isExpiryRule(r types.LifecycleRule, days int, want string) bool {
 		prefix += aws.ToString(r.Filter.Prefix)
 	}
 	return r.Status == types.ExpirationStatusEnabled && prefix == want &&
-		r.Expiration != nil && aws.ToInt32(r.Expiration.Days) == int32(days)
+		r.Expiration != nil && aws.ToInt32(r.Expiration.Days) == int32(days) &&
+		r.AbortIncompleteMultipartUpload != nil && aws.ToInt32(r.AbortIncompleteMultipartUpload.DaysAfterInitiation) == AbortIncompleteDays
 }
 
 // preflight writes the test file with the same grants as every object and

@@ -67,7 +67,13 @@ func ourRule(days string) string { return ourRuleOn("elb-access-", days) }
 // ourRuleOn is the agent's rule on prefix; on "" it is an older agent's,
 // which expired the whole bucket.
 func ourRuleOn(prefix, days string) string {
-	return `<Rule><ID>` + LifecycleRuleID + `</ID><Filter><Prefix>` + prefix + `</Prefix></Filter><Status>Enabled</Status><Expiration><Days>` + days + `</Days></Expiration></Rule>`
+	return `<Rule><ID>` + LifecycleRuleID + `</ID><Filter><Prefix>` + prefix + `</Prefix></Filter><Status>Enabled</Status><Expiration><Days>` + days + `</Days></Expiration><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>`
+}
+
+// ourOlderRule is the rule of an agent before multipart uploads: it
+// expired objects and left incomplete uploads alone.
+func ourOlderRule(days string) string {
+	return `<Rule><ID>` + LifecycleRuleID + `</ID><Filter><Prefix>elb-access-</Prefix></Filter><Status>Enabled</Status><Expiration><Days>` + days + `</Days></Expiration></Rule>`
 }
 
 func TestEnsureLifecycle(t *testing.T) {
@@ -89,6 +95,7 @@ func TestEnsureLifecycle(t *testing.T) {
 		{"only other, want 0", lifecycleXML(otherRule), 0, "", nil, ""},
 		{"ours on the whole bucket, scoped now", lifecycleXML(ourRuleOn("", "7")), 7, "PUT", []string{LifecycleRuleID}, "7"},
 		{"ours on another layout's prefix", lifecycleXML(ourRuleOn("AWSLogs/", "7")), 7, "PUT", []string{LifecycleRuleID}, "7"},
+		{"ours without the abort of incomplete uploads", lifecycleXML(ourOlderRule("7")), 7, "PUT", []string{LifecycleRuleID}, "7"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

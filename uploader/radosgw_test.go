@@ -262,6 +262,22 @@ func lifecycleRules(t *testing.T, ctx context.Context, c *s3.Client, bucket stri
 	return strings.Join(rules, ",")
 }
 
+// abortDays returns the DaysAfterInitiation of the agent's rule's
+// AbortIncompleteMultipartUpload, 0 when it has none.
+func abortDays(t *testing.T, ctx context.Context, c *s3.Client, bucket string) int {
+	t.Helper()
+	out, err := c.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatalf("get lifecycle of %s: %v", bucket, err)
+	}
+	for _, r := range out.Rules {
+		if aws.ToString(r.ID) == LifecycleRuleID && r.AbortIncompleteMultipartUpload != nil {
+			return int(aws.ToInt32(r.AbortIncompleteMultipartUpload.DaysAfterInitiation))
+		}
+	}
+	return 0
+}
+
 // ruleScope returns the prefix the agent's lifecycle rule applies to, in
 // a <Filter> or (older schema) directly in the rule.
 func ruleScope(t *testing.T, ctx context.Context, c *s3.Client, bucket string) string {

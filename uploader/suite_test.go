@@ -79,6 +79,9 @@ func runConformance(t *testing.T, newStore func(t *testing.T) storeUnderTest) {
 		if got := ruleScope(t, ctx, s.raw, s.bucket); got != seedKeyStart {
 			t.Errorf("the agent's rule is scoped to %q, want %q (the seed layout's keys)", got, seedKeyStart)
 		}
+		if got := abortDays(t, ctx, s.raw, s.bucket); got != AbortIncompleteDays {
+			t.Errorf("the agent's rule aborts incomplete multipart uploads after %d days, want %d", got, AbortIncompleteDays)
+		}
 		// Someone adds a rule of their own; the agent must keep it.
 		_, err := s.raw.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{
 			Bucket: aws.String(s.bucket),

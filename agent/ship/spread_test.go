@@ -76,10 +76,13 @@ func TestUploadDue(t *testing.T) {
 		{"window of this run", start.Add(30 * time.Second), 7 * time.Second, start.Add(37 * time.Second)},
 		{"backlog of an earlier run", start.Add(-time.Hour), 7 * time.Second, start.Add(7 * time.Second)},
 		{"no spread", start.Add(30 * time.Second), 0, start.Add(30 * time.Second)},
+		// Sealed while the clock was an hour ahead (issue 16, item 1).
+		{"named in the future", start.Add(time.Hour), 7 * time.Second, start.Add(30 * time.Second)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Due(tt.end, start, tt.offset); !got.Equal(tt.want) {
+			now := start.Add(30 * time.Second) // the window of this run was just sealed
+			if got := Due(tt.end, start, now, tt.offset); !got.Equal(tt.want) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})

@@ -21,6 +21,7 @@ type Clock struct {
 	hooks ClockHooks
 
 	maxBytes atomic.Int64   // spool.max_bytes (SetMaxBytes)
+	steps    int64          // clock steps logged so far; Run's goroutine only
 	fsyncing atomic.Bool    // a background fsync is running
 	bg       sync.WaitGroup // background fsyncs
 }
@@ -77,9 +78,21 @@ func (c *Clock) Run(ctx context.Context) {
 				})
 			}
 			c.Evict()
+			c.noteSteps()
 		case <-window.C:
-			if d := c.untilEnd(); d > 0 {
-				window.Reset(d) // an early seal moved the window
+			// The timer runs on the monotonic clock. Firing before the
+			// window's end by more than timer slop means the wall clock
+			// stepped back while it waited: seal now rather than wait
+			// for the step again (the segment keeps its key end, in
+			// the future, and is uploaded at once).
+			select {
+			case <-c.s.Moved(): // an early seal moved the window meanwhile
+				window.Reset(c.untilEnd())
+				continue
+			default:
+			}
+			if d := c.untilEnd(); d > 0 && d <= StepTolerance {
+				window.Reset(d)
 				continue
 			}
 			c.rotate()
@@ -104,8 +117,18 @@ func (c *Clock) rotate() {
 		c.log.Info("window sealed", "end", end.Format(time.RFC3339), "next_end", c.s.End().Format(time.RFC3339))
 	}
 	c.Evict()
+	c.noteSteps()
 	if c.hooks.Sealed != nil {
 		c.hooks.Sealed()
+	}
+}
+
+// noteSteps logs each clock step the spool counted since the last call.
+func (c *Clock) noteSteps() {
+	if n := c.s.Stats().ClockSteps; n > c.steps {
+		c.steps = n
+		c.log.Warn("wall clock behind the windows already sealed (a step back, or windows sealed while it was ahead): the window now ends on the schedule after now, segments named in the future are uploaded at once",
+			"now", c.hooks.Now().UTC().Format(time.RFC3339), "window_end", c.s.End().Format(time.RFC3339), "clock_steps", n)
 	}
 }
 

@@ -174,3 +174,37 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Errorf("after a failed write: got %q, want the old content", got)
 	}
 }
+
+// Windows sealed while the clock was an hour ahead, then a restart with
+// the clock right (issue 16, item 1): the window ends on the schedule after
+// now, not an hour later, under a key past every earlier one; the step is
+// counted once.
+func TestSpoolClockStepBackSealsAtNextEndAfterNow(t *testing.T) {
+	dir := t.TempDir()
+	ahead := t0.Add(time.Hour)
+	s := openSpool(t, dir, ahead.Add(time.Minute), nil)
+	appendLines(t, s, "while-ahead")
+	if err := s.Rotate(ahead.Add(5 * time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s = openSpool(t, dir, t0.Add(time.Minute), nil) // the clock stepped back an hour
+	defer s.Close()
+	if got, want := s.End(), t0.Add(5*time.Minute); !got.Equal(want) {
+		t.Fatalf("End after the step: got %s, want %s (the schedule after now)", got.Format("15:04:05"), want.Format("15:04:05"))
+	}
+	appendLines(t, s, "after-step")
+	if err := s.Rotate(t0.Add(5 * time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.End(), t0.Add(10*time.Minute); !got.Equal(want) {
+		t.Errorf("End after the next seal: got %s, want %s", got.Format("15:04:05"), want.Format("15:04:05"))
+	}
+	// Keys stay strictly increasing: the window sealed after the step
+	// goes past the one sealed while the clock was ahead.
+	wantSealed(t, s, "07:05:00: while-ahead\n", "07:05:01: after-step\n")
+	if got := s.Stats().ClockSteps; got != 1 {
+		t.Errorf("ClockSteps: got %d, want 1", got)
+	}
+}

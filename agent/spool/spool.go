@@ -36,7 +36,16 @@ type Stats struct {
 	EvictedBytes int64
 	EvictedLines int64 // lines of evicted segments, from their counts
 	TrimmedBytes int64 // torn tails cut from files left by a crash
+	// ClockSteps counts the times the wall clock was found behind the
+	// latest key end sealed (a step back, or windows sealed while it was
+	// ahead): windows then end on the schedule after now again.
+	ClockSteps int64
 }
+
+// StepTolerance is how far the latest key end sealed may be ahead of the
+// wall clock before the clock is taken to have stepped back. Early seals
+// (shutdowns, restarts within a second) put it at most a few seconds ahead.
+const StepTolerance = 5 * time.Second
 
 // Spool holds the active window file and the sealed segments in one
 // directory, which it locks (flock) while it is open.
@@ -78,6 +87,7 @@ type Spool struct {
 	end        time.Time                       // scheduled end of the active window
 	through    time.Time                       // every key end sealed so far is <= through
 	marker     string                          // path of the sealed-through marker, "" if none
+	behind     bool                            // the clock is behind through by more than StepTolerance (counted once)
 	f          File                            // nil until the window's first write
 	torn       bool                            // f ends in part of a line that a truncate could not cut yet
 	buf        []byte                          // whole lines not yet written to f
@@ -225,12 +235,26 @@ func (s *Spool) Reschedule(next func(time.Time) time.Time) {
 
 // currentEnd is the end of the window that takes lines at now: the one
 // containing now, but never one at or before the latest seal (late lines
-// after a seal go to the next window).
+// after a seal go to the next window) — unless the latest seal is more
+// than StepTolerance ahead of now: then the clock stepped back (or windows
+// were sealed while it was ahead), and waiting for the window after that
+// seal would stall delivery for the whole step. The window ends on the
+// schedule after now instead; its key still goes past the latest one
+// (keyEnd), so keys stay strictly increasing, and such a future-named
+// segment is uploaded at once. The step is counted once.
 func (s *Spool) currentEnd(now time.Time) time.Time {
 	t := now.UTC()
 	if s.through.After(t) {
+		if s.through.Sub(t) > StepTolerance {
+			if !s.behind {
+				s.behind = true
+				s.stats.ClockSteps++
+			}
+			return s.next(t).UTC()
+		}
 		t = s.through
 	}
+	s.behind = false
 	return s.next(t).UTC()
 }
 

@@ -57,7 +57,7 @@ func TestCheckConfig(t *testing.T) {
 			`^access_log.node_ip = 203.0.113.10 +# metadata$`,
 			`^objectstorage.endpoint = http://osg.example.com:8773/services/objectstorage +# servo.conf .*servo.conf:1$`,
 			`^objectstorage.secret_access_key = \*\*\*\*\*\*\*\* +# file .*access-log.properties:4$`,
-			`^# lifecycle: rule elb-access-logger-expiration expires the objects under prefix "elb-access-" after 30 days \(other objects and rules kept\)$`,
+			`^# lifecycle: rule elb-access-logger-expiration expires the objects under prefix "elb-access-" after 30 days, and their incomplete multipart uploads after a day \(other objects and rules kept\)$`,
 		}, ""},
 		{"lifecycle of the aws layout", "objectstorage.servo_conf =\naccess_log.key_layout = aws\naccess_log.prefix = /logs/\naccess_log.lifecycle_days = 7\n", exitOK, []string{
 			`^# lifecycle: rule elb-access-logger-expiration expires the objects under prefix "logs/AWSLogs/" after 7 days`,

@@ -157,7 +157,7 @@ func lifecyclePlan(cfg *config.Config) string {
 	}
 	b := uploader.Bucket{KeyLayout: cfg.KeyLayout, Prefix: cfg.KeyPrefix}
 	if cfg.LifecycleDays > 0 {
-		return fmt.Sprintf("rule %s expires the objects under prefix %q after %d days (other objects and rules kept)", uploader.LifecycleRuleID, b.LifecyclePrefix(), cfg.LifecycleDays)
+		return fmt.Sprintf("rule %s expires the objects under prefix %q after %d days, and their incomplete multipart uploads after a day (other objects and rules kept)", uploader.LifecycleRuleID, b.LifecyclePrefix(), cfg.LifecycleDays)
 	}
 	return fmt.Sprintf("remove rule %s if present (other rules kept)", uploader.LifecycleRuleID)
 }

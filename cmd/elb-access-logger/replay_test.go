@@ -38,7 +38,7 @@ func TestReplayDryRun(t *testing.T) {
 		capture, format, golden string
 		stderr                  []string
 	}{
-		{"stock-httplog.log", "elb", "stock-httplog.elb", []string{"bucket: access_logs-my-loadbalancer_10.0.0.5_315dd646 ", "READ for 123456789012", `lifecycle: rule elb-access-logger-expiration expires the objects under prefix "elb-access-" after 30 days (other objects and rules kept)`, "storage: no server-side encryption asked (the bucket's default applies), the store's standard storage class", "preflight: write and read back AWSLogs/123456789012/ELBAccessLogTestFile", "lines: 7;", "unparsed (kept raw): 0;", "httplog: 7"}},
+		{"stock-httplog.log", "elb", "stock-httplog.elb", []string{"bucket: access_logs-my-loadbalancer_10.0.0.5_315dd646 ", "READ for 123456789012", `lifecycle: rule elb-access-logger-expiration expires the objects under prefix "elb-access-" after 30 days, and their incomplete multipart uploads after a day (other objects and rules kept)`, "storage: no server-side encryption asked (the bucket's default applies), the store's standard storage class", "preflight: write and read back AWSLogs/123456789012/ELBAccessLogTestFile", "lines: 7;", "unparsed (kept raw): 0;", "httplog: 7"}},
 		{"handmade.log", "raw", "handmade.raw", []string{"lines: 9;", "unparsed (kept raw): 3;"}},
 		{"elb-http-truncated-request.log", "json", "elb-http-truncated-request.json", []string{"unparsed (kept raw): 0; truncated: 6"}},
 	}
