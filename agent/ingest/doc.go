@@ -17,6 +17,9 @@
 //
 //   - Ingest.direct serialises Ingest's own pipeline.
 //
+//   - tcpListener: atomics only; each connection's frame buffer and framer
+//     belong to its goroutine.
+//
 //   - counters: atomics on the hot path; counters.mu guards the map of
 //     per-listener counters, each listener's mu its kernel-drop state, and
 //     loss the base of the per-window loss counts.

@@ -67,6 +67,11 @@ type udpListener struct {
 	// maxGather caps the gathering sleep (see gather); 0 is
 	// DefaultMaxGather.
 	maxGather time.Duration
+	// queueLen is how many datagrams the kernel queues before the
+	// sender's send fails (a unix socket's net.unix.max_dgram_qlen); 0:
+	// the receive buffer bounds the queue. Below minGatherQueue the
+	// reader does not sleep to gather.
+	queueLen int
 
 	buf   *batchBuf
 	batch batchReader
@@ -402,6 +407,9 @@ func (l *udpListener) read(ctx context.Context, h *handoff) {
 	defer l.sock.done()
 	buf := l.buf
 	g := newGather(l.maxGather, l.rcvbuf)
+	if l.queueLen > 0 {
+		g.capacity = l.queueLen
+	}
 	var slept time.Duration // the last gathering sleep, 0 after a wait
 	var gathered int        // datagrams read since that sleep
 	var lastDrops uint32
@@ -475,7 +483,7 @@ func (l *udpListener) read(ctx context.Context, h *handoff) {
 		default:
 		}
 		gathered += n
-		if n < len(buf.slots) && ctx.Err() == nil {
+		if n < len(buf.slots) && ctx.Err() == nil && (l.queueLen == 0 || l.queueLen >= minGatherQueue) {
 			// The queue is empty: let datagrams gather in the
 			// kernel's buffer rather than wake up for each.
 			d := g.next

@@ -10,7 +10,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -48,12 +47,13 @@ func (in *Ingest) tcpOptions() tcpOptions {
 // most maxConns connections at a time; more are closed as soon as
 // accepted, and counted refused.
 //
-// Nothing read is lost: a connection's bytes are peeked (MSG_PEEK), every
-// whole frame among them is handed to the pipeline, and only then are
-// those frames' bytes consumed from the socket. What the agent has not
-// taken stays in the kernel and, behind it, in the sender's buffers (for
-// HAProxy, its ring). Each connection holds one frame buffer
-// (syslog.max_message_bytes and a few bytes), whatever it sends.
+// Nothing read is lost: every whole frame a read brings is handed to the
+// pipeline (and so to the spool's buffer) before the next read, and a
+// stopping listener reads each connection to its end (see serveConn).
+// Each connection holds one frame buffer (syslog.max_message_bytes and a
+// few bytes), whatever it sends. Peeking instead of reading (MSG_PEEK,
+// consuming only whole frames) was tried and dropped: see
+// docs/decisions.md.
 type tcpListener struct {
 	ln   *net.TCPListener
 	o    tcpOptions
@@ -133,15 +133,12 @@ func (t *tcpListener) serveMessages(ctx context.Context, newHandle func() func([
 
 // serveConn reads one connection until the peer closes it, it stays idle
 // for the idle timeout, it sends a malformed frame, or ctx is done; then
-// it closes it.
+// it closes it. Every whole frame a read brought is handed to the
+// pipeline before the next read; only the start of a frame not yet whole
+// waits in the buffer.
 func (t *tcpListener) serveConn(ctx context.Context, c *net.TCPConn, handle func([]byte)) {
 	defer c.Close()
 	peer := c.RemoteAddr().String()
-	rc, err := c.SyscallConn()
-	if err != nil {
-		t.log.Warn("tcp connection", "listener", t.name(), "peer", peer, "err", err)
-		return
-	}
 	// Once ctx is done: FIN to the sender, which closes its end, and
 	// whatever it sent before is read within tcpDrainTime.
 	var draining atomic.Bool
@@ -152,37 +149,26 @@ func (t *tcpListener) serveConn(ctx context.Context, c *net.TCPConn, handle func
 		c.SetReadDeadline(drainUntil())
 	})
 	defer stop()
-	deadline := func() {
+	fr := framer{max: t.o.maxLen}
+	buf := make([]byte, 0, fr.frameBuf())
+	for {
 		c.SetReadDeadline(time.Now().Add(t.o.idle))
 		if draining.Load() {
 			c.SetReadDeadline(drainUntil())
 		}
-	}
-	s := tcpStream{rc: rc, buf: make([]byte, 0, (&framer{max: t.o.maxLen}).frameBuf()), fr: framer{max: t.o.maxLen}}
-	for {
-		deadline()
-		n, err := s.peek()
+		n, err := c.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		used, ferr := t.frames(buf, &fr, handle)
+		buf = buf[:copy(buf, buf[used:])]
+		if ferr != nil {
+			t.malformed.Add(1)
+			t.log.Warn("tcp connection closed: malformed frame", "listener", t.name(), "peer", peer, "err", ferr)
+			return
+		}
 		if err != nil {
 			if !draining.Load() || !errors.Is(err, os.ErrDeadlineExceeded) {
-				t.closed(peer, s.pending, err)
+				t.closed(peer, len(buf), err)
 			}
-			return
-		}
-		if n == 0 {
-			t.closed(peer, s.pending, io.EOF)
-			return
-		}
-		used, err := t.frames(s.buf[:n], &s.fr, handle)
-		if used > 0 {
-			if cerr := s.consume(used); cerr != nil {
-				t.closed(peer, s.pending, cerr)
-				return
-			}
-		}
-		s.pending = n - used
-		if err != nil {
-			t.malformed.Add(1)
-			t.log.Warn("tcp connection closed: malformed frame", "listener", t.name(), "peer", peer, "err", err)
 			return
 		}
 	}
@@ -223,59 +209,4 @@ func (t *tcpListener) frames(p []byte, fr *framer, handle func([]byte)) (int, er
 			handle(msg)
 		}
 	}
-}
-
-// tcpStream reads a connection by peeking: bytes leave the socket only
-// once the frames they hold were handled.
-type tcpStream struct {
-	rc      syscall.RawConn
-	buf     []byte // cap: one frame buffer
-	fr      framer
-	pending int // bytes peeked that hold no whole frame yet
-}
-
-// peek copies what the socket holds into buf, up to its capacity, and
-// returns how much; 0 is the end of the stream. It waits (in Go's poller,
-// until the read deadline) for more than the pending bytes.
-func (s *tcpStream) peek() (int, error) {
-	var n int
-	var serr error
-	err := s.rc.Read(func(fd uintptr) bool {
-		n, _, serr = syscall.Recvfrom(int(fd), s.buf[:cap(s.buf)], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		if serr == syscall.EINTR || serr == syscall.EAGAIN {
-			return false
-		}
-		// Nothing new after a part of a frame: wait for the rest.
-		return serr != nil || n == 0 || n > s.pending
-	})
-	if err != nil {
-		return 0, err
-	}
-	if serr != nil {
-		return 0, os.NewSyscallError("recvfrom", serr)
-	}
-	return n, nil
-}
-
-// consume takes n bytes, already peeked and handled, off the socket.
-func (s *tcpStream) consume(n int) error {
-	for n > 0 {
-		var got int
-		var serr error
-		err := s.rc.Read(func(fd uintptr) bool {
-			got, serr = syscall.Read(int(fd), s.buf[:n])
-			return serr != syscall.EAGAIN && serr != syscall.EINTR
-		})
-		if err != nil {
-			return err
-		}
-		if serr != nil {
-			return os.NewSyscallError("read", serr)
-		}
-		if got == 0 {
-			return io.ErrUnexpectedEOF
-		}
-		n -= got
-	}
-	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -84,7 +85,32 @@ func listenUnixgram(path string, us UnixSocket, maxLen, rcvbuf int, log *slog.Lo
 	if err != nil {
 		return fail(err)
 	}
+	u.queueLen = unixQueueLen()
+	if u.queueLen < minGatherQueue {
+		log.Info("net.unix.max_dgram_qlen is small: the unix socket is read as each datagram arrives (more CPU); raise it to 512 or more (sysctl)",
+			"path", path, "max_dgram_qlen", u.queueLen)
+	}
 	return u, nil
+}
+
+// minGatherQueue: a datagram queue shorter than this is read as each
+// datagram arrives, not in gathered batches: 1 ms of gathering would
+// overflow a queue of 10 (the kernel's default net.unix.max_dgram_qlen;
+// systemd raises it to 512) at 10,000 logs/s.
+const minGatherQueue = 64
+
+// unixQueueLen is net.unix.max_dgram_qlen: how many datagrams a unix
+// datagram socket queues; 10 (the kernel's default) when unreadable.
+func unixQueueLen() int {
+	b, err := os.ReadFile("/proc/sys/net/unix/max_dgram_qlen")
+	if err != nil {
+		return 10
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n <= 0 {
+		return 10
+	}
+	return n
 }
 
 // chgrp gives path to group.

@@ -1,0 +1,278 @@
+package ingest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
+)
+
+// elbSink counts the lines appended and those the parser did not know
+// (kept verbatim).
+type elbSink struct {
+	mu              sync.Mutex
+	lines, unparsed int
+	first           string
+}
+
+func (s *elbSink) AppendCounted(line []byte, unparsed, _ bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lines == 0 {
+		s.first = string(line)
+	}
+	s.lines++
+	if unparsed {
+		s.unparsed++
+	}
+	return nil
+}
+
+func (s *elbSink) counts() (lines, unparsed int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lines, s.unparsed
+}
+
+// snippetHTTPFormat is the elb-http log-format line of the shipped
+// HAProxy snippet.
+func snippetHTTPFormat(t *testing.T) string {
+	t.Helper()
+	f, err := os.Open("../../packaging/haproxy/elb-access-logger.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); strings.HasPrefix(l, `log-format "elb-http `) {
+			return l
+		}
+	}
+	t.Fatal("no elb-http log-format in the snippet")
+	return ""
+}
+
+// freeTCPAddr is a loopback address with a port free now.
+func freeTCPAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startHAProxy runs the bed's HAProxy with an HTTP frontend answering 200
+// itself and logging with log (a global "log" line; extra is appended,
+// such as a ring section). It returns the frontend's address and
+// HAProxy's stats socket.
+func startHAProxy(t *testing.T, env testbed.Env, log, extra string) (fe, stats string) {
+	t.Helper()
+	fe = freeTCPAddr(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "haproxy.cfg")
+	stats = filepath.Join(dir, "admin.sock")
+	conf := fmt.Sprintf(`global
+    stats socket %s mode 600 level user
+    %s
+defaults
+    log global
+    mode http
+    option dontlognull
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind %s
+    capture request header Host len 255
+    capture request header User-Agent len 8192
+    %s
+    http-request return status 200
+%s`, stats, log, fe, snippetHTTPFormat(t), extra)
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(env.HAProxy, "-c", "-f", cfg).CombinedOutput(); err != nil {
+		t.Fatalf("haproxy -c: %v\n%s", err, out)
+	}
+	cmd := exec.Command(env.HAProxy, "-f", cfg, "-db")
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", fe)
+		if err == nil {
+			c.Close()
+			return fe, stats
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("HAProxy not listening on %s: %v", fe, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// get sends one request through HAProxy.
+func get(t *testing.T, client *http.Client, fe string, i int) {
+	t.Helper()
+	resp, err := client.Get(fmt.Sprintf("http://%s/r/%d", fe, i))
+	if err != nil {
+		t.Fatalf("request %d: %v", i, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
+// startELBIngest serves addr in the elb format into a new sink.
+func startELBIngest(t *testing.T, addr string) (*Ingest, *elbSink, context.CancelFunc) {
+	t.Helper()
+	sink := &elbSink{}
+	in, err := New(sink, Options{Format: "elb", LBName: "lb", Enabled: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Bind([]string{addr}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	in.Serve(ctx)
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); in.Wait(); in.Close() }) }
+	t.Cleanup(stop)
+	return in, sink, stop
+}
+
+// waitSink waits until the lines and the logs HAProxy could not send
+// (DroppedLogs) add up to n; every line must be an ELB line. It returns
+// DroppedLogs.
+func waitSink(t *testing.T, sink *elbSink, stats string, n int) int {
+	t.Helper()
+	ctx := testbed.Context(t, 40*time.Second)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		dropped, err := haproxyDroppedLogs(ctx, stats)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, unparsed := sink.counts()
+		if lines+int(dropped) >= n || time.Now().After(deadline) {
+			if lines+int(dropped) != n || unparsed != 0 {
+				t.Fatalf("%d lines (%d not ELB lines) and %d dropped by HAProxy, want %d ELB lines; first: %q", lines, unparsed, dropped, n, sink.first)
+			}
+			return int(dropped)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestHAProxyOverEachTransport: requests through the bed's real HAProxy
+// arrive as ELB lines over UDP, a unix datagram socket and a ring + TCP.
+func TestHAProxyOverEachTransport(t *testing.T) {
+	env := testbed.RequireHAProxy(t)
+	sockPath := filepath.Join(t.TempDir(), "haproxy.sock")
+	tcpAddr := freeTCPAddr(t)
+	udpAddr := fmt.Sprintf("127.0.0.1:%d", testbed.FreeUDPPort(t))
+	for _, tt := range []struct{ name, listen, log, extra string }{
+		{"udp", "udp://" + udpAddr, "log " + udpAddr + " len 65535 local3 info", ""},
+		{"unix", "unix://" + sockPath, "log " + sockPath + " len 65535 local3 info", ""},
+		{"ring+tcp", "tcp://" + tcpAddr, "log ring@agent len 65535 local3 info", ringSection(tcpAddr)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, sink, _ := startELBIngest(t, tt.listen)
+			fe, stats := startHAProxy(t, env, tt.log, tt.extra)
+			client := &http.Client{Timeout: 5 * time.Second}
+			const requests = 200
+			for i := range requests {
+				get(t, client, fe, i)
+			}
+			// UDP and unix: HAProxy counts what the socket's full
+			// queue refused (a loaded machine may stall the agent);
+			// few may go, and a ring loses none.
+			if dropped := waitSink(t, sink, stats, requests); dropped > requests/10 || tt.name == "ring+tcp" && dropped != 0 {
+				t.Errorf("HAProxy dropped %d of %d logs", dropped, requests)
+			}
+		})
+	}
+}
+
+// ringSection is an HAProxy ring forwarding to the agent at addr.
+func ringSection(addr string) string {
+	return fmt.Sprintf(`ring agent
+    format rfc3164
+    maxlen 65535
+    size 8388608
+    timeout connect 1s
+    timeout server 10s
+    server agent %s log-proto octet-count
+`, addr)
+}
+
+// TestHAProxyRingSurvivesAgentRestart: with a ring + TCP, an agent
+// stopped and started again in the middle of a stream of requests loses
+// nothing: HAProxy's ring holds what the agent could not take meanwhile.
+func TestHAProxyRingSurvivesAgentRestart(t *testing.T) {
+	env := testbed.RequireHAProxy(t)
+	addr := freeTCPAddr(t)
+	_, first, stopFirst := startELBIngest(t, "tcp://"+addr)
+	fe, stats := startHAProxy(t, env, "log ring@agent len 65535 local3 info", ringSection(addr))
+	client := &http.Client{Timeout: 5 * time.Second}
+	var sent atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 3000 {
+			resp, err := client.Get(fmt.Sprintf("http://%s/r/%d", fe, i))
+			if err != nil {
+				t.Errorf("request %d: %v", i, err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			sent.Add(1)
+		}
+	}()
+	for sent.Load() < 500 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	stopFirst()
+	atStop, _ := first.counts()
+	time.Sleep(500 * time.Millisecond) // requests go on; HAProxy's ring holds their logs
+	in2, second, _ := startELBIngest(t, "tcp://"+addr)
+	<-done
+	n := int(sent.Load())
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		a, ua := first.counts()
+		b, ub := second.counts()
+		if a+b >= n || time.Now().After(deadline) {
+			if a+b != n || ua+ub != 0 {
+				dropped, err := haproxyDroppedLogs(testbed.Context(t, 5*time.Second), stats)
+				t.Fatalf("%d requests; the first agent got %d lines (%d at its stop), the second %d; %d not ELB lines; HAProxy DroppedLogs %d (%v); second listener %+v", n, a, atStop, b, ua+ub, dropped, err, in2.Stats().Listeners)
+			}
+			t.Logf("%d requests: %d lines before the restart, %d after", n, a, b)
+			if dropped, err := haproxyDroppedLogs(testbed.Context(t, 5*time.Second), stats); err != nil || dropped != 0 {
+				t.Errorf("HAProxy DroppedLogs %d (%v), want 0", dropped, err)
+			}
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
