@@ -160,6 +160,15 @@ func (a *Agent) Addrs() []net.Addr {
 	return a.in.Addrs()
 }
 
+// Listeners returns the bound listeners as scheme://address
+// (udp://127.0.0.1:514, unix:///run/..., tcp://127.0.0.1:6514).
+func (a *Agent) Listeners() []string {
+	if a.in == nil {
+		return nil
+	}
+	return a.in.Names()
+}
+
 // Run receives, spools, seals and uploads until ctx is done. Then it seals
 // the active window early, makes one upload round bounded by
 // ShutdownTimeout and returns nil; what could not be uploaded stays sealed

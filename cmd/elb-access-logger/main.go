@@ -109,7 +109,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := a.Start(); err != nil {
 		return err
 	}
-	ready, err := announceReady(ctx, a.Addrs(), cfg.SpoolDir, opts.PidFile, log)
+	ready, err := announceReady(ctx, a.Listeners(), cfg.SpoolDir, opts.PidFile, log)
 	if err != nil {
 		return err // exit 1 before Run: nothing was read from the sockets yet
 	}

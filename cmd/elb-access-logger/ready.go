@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,15 +17,11 @@ import (
 // READY=1 on $NOTIFY_SOCKET, an init script the pid file, written now.
 // When ctx ends (the first SIGTERM) systemd gets STOPPING=1. done removes
 // the pid file; call it when the agent has stopped.
-func announceReady(ctx context.Context, addrs []net.Addr, spoolDir, pidFile string, log *slog.Logger) (done func(), err error) {
+func announceReady(ctx context.Context, listening []string, spoolDir, pidFile string, log *slog.Logger) (done func(), err error) {
 	if pidFile != "" {
 		if err := writePidFile(pidFile); err != nil {
 			return nil, err
 		}
-	}
-	var listening []string
-	for _, a := range addrs {
-		listening = append(listening, "udp://"+a.String())
 	}
 	status := fmt.Sprintf("STATUS=listening on %s, spool %s", strings.Join(listening, " "), spoolDir)
 	notify(sdnotify.Ready+"\n"+status, log)

@@ -46,10 +46,11 @@ func TestNotifyReadyAndStopping(t *testing.T) {
 	port := freeUDPPort(t)
 	spool := t.TempDir()
 	pidFile := filepath.Join(t.TempDir(), "agent.pid")
+	unixSock := filepath.Join(t.TempDir(), "haproxy.sock")
 	props := writeProps(t, fmt.Sprintf("metadata.endpoint =\naccess_log.lb_name = lb\naccess_log.owner_account = 123456789012\n"+
 		"access_log.node_ip = 10.0.0.5\naccess_log.instance_id = i-315dd646\nobjectstorage.endpoint = http://127.0.0.1:1\n"+
 		"objectstorage.access_key_id = K\nobjectstorage.secret_access_key = S\n"+
-		"spool.dir = %s\nsyslog.listen = udp://127.0.0.1:%d\nmetrics.listen =\n", spool, port))
+		"spool.dir = %s\nsyslog.listen = udp://127.0.0.1:%d, unix://%s\nmetrics.listen =\n", spool, port, unixSock))
 	cmd := exec.Command(agentBinary(t), "--config", props, "--pid-file", pidFile)
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
 	stderr := &lockedBuffer{}
@@ -69,7 +70,7 @@ func TestNotifyReadyAndStopping(t *testing.T) {
 	})
 
 	msg := readNotify(t, conn, 10*time.Second)
-	if !strings.HasPrefix(msg, "READY=1\n") || !strings.Contains(msg, fmt.Sprintf("STATUS=listening on udp://127.0.0.1:%d, spool %s", port, spool)) {
+	if !strings.HasPrefix(msg, "READY=1\n") || !strings.Contains(msg, fmt.Sprintf("STATUS=listening on udp://127.0.0.1:%d unix://%s, spool %s", port, unixSock, spool)) {
 		t.Errorf("first notification %q: want READY=1 and the status", msg)
 	}
 	if l, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}); err == nil {
