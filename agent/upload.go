@@ -380,10 +380,12 @@ func (a *Agent) store() ship.Uploader {
 
 // bucketSpec is what the agent wants of its bucket.
 func (a *Agent) bucketSpec(cfg *config.Config) uploader.Bucket {
-	b := uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: cfg.LifecycleDays, LBName: a.id.LBName}
-	if cfg.UserBucket {
-		b.UserOwned, b.Prefix = true, cfg.KeyPrefix
+	b := uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: cfg.LifecycleDays, LBName: a.id.LBName,
+		KeyLayout: cfg.KeyLayout}
+	if cfg.UserBucket || cfg.KeyLayout == uploader.KeyLayoutAWS {
+		b.Prefix = cfg.KeyPrefix // the aws layout's keys, and the lifecycle rule, are under it
 	}
+	b.UserOwned = cfg.UserBucket
 	return b
 }
 
