@@ -41,7 +41,7 @@ type Agent struct {
 
 	uploadMu       sync.Mutex // one upload round at a time; guards bucket, bucketReady, bucketFor, verified, forceProvision, id
 	bucketReady    bool
-	bucketFor      destination         // the settings bucket and bucketReady are for
+	bucketFor      ship.Destination    // the settings bucket and bucketReady are for
 	verified       ship.ProvisionState // what the store was last seen to match
 	forceProvision bool                // the store changed under us: do not trust provisioned.json
 	started        time.Time           // set by Start; segments found then are due the spread after it

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/ship"
 	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"math/rand/v2"
 	"net/http"
@@ -102,22 +103,14 @@ func (e *ELBClient) AccessLog(ctx context.Context, lbName string) (AccessLog, er
 	return l, nil
 }
 
-// destination is where a sealed segment goes.
-type destination struct {
-	Bucket    string `json:"bucket"`
-	Prefix    string `json:"prefix"`
-	KeyLayout string `json:"key_layout"`
-	UserOwned bool   `json:"user_owned"`
-}
-
 // elbStateFile in the spool directory keeps the last known attribute (so
 // a restart while the ELB API is unreachable keeps following it) and the
 // destinations of segments sealed under earlier settings.
 const elbStateFile = "elb-api-state.json"
 
 type elbStateData struct {
-	AccessLog *AccessLog             `json:"access_log,omitempty"`
-	Pinned    map[string]destination `json:"pinned,omitempty"` // segment file name -> destination
+	AccessLog *AccessLog                  `json:"access_log,omitempty"`
+	Pinned    map[string]ship.Destination `json:"pinned,omitempty"` // segment file name -> ship.Destination
 }
 
 // elbState is the agent's part of elb-api mode.
@@ -127,9 +120,9 @@ type elbState struct {
 
 	mu     sync.Mutex // guards attr and pinned, and the state file
 	attr   *AccessLog // nil: not known yet (logging stays off)
-	pinned map[string]destination
+	pinned map[string]ship.Destination
 
-	// destMu makes a change of destination atomic for upload rounds: the
+	// destMu makes a change of ship.Destination atomic for upload rounds: the
 	// new configuration and the pins of the segments sealed under the old
 	// one appear together.
 	destMu sync.Mutex
@@ -177,7 +170,7 @@ func loadELBState(fsys spool.FS, dir string) (elbStateData, error) {
 // spool directory and returns the effective configuration.
 func (a *Agent) initELB(cfg *config.Config) *config.Config {
 	a.elb.base.Store(cfg)
-	a.elb.pinned = map[string]destination{}
+	a.elb.pinned = map[string]ship.Destination{}
 	if cfg.Source != config.SourceELBAPI {
 		return cfg
 	}
@@ -211,14 +204,9 @@ func effectiveConfig(base *config.Config, attr *AccessLog) *config.Config {
 	return base.WithAccessLog(l.Enabled, l.Bucket, l.Prefix, l.EmitInterval)
 }
 
-// destOf is where segments sealed under cfg go.
-func destOf(cfg *config.Config, bucket string) destination {
-	return destination{Bucket: bucket, Prefix: cfg.KeyPrefix, KeyLayout: cfg.KeyLayout, UserOwned: cfg.UserBucket}
-}
-
-// switchLive publishes next. In elb-api mode, when the destination, the
+// switchLive publishes next. In elb-api mode, when the ship.Destination, the
 // schedule or enabled changes, the active window is sealed first and every
-// segment sealed so far is pinned to the old destination, so no window
+// segment sealed so far is pinned to the old ship.Destination, so no window
 // mixes two destinations and none goes where the owner no longer wants it.
 func (a *Agent) switchLive(old *liveConfig, next *liveConfig) {
 	oc, nc := old.cfg, next.cfg
@@ -226,7 +214,7 @@ func (a *Agent) switchLive(old *liveConfig, next *liveConfig) {
 		a.storeLive(next)
 		return
 	}
-	oldDest, newDest := destOf(oc, oc.Bucket), destOf(nc, nc.Bucket)
+	oldDest, newDest := ship.DestOf(oc, oc.Bucket), ship.DestOf(nc, nc.Bucket)
 	if oldDest == newDest && oc.Enabled == nc.Enabled && windowSpec(oc) == windowSpec(nc) {
 		a.storeLive(next)
 		return
@@ -257,7 +245,7 @@ func windowSpec(c *config.Config) string {
 
 // pinSealed pins every sealed segment not pinned yet to d, and forgets
 // pins of segments that are gone.
-func (a *Agent) pinSealed(d destination) {
+func (a *Agent) pinSealed(d ship.Destination) {
 	segs, err := a.spool.Sealed()
 	if err != nil {
 		a.spoolResult(err)
@@ -281,8 +269,8 @@ func (a *Agent) pinSealed(d destination) {
 	a.saveELBStateLocked()
 }
 
-// pinFor returns the destination seg was pinned to, if any.
-func (a *Agent) pinFor(seg spool.Segment) (destination, bool) {
+// pinFor returns the ship.Destination seg was pinned to, if any.
+func (a *Agent) pinFor(seg spool.Segment) (ship.Destination, bool) {
 	a.elb.mu.Lock()
 	defer a.elb.mu.Unlock()
 	d, ok := a.elb.pinned[filepath.Base(seg.Path)]

@@ -109,7 +109,7 @@ func (a *Agent) uploadRound(ctx context.Context, all bool) (time.Duration, error
 			return wait, nil
 		}
 	}
-	// Segments pinned to an earlier destination (elb-api mode) still go
+	// Segments pinned to an earlier ship.Destination (elb-api mode) still go
 	// out when the current bucket cannot be provisioned.
 	bucketErr := a.prepareBucket(ctx, cfg)
 	if bucketErr != nil {
@@ -228,9 +228,9 @@ func (a *Agent) dueSegments(cfg *config.Config, segs []spool.Segment) ([]spool.S
 // provisioned.json remembers. Only then does it call the store. A round
 // that took its configuration before a change (elb-api) prepares that
 // configuration's bucket; the next round notices the change by the
-// destination the bucket was prepared for.
+// ship.Destination the bucket was prepared for.
 func (a *Agent) prepareBucket(ctx context.Context, cfg *config.Config) error {
-	if d := destOf(cfg, cfg.Bucket); d != a.bucketFor {
+	if d := ship.DestOf(cfg, cfg.Bucket); d != a.bucketFor {
 		a.bucket, a.bucketReady, a.bucketFor = "", false, d
 	}
 	if a.bucket == "" {
@@ -289,9 +289,9 @@ func (a *Agent) filesys() spool.FS {
 func (a *Agent) upload(ctx context.Context, cfg *config.Config, seg spool.Segment) error {
 	dest, pinned := a.pinFor(seg)
 	if !pinned {
-		dest = destOf(cfg, a.bucket)
+		dest = ship.DestOf(cfg, a.bucket)
 	}
-	key, err := a.objectKey(dest, seg)
+	key, err := ship.ObjectKey(dest, a.id, seg)
 	if err != nil {
 		a.reportUploadErr(seg.Path, err)
 		return err
@@ -351,7 +351,7 @@ func (a *Agent) upload(ctx context.Context, cfg *config.Config, seg spool.Segmen
 // segment without counts (sealed from a file an earlier run left) says so.
 // A user-owned bucket (elb-api) gets bucket-owner-full-control instead of
 // the grants.
-func (a *Agent) put(ctx context.Context, seg spool.Segment, dest destination, key string, counts spool.WindowCounts, known bool) error {
+func (a *Agent) put(ctx context.Context, seg spool.Segment, dest ship.Destination, key string, counts spool.WindowCounts, known bool) error {
 	f, err := a.spool.Open(seg)
 	if err != nil {
 		return err
@@ -387,32 +387,6 @@ func (a *Agent) bucketSpec(cfg *config.Config) uploader.Bucket {
 	}
 	b.UserOwned = cfg.UserBucket
 	return b
-}
-
-// objectKey is the key a sealed segment is uploaded under in dest. It
-// depends only on the segment's name, dest and the node's identity, so a
-// re-upload after a crash uses the same key.
-func (a *Agent) objectKey(dest destination, seg spool.Segment) (string, error) {
-	if dest.KeyLayout != "aws" {
-		return uploader.SeedKey(seg.End), nil
-	}
-	id := a.id
-	for _, f := range []struct{ name, v string }{
-		{"account", id.Account}, {"region", id.Region}, {"lb_name", id.LBName}, {"node ip", id.PublicIPv4},
-	} {
-		if f.v == "" {
-			return "", fmt.Errorf("access_log.key_layout aws: the %s of this node is not known yet", f.name)
-		}
-	}
-	return uploader.AWSKey(uploader.AWSKeyParams{
-		Prefix:  dest.Prefix,
-		Account: id.Account,
-		Region:  id.Region,
-		LBName:  id.LBName,
-		End:     seg.End,
-		NodeIP:  id.PublicIPv4,
-		Random:  seg.Rand,
-	}), nil
 }
 
 // reportUploadErr logs an upload failure once per distinct cause.

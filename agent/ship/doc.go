@@ -10,8 +10,10 @@
 // they never stall newer ones. Offset and Due spread a fleet's uploads.
 // ProvisionState is the provisioned.json of the spool directory (the
 // bucket settings last verified on the store, and when), read and written
-// through the spool's filesystem seam.
+// through the spool's filesystem seam. Destination and ObjectKey say where
+// a segment goes and under which key.
 //
-// The upload rounds, pins and object keys still live in the root agent
-// package (upload.go, elbapi.go) and are the next to move here.
+// The upload rounds and the pins (kept in elb-api-state.json behind the
+// root's pinFor/unpin) still live in the root agent package (upload.go,
+// elbapi.go) and are the next to move here.
 package ship
