@@ -17,9 +17,14 @@
 //     filesystem seam (FS, WriteFileAtomic); the directory's flock; the
 //     Clock that flushes and fsyncs every spool.fsync_interval, seals at
 //     each window end and enforces spool.max_bytes.
-//   - the upload rounds and the ELB API follower are still in this package
-//     (upload.go, elbapi.go, reload.go) and move into agent/ship and
-//     agent/control.
+//   - agent/ship: the spool -> ship hand-off (Segments, which *spool.Spool
+//     satisfies), the Uploader it needs and its wrappers (Retrying,
+//     Yielding), the classification of permanent failures and the Parking
+//     of segments that fail permanently, the fleet's upload spread.
+//   - the upload rounds, provisioning state, pins and object keys
+//     (upload.go, provstate.go, elbapi.go) and hot reload and the ELB API
+//     follower (reload.go, elbapi.go) are still in this package and move
+//     into agent/ship and agent/control.
 //
 // This package keeps New, Start and Run (the shutdown order), the live
 // configuration a reload swaps, metrics (from each component's Stats) and
@@ -27,7 +32,8 @@
 //
 // Shutdown order (Run, then shutdown): the listeners stop reading and drain
 // what the kernel queued (ingest.Wait); the identity resolver and the other
-// goroutines stop; the active window is sealed; one upload round runs
+// goroutines stop; the upload loop stops; the spool's Clock stops (its
+// background fsync finished); the active window is sealed (Clock.SealNow); one upload round runs
 // within ShutdownTimeout; the metrics server stops (scrapes see the final
 // round; /healthz says 503 once no listener is bound); the spool closes.
 // /metrics and /healthz read each component under that component's own
@@ -40,9 +46,11 @@
 //	reloadMu -> elb.destMu -> ingest's set lock (storeLive)
 //	identity.Resolver.mu -> ids.mu -> ingest's set lock (setIdentity)
 //	uploadMu -> ids.mu (takeIdentity)
+//	uploadMu -> elb.destMu (uploadRound: the configuration and the segments it names)
+//	elb.destMu -> the spool's locks (switchLive seals early)
 //
-// The spool's own locks (fsyncMu -> mu -> segs) come after all of these
-// (package agent/spool).
+// The spool's own locks (fsyncMu -> mu -> segs, package agent/spool) come
+// after all of these; ship.Parking's and ship.ErrOnce's locks are leaves.
 //
 // Locks inside a component never call out while held, except
 // identity.Resolver.mu, held while its callback runs, and ingest's direct
@@ -53,6 +61,7 @@
 // fsync, windows are sealed under strictly increasing keys, and a crash at
 // any point neither loses sealed data nor uploads a window under two keys.
 // The upload loop drains sealed segments oldest first with bounded
-// concurrency, retrying through one helper (retry.go). docs/durability.md
+// concurrency, calling the store through ship's retrying wrapper and
+// parking segments that fail permanently. docs/durability.md
 // has the contract and the kill -9 test that proves it.
 package agent

@@ -1,60 +1,44 @@
 package ingest
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
-	"io"
-	"os"
+	"io/fs"
 	"path/filepath"
-	"strconv"
-	"strings"
+
+	"github.com/prometheus/procfs"
 )
 
 // defaultProcNet is where the kernel lists its UDP sockets.
 const defaultProcNet = "/proc/net"
 
 // udpDrops returns the kernel's receive-drop count of the UDP socket with
-// the given inode, from the drops column of procNet/udp and procNet/udp6.
-// found is false when no socket has that inode (it was closed).
+// the given inode, from the drops column of procNet/udp and procNet/udp6
+// (read by prometheus/procfs). found is false when no socket has that inode
+// (it was closed).
 func udpDrops(procNet string, inode uint64) (drops uint64, found bool, err error) {
-	for _, name := range []string{"udp", "udp6"} {
-		f, err := os.Open(filepath.Join(procNet, name))
+	proc, err := procfs.NewFS(filepath.Dir(procNet))
+	if err != nil {
+		return 0, false, fmt.Errorf("udp drops: %w", err)
+	}
+	for _, table := range []struct {
+		name string
+		read func() (procfs.NetUDP, error)
+	}{{"udp", proc.NetUDP}, {"udp6", proc.NetUDP6}} {
+		lines, err := table.read()
 		if err != nil {
-			if os.IsNotExist(err) {
+			if errors.Is(err, fs.ErrNotExist) {
 				continue // no IPv6
 			}
-			return 0, false, fmt.Errorf("udp drops: %w", err)
+			return 0, false, fmt.Errorf("udp drops: %s: %w", filepath.Join(procNet, table.name), err)
 		}
-		drops, found, err = scanUDPDrops(f, inode)
-		f.Close()
-		if err != nil {
-			return 0, false, fmt.Errorf("udp drops: %s: %w", f.Name(), err)
-		}
-		if found {
-			return drops, true, nil
+		for _, l := range lines {
+			if l.Inode == inode && l.Drops != nil {
+				return *l.Drops, true, nil
+			}
 		}
 	}
 	return 0, false, nil
-}
-
-// scanUDPDrops reads a /proc/net/udp table:
-//
-//	sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ref pointer drops
-func scanUDPDrops(r io.Reader, inode uint64) (uint64, bool, error) {
-	sc := bufio.NewScanner(r)
-	want := strconv.FormatUint(inode, 10)
-	for n := 1; sc.Scan(); n++ {
-		f := strings.Fields(sc.Text())
-		if n == 1 || len(f) < 13 || f[9] != want {
-			continue
-		}
-		d, err := strconv.ParseUint(f[12], 10, 64)
-		if err != nil {
-			return 0, false, fmt.Errorf("line %d: drops %q is not a count", n, f[12])
-		}
-		return d, true, nil
-	}
-	return 0, false, sc.Err()
 }
 
 // kernelDrops is the running total of receive drops of one listener

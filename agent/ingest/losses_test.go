@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,30 +10,46 @@ import (
 	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
 )
 
-func TestScanUDPDrops(t *testing.T) {
+func TestUDPDrops(t *testing.T) {
 	const table = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
   412: 0100007F:0202 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 123456 2 0000000000000000 0
   413: 0100007F:0203 00000000:0000 07 00000000:00000A00 00:00000000 00000000     0        0 777 2 0000000000000000 42
-  414: 0100007F:0204 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 888 2 0000000000000000 many
 `
+	const table6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+ 1250: 00000000000000000000000001000000:0202 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 555 2 0000000000000000 7
+`
+	write := func(t *testing.T, files map[string]string) string {
+		dir := filepath.Join(t.TempDir(), "net")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, body := range files {
+			testbed.WriteFile(t, dir, name, body)
+		}
+		return dir
+	}
 	tests := []struct {
 		name    string
+		files   map[string]string
 		inode   uint64
 		drops   uint64
 		found   bool
 		wantErr string
 	}{
-		{"no drops", 123456, 0, true, ""},
-		{"drops", 777, 42, true, ""},
-		{"absent", 999, 0, false, ""},
-		{"bad column", 888, 0, false, `line 4: drops "many" is not a count`},
+		{"no drops", map[string]string{"udp": table, "udp6": table6}, 123456, 0, true, ""},
+		{"drops", map[string]string{"udp": table, "udp6": table6}, 777, 42, true, ""},
+		{"in udp6", map[string]string{"udp": table, "udp6": table6}, 555, 7, true, ""},
+		{"no IPv6 table", map[string]string{"udp": table}, 777, 42, true, ""},
+		{"absent", map[string]string{"udp": table, "udp6": table6}, 999, 0, false, ""},
+		{"bad column", map[string]string{"udp": strings.Replace(table, " 42\n", " many\n", 1)}, 777, 0, false, "net/udp"},
+		{"no udp table", map[string]string{}, 777, 0, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, found, err := scanUDPDrops(strings.NewReader(table), tt.inode)
+			d, found, err := udpDrops(write(t, tt.files), tt.inode)
 			if tt.wantErr != "" {
-				if err == nil || err.Error() != tt.wantErr {
-					t.Fatalf("err: got %v, want %q", err, tt.wantErr)
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err: got %v, want one naming %q", err, tt.wantErr)
 				}
 				return
 			}

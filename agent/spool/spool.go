@@ -88,6 +88,7 @@ type Spool struct {
 	through    time.Time                       // every key end sealed so far is <= through
 	marker     string                          // path of the sealed-through marker, "" if none
 	behind     bool                            // the clock is behind through by more than StepTolerance (counted once)
+	lastSeal   time.Time                       // when a window was last sealed (wall clock), zero if never
 	f          File                            // nil until the window's first write
 	torn       bool                            // f ends in part of a line that a truncate could not cut yet
 	buf        []byte                          // whole lines not yet written to f
@@ -345,6 +346,15 @@ func (s *Spool) Bytes() int64 {
 	s.segs.Lock()
 	defer s.segs.Unlock()
 	return s.segs.bytes + active
+}
+
+// Activity reports when a window was last sealed by this process (zero if
+// never) and the bytes of the open window (file and buffer): lines are
+// arriving while it grows.
+func (s *Spool) Activity() (lastSeal time.Time, open int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastSeal, s.activeSize + int64(len(s.buf))
 }
 
 // Flush writes buffered lines to the active file (the kernel's page cache:
@@ -670,6 +680,7 @@ func (s *Spool) seal(path string, key time.Time, counts *WindowCounts) error {
 	// moves changes nothing. The marker takes over once the segment is
 	// uploaded and removed.
 	s.stats.Sealed++
+	s.lastSeal = time.Now()
 	err = s.advanceThrough(key)
 	if serr := SyncDir(s.fs, s.dir); err == nil && serr != nil {
 		err = s.count(serr)
