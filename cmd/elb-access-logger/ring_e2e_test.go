@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,7 +21,7 @@ import (
 // requests, and the bucket ends up with the log of every request, once.
 func TestRingRestartLosesNothing(t *testing.T) {
 	bed := testbed.RequireHAProxy(t)
-	agentAddr := freeTCP(t)
+	agentAddr := testbed.FreeTCPAddr(t)
 	lb := "ring-" + randomSuffix(t)
 	bucket := "access_logs-" + lb + "_127.0.0.1_5eed0002"
 	t.Cleanup(func() { removeBucket(bed.S3(bed.Logger), bucket) })
@@ -31,18 +29,11 @@ func TestRingRestartLosesNothing(t *testing.T) {
 	props = strings.Replace(props, "syslog.listen = udp://127.0.0.1:1\n", "syslog.listen = tcp://"+agentAddr+"\n", 1)
 	first := startAgent(t, props)
 
-	fe := freeTCP(t)
+	fe := testbed.FreeTCPAddr(t)
 	cfg := filepath.Join(t.TempDir(), "haproxy.cfg")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`global
     log ring@agent len 65535 local3 info
-ring agent
-    format rfc3164
-    maxlen 65535
-    size 8388608
-    timeout connect 1s
-    timeout server 10s
-    server agent %s log-proto octet-count
-defaults
+%sdefaults
     log global
     mode http
     option httplog
@@ -53,7 +44,7 @@ defaults
 frontend fe
     bind %s
     http-request return status 200
-`, agentAddr, fe)), 0o600)
+`, testbed.HAProxyRing("agent", agentAddr), fe)), 0o600)
 	hap := exec.Command(bed.HAProxy, "-f", cfg, "-db")
 	if err := hap.Start(); err != nil {
 		t.Fatal(err)
@@ -69,26 +60,13 @@ frontend fe
 
 	const n = 2000
 	var sent atomic.Int64
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		client := &http.Client{Timeout: 5 * time.Second}
-		for i := range n {
-			resp, err := client.Get(fmt.Sprintf("http://%s/n/%04d", fe, i))
-			if err != nil {
-				t.Errorf("request %d: %v", i, err)
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			sent.Add(1)
-			time.Sleep(200 * time.Microsecond)
-		}
-	}()
+	done := testbed.Requests(fe, n, 200*time.Microsecond, &sent)
 	testbed.WaitFor(t, "500 requests sent", func() bool { return sent.Load() >= 500 })
 	first.stop(t)
 	startAgent(t, props)
-	<-done
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 
 	re := regexp.MustCompile(`GET /n/(\d{4}) `)
 	owner := bed.S3(bed.LBOwner)
@@ -113,14 +91,4 @@ frontend fe
 		}
 		time.Sleep(time.Second)
 	}
-}
-
-func freeTCP(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
