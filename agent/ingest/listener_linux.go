@@ -7,6 +7,8 @@ import (
 	"sync"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // udpSocket is a bound UDP socket that the agent reads itself, outside
@@ -154,12 +156,6 @@ func (s *udpSocket) setReceiveBuffer(n int) (effective int, forced bool, err err
 	return effective, forced, nil
 }
 
-// mmsghdr is struct mmsghdr of <sys/socket.h>; Go pads it like C does.
-type mmsghdr struct {
-	hdr syscall.Msghdr
-	n   uint32
-}
-
 // mmsgReader reads batches with recvmmsg(2), into memory allocated once:
 // no allocation per call or per datagram. SO_RXQ_OVFL makes the kernel
 // attach its count of dropped datagrams to each datagram read after one
@@ -167,9 +163,10 @@ type mmsghdr struct {
 type mmsgReader struct {
 	sock *udpSocket
 	buf  *batchBuf
-	iovs []syscall.Iovec
-	hdrs []mmsghdr
-	oob  []byte // one control message per slot
+	iovs []unix.Iovec
+	hdrs []unix.Mmsghdr // struct mmsghdr of <sys/socket.h>
+	oob  []byte         // one control message per slot
+	pfd  [1]unix.PollFd // what ppoll waits for
 }
 
 func newBatchReader(sock *udpSocket, buf *batchBuf) (batchReader, error) {
@@ -177,13 +174,13 @@ func newBatchReader(sock *udpSocket, buf *batchBuf) (batchReader, error) {
 		return nil, fmt.Errorf("setsockopt SO_RXQ_OVFL: %w", err)
 	}
 	n := len(buf.slots)
-	r := &mmsgReader{sock: sock, buf: buf, iovs: make([]syscall.Iovec, n), hdrs: make([]mmsghdr, n), oob: make([]byte, n*oobSpace)}
+	r := &mmsgReader{sock: sock, buf: buf, iovs: make([]unix.Iovec, n), hdrs: make([]unix.Mmsghdr, n), oob: make([]byte, n*oobSpace)}
 	for i, s := range buf.slots {
 		r.iovs[i].Base = &s[0]
 		r.iovs[i].SetLen(len(s))
-		r.hdrs[i].hdr.Iov = &r.iovs[i]
-		r.hdrs[i].hdr.Iovlen = 1
-		r.hdrs[i].hdr.Control = &r.oob[i*oobSpace]
+		r.hdrs[i].Hdr.Iov = &r.iovs[i]
+		r.hdrs[i].Hdr.Iovlen = 1
+		r.hdrs[i].Hdr.Control = &r.oob[i*oobSpace]
 	}
 	return r, nil
 }
@@ -200,8 +197,8 @@ func newBatchReader(sock *udpSocket, buf *batchBuf) (batchReader, error) {
 // 200,000 datagrams/s (docs/performance.md).
 func (r *mmsgReader) recvmmsg() (int, syscall.Errno) {
 	for i := range r.hdrs {
-		r.hdrs[i].hdr.Flags = 0
-		r.hdrs[i].hdr.SetControllen(oobSpace)
+		r.hdrs[i].Hdr.Flags = 0
+		r.hdrs[i].Hdr.SetControllen(oobSpace)
 	}
 	for {
 		n, _, errno := syscall.RawSyscall6(syscall.SYS_RECVMMSG, uintptr(r.sock.fd), uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(len(r.hdrs)), syscall.MSG_DONTWAIT, 0, 0)
@@ -211,20 +208,14 @@ func (r *mmsgReader) recvmmsg() (int, syscall.Errno) {
 	}
 }
 
-// pollfd is struct pollfd of <poll.h>.
-type pollfd struct {
-	fd      int32
-	events  int16
-	revents int16
-}
-
 // waitReadable waits with ppoll(2) until a datagram is queued or
 // pollTimeout passed. It is a blocking system call, so the scheduler runs
 // other goroutines meanwhile.
 func (r *mmsgReader) waitReadable() {
-	pfd := pollfd{fd: int32(r.sock.fd), events: 0x1} // POLLIN
-	ts := syscall.NsecToTimespec(int64(pollTimeout))
-	syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	r.pfd[0] = unix.PollFd{Fd: int32(r.sock.fd), Events: unix.POLLIN}
+	ts := unix.NsecToTimespec(int64(pollTimeout))
+	unix.Ppoll(r.pfd[:], &ts, nil) // EINTR or a timeout: the caller reads and sees
+
 }
 
 func (r *mmsgReader) read(wait bool) (int, error) {
@@ -243,8 +234,8 @@ func (r *mmsgReader) read(wait bool) (int, error) {
 		return 0, fmt.Errorf("recvmmsg: %w", errno)
 	}
 	for i := range n {
-		r.buf.sizes[i] = int(r.hdrs[i].n)
-		r.buf.trunc[i] = r.hdrs[i].hdr.Flags&syscall.MSG_TRUNC != 0
+		r.buf.sizes[i] = int(r.hdrs[i].Len)
+		r.buf.trunc[i] = r.hdrs[i].Hdr.Flags&syscall.MSG_TRUNC != 0
 	}
 	r.buf.drops, r.buf.dropsSeen = 0, false
 	if n > 0 {
@@ -260,7 +251,7 @@ var oobSpace = syscall.CmsgSpace(4)
 // It reads the control message in place: ParseSocketControlMessage would
 // allocate.
 func (r *mmsgReader) drops(i int) (uint32, bool) {
-	h := &r.hdrs[i].hdr
+	h := &r.hdrs[i].Hdr
 	if int(h.Controllen) < syscall.CmsgLen(4) {
 		return 0, false
 	}
