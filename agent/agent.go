@@ -41,11 +41,11 @@ type Agent struct {
 
 	uploadMu       sync.Mutex // one upload round at a time; guards bucket, bucketReady, bucketFor, verified, forceProvision, id
 	bucketReady    bool
-	bucketFor      destination    // the settings bucket and bucketReady are for
-	verified       provisionState // what the store was last seen to match
-	forceProvision bool           // the store changed under us: do not trust provisioned.json
-	started        time.Time      // set by Start; segments found then are due the spread after it
-	inflight       sync.Map       // segment path -> struct{}: being uploaded
+	bucketFor      destination         // the settings bucket and bucketReady are for
+	verified       ship.ProvisionState // what the store was last seen to match
+	forceProvision bool                // the store changed under us: do not trust provisioned.json
+	started        time.Time           // set by Start; segments found then are due the spread after it
+	inflight       sync.Map            // segment path -> struct{}: being uploaded
 	uploadErr      ship.ErrOnce
 	spoolErr       ship.ErrOnce
 	parked         ship.Parking // segments that failed permanently, each with its own backoff

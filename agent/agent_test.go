@@ -447,3 +447,45 @@ func TestAgentLostAckReuploadsSameKey(t *testing.T) {
 		t.Errorf("SpoolStats().Sealed: got %d, want 0 (sealed by an earlier run)", st.Sealed)
 	}
 }
+
+// specUploader records the bucket specs provisioned.
+type specUploader struct {
+	*memUploader
+	specs []uploader.Bucket
+}
+
+func (u *specUploader) Provision(ctx context.Context, b uploader.Bucket) error {
+	u.mu.Lock()
+	u.specs = append(u.specs, b)
+	u.mu.Unlock()
+	return u.memUploader.Provision(ctx, b)
+}
+
+// TestLifecycleRuleCoversTheAgentsKeys: in each key layout, every key the
+// agent uploads starts with the prefix its lifecycle rule is scoped to (the
+// aws layout's objects under {prefix/}AWSLogs/ were left out of a rule on
+// elb-access-).
+func TestLifecycleRuleCoversTheAgentsKeys(t *testing.T) {
+	for _, layout := range []string{"seed", "aws"} {
+		t.Run(layout, func(t *testing.T) {
+			c := testConfig(t)
+			c.KeyLayout, c.KeyPrefix = layout, "logs/elb"
+			c.OwnerAccount, c.Region, c.NodeIP = "123456789012", "eu-west-1", "10.0.0.7"
+			sealSegments(t, c.SpoolDir, 1)
+			up := &specUploader{memUploader: newMemUploader()}
+			_, cancel, done := startAgent(t, c, up)
+			waitFor(t, "the segment uploaded", func() bool { p, _, _ := up.snapshot(); return len(p) == 1 })
+			cancel()
+			<-done
+			p, _, _ := up.snapshot()
+			up.mu.Lock()
+			defer up.mu.Unlock()
+			if len(up.specs) == 0 {
+				t.Fatal("no provisioning")
+			}
+			if prefix := up.specs[0].LifecyclePrefix(); !strings.HasPrefix(p[0], prefix) {
+				t.Errorf("key %q is outside the lifecycle rule's prefix %q", p[0], prefix)
+			}
+		})
+	}
+}

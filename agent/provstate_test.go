@@ -67,7 +67,7 @@ func TestProvisionStateAcrossRestarts(t *testing.T) {
 		}, t0.Add(29*time.Hour + time.Minute), nil, 1},
 		{"clock far behind the state", func(c *config.Config) { c.Bucket = "logs2-{lb_name}" }, t0, nil, 1},
 		{"corrupt state file", func(c *config.Config) { c.Bucket = "logs2-{lb_name}" }, t0.Add(time.Minute), func(t *testing.T) {
-			if err := os.WriteFile(filepath.Join(dir, provisionStateFile), []byte("{not json"), 0o640); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, ship.ProvisionStateFile), []byte("{not json"), 0o640); err != nil {
 				t.Fatal(err)
 			}
 		}, 1},

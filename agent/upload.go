@@ -241,18 +241,18 @@ func (a *Agent) prepareBucket(ctx context.Context, cfg *config.Config) error {
 		a.bucket = b
 	}
 	spec := a.bucketSpec(cfg)
-	settings := provisionSettings(spec, cfg)
+	settings := ship.ProvisionSettings(spec, cfg)
 	now := a.now()
-	if a.bucketReady && a.verified.verified(settings, now, cfg.ProvisionCheckInterval) {
+	if a.bucketReady && a.verified.Fresh(settings, now, cfg.ProvisionCheckInterval) {
 		return nil
 	}
 	if !a.bucketReady && !a.forceProvision {
-		st, err := readProvisionState(a.filesys(), cfg.SpoolDir)
+		st, err := ship.ReadProvisionState(a.filesys(), cfg.SpoolDir)
 		if err != nil {
 			a.log.Warn("provisioning the bucket again", "err", err)
-		} else if st.verified(settings, now, cfg.ProvisionCheckInterval) {
+		} else if st.Fresh(settings, now, cfg.ProvisionCheckInterval) {
 			a.bucketReady, a.verified = true, st
-			if ui, ok := a.uploader.(uploaderIdentity); ok {
+			if ui, ok := a.uploader.(ship.UploaderIdentity); ok {
 				ui.SetUploaderID(st.Uploader)
 			}
 			return nil
@@ -267,11 +267,11 @@ func (a *Agent) prepareBucket(ctx context.Context, cfg *config.Config) error {
 	a.provisions.Add(1)
 	a.parked.ReleaseAll() // the store took a write: parked segments are worth a try now
 	a.bucketReady, a.forceProvision = true, false
-	a.verified = provisionState{Settings: settings, Bucket: spec.Name, Verified: a.now().UTC()}
-	if ui, ok := a.uploader.(uploaderIdentity); ok {
+	a.verified = ship.ProvisionState{Settings: settings, Bucket: spec.Name, Verified: a.now().UTC()}
+	if ui, ok := a.uploader.(ship.UploaderIdentity); ok {
 		a.verified.Uploader = ui.UploaderID()
 	}
-	if err := writeProvisionState(a.filesys(), cfg.SpoolDir, a.verified); err != nil {
+	if err := ship.WriteProvisionState(a.filesys(), cfg.SpoolDir, a.verified); err != nil {
 		a.log.Warn("bucket verified, but the spool cannot remember it; the next start verifies it again", "err", err)
 	}
 	return nil
@@ -380,10 +380,12 @@ func (a *Agent) store() ship.Uploader {
 
 // bucketSpec is what the agent wants of its bucket.
 func (a *Agent) bucketSpec(cfg *config.Config) uploader.Bucket {
-	b := uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: cfg.LifecycleDays, LBName: a.id.LBName}
-	if cfg.UserBucket {
-		b.UserOwned, b.Prefix = true, cfg.KeyPrefix
+	b := uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: cfg.LifecycleDays, LBName: a.id.LBName,
+		KeyLayout: cfg.KeyLayout}
+	if cfg.UserBucket || cfg.KeyLayout == uploader.KeyLayoutAWS {
+		b.Prefix = cfg.KeyPrefix // the aws layout's keys, and the lifecycle rule, are under it
 	}
+	b.UserOwned = cfg.UserBucket
 	return b
 }
 

@@ -8,8 +8,10 @@
 // (Retrying, Yielding, Permanent), not part of the upload rounds; segments
 // that fail permanently are parked on a backoff of their own (Parking) so
 // they never stall newer ones. Offset and Due spread a fleet's uploads.
+// ProvisionState is the provisioned.json of the spool directory (the
+// bucket settings last verified on the store, and when), read and written
+// through the spool's filesystem seam.
 //
-// The upload rounds, provisioning state, pins and object keys still live in
-// the root agent package (upload.go, provstate.go, elbapi.go) and are the
-// next to move here.
+// The upload rounds, pins and object keys still live in the root agent
+// package (upload.go, elbapi.go) and are the next to move here.
 package ship

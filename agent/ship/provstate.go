@@ -1,4 +1,4 @@
-package agent
+package ship
 
 import (
 	"crypto/sha256"
@@ -15,35 +15,35 @@ import (
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
-// provisionStateFile, in the spool directory, remembers the bucket
+// ProvisionStateFile, in the spool directory, remembers the bucket
 // settings the agent last verified on the store and when, so that a
 // restart with the same settings makes no provisioning call at all. It is
 // small JSON, replaced atomically; the spool ignores it.
-const provisionStateFile = "provisioned.json"
+const ProvisionStateFile = "provisioned.json"
 
-// provisionState is the content of provisionStateFile.
-type provisionState struct {
-	Settings string    `json:"settings"` // provisionSettings of what was verified
+// ProvisionState is the content of ProvisionStateFile.
+type ProvisionState struct {
+	Settings string    `json:"settings"` // ProvisionSettings of what was verified
 	Bucket   string    `json:"bucket"`   // for a reader; Settings decides
 	Verified time.Time `json:"verified"` // when the store last matched them
 	// Uploader is the uploading account's canonical id, when the
-	// uploader learnt it (uploaderIdentity): a restart need not ask again.
+	// uploader learnt it (UploaderIdentity): a restart need not ask again.
 	Uploader string `json:"uploader,omitempty"`
 }
 
-// uploaderIdentity is implemented by an Uploader that learns the uploading
+// UploaderIdentity is implemented by an Uploader that learns the uploading
 // account's id from the store (uploader.Client does, from the bucket ACL).
 // The agent keeps the id with the verified bucket, so that the first PUT
 // after a restart is not preceded by a read of the bucket ACL.
-type uploaderIdentity interface {
+type UploaderIdentity interface {
 	UploaderID() string
 	SetUploaderID(id string)
 }
 
-// provisionSettings is a hash of everything provisioning makes true of a
+// ProvisionSettings is a hash of everything provisioning makes true of a
 // bucket, and of the store it is on: when it changes, the bucket is
 // provisioned again.
-func provisionSettings(b uploader.Bucket, cfg *config.Config) string {
+func ProvisionSettings(b uploader.Bucket, cfg *config.Config) string {
 	j, _ := json.Marshal(struct {
 		Bucket               uploader.Bucket
 		Endpoint, Region     string
@@ -55,19 +55,19 @@ func provisionSettings(b uploader.Bucket, cfg *config.Config) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// verified reports whether st says the bucket with settings was verified
+// Fresh reports whether st says the bucket with settings was verified
 // less than interval before now. A time in the future (a clock that went
 // back) does not count.
-func (st provisionState) verified(settings string, now time.Time, interval time.Duration) bool {
+func (st ProvisionState) Fresh(settings string, now time.Time, interval time.Duration) bool {
 	age := now.Sub(st.Verified)
 	return st.Settings == settings && age >= -time.Minute && age < interval
 }
 
-// readProvisionState reads the state file of the spool directory dir. A
+// ReadProvisionState reads the state file of the spool directory dir. A
 // missing file is the zero state and no error.
-func readProvisionState(fsys spool.FS, dir string) (provisionState, error) {
-	var st provisionState
-	b, err := spool.ReadFile(fsys, dir, provisionStateFile)
+func ReadProvisionState(fsys spool.FS, dir string) (ProvisionState, error) {
+	var st ProvisionState
+	b, err := spool.ReadFile(fsys, dir, ProvisionStateFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return st, nil
 	}
@@ -75,20 +75,20 @@ func readProvisionState(fsys spool.FS, dir string) (provisionState, error) {
 		return st, fmt.Errorf("read provisioning state: %w", err)
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
-		return provisionState{}, fmt.Errorf("read provisioning state %s: %w", filepath.Join(dir, provisionStateFile), err)
+		return ProvisionState{}, fmt.Errorf("read provisioning state %s: %w", filepath.Join(dir, ProvisionStateFile), err)
 	}
 	return st, nil
 }
 
-// writeProvisionState replaces the state file of dir atomically
+// WriteProvisionState replaces the state file of dir atomically
 // (spool.WriteFileAtomic): a crash leaves the old state or the new one,
 // never a torn one.
-func writeProvisionState(fsys spool.FS, dir string, st provisionState) error {
+func WriteProvisionState(fsys spool.FS, dir string, st ProvisionState) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("write provisioning state: %w", err)
 	}
-	if err := spool.WriteFileAtomic(fsys, dir, provisionStateFile, append(b, '\n')); err != nil {
+	if err := spool.WriteFileAtomic(fsys, dir, ProvisionStateFile, append(b, '\n')); err != nil {
 		return fmt.Errorf("provisioning state: %w", err)
 	}
 	return nil
