@@ -140,21 +140,24 @@ func (t *tcpListener) serveConn(ctx context.Context, c *net.TCPConn, handle func
 	defer c.Close()
 	peer := c.RemoteAddr().String()
 	// Once ctx is done: FIN to the sender, which closes its end, and
-	// whatever it sent before is read within tcpDrainTime.
-	var draining atomic.Bool
-	drainUntil := func() time.Time { return time.Now().Add(tcpDrainTime) }
+	// whatever it sent before is read until tcpDrainTime from then, a
+	// deadline set once: a sender that goes on sending cannot hold the
+	// stop up.
+	var drainUntil atomic.Int64 // unix nanoseconds; 0 until ctx is done
 	stop := context.AfterFunc(ctx, func() {
-		draining.Store(true)
+		until := time.Now().Add(tcpDrainTime)
+		drainUntil.Store(until.UnixNano())
 		c.CloseWrite()
-		c.SetReadDeadline(drainUntil())
+		c.SetReadDeadline(until)
 	})
 	defer stop()
+	draining := func() bool { return drainUntil.Load() != 0 }
 	fr := framer{max: t.o.maxLen}
 	buf := make([]byte, 0, fr.frameBuf())
 	for {
 		c.SetReadDeadline(time.Now().Add(t.o.idle))
-		if draining.Load() {
-			c.SetReadDeadline(drainUntil())
+		if until := drainUntil.Load(); until != 0 {
+			c.SetReadDeadline(time.Unix(0, until))
 		}
 		n, err := c.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
@@ -166,7 +169,7 @@ func (t *tcpListener) serveConn(ctx context.Context, c *net.TCPConn, handle func
 			return
 		}
 		if err != nil {
-			if !draining.Load() || !errors.Is(err, os.ErrDeadlineExceeded) {
+			if !draining() || !errors.Is(err, os.ErrDeadlineExceeded) {
 				t.closed(peer, len(buf), err)
 			}
 			return

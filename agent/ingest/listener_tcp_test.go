@@ -286,7 +286,7 @@ func TestTCPShutdownDrains(t *testing.T) {
 			n++
 			if n%1000 == 0 {
 				// As HAProxy: on the agent's FIN, stop and close.
-				c.SetReadDeadline(time.Now())
+				c.SetReadDeadline(time.Now().Add(time.Millisecond)) // an expired deadline reads nothing
 				if _, err := c.Read(make([]byte, 1)); errors.Is(err, io.EOF) {
 					break
 				}
@@ -303,5 +303,29 @@ func TestTCPShutdownDrains(t *testing.T) {
 	in.Wait()
 	if got := sink.n(); got != n {
 		t.Errorf("sent %d lines before the FIN, %d arrived", n, got)
+	}
+}
+
+// TestTCPStopBoundedBySenderThatGoesOn: a sender that ignores the FIN
+// and keeps sending holds a stop up for tcpDrainTime, not longer.
+func TestTCPStopBoundedBySenderThatGoesOn(t *testing.T) {
+	in, sink, cancel := serveIngest(t, Options{}, "tcp://127.0.0.1:0")
+	c := dialTCP(t, tcpAddr(t, in))
+	go func() {
+		for i := 0; ; i++ {
+			if _, err := fmt.Fprintf(c, "%s\n", rawLine(i)); err != nil {
+				return
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}()
+	for sink.n() < 10 {
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	cancel()
+	in.Wait()
+	if d := time.Since(start); d > tcpDrainTime+time.Second {
+		t.Errorf("stop took %v with a sender that goes on, want about %v", d, tcpDrainTime)
 	}
 }
