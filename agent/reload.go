@@ -195,6 +195,11 @@ func (a *Agent) reloadFile() {
 	explicit := a.watch.explicit || a.loadedFromFile()
 	cfg, err := config.LoadConfig(a.watch.path, explicit)
 	if err == nil {
+		// What the file or servo.conf had that was skipped (a servo.conf
+		// line without '='), as at start.
+		for _, w := range cfg.Warnings() {
+			a.log.Warn("configuration: " + w)
+		}
 		err = a.reload(cfg)
 	}
 	if err != nil {

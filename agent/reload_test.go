@@ -312,3 +312,38 @@ func TestServoConfReload(t *testing.T) {
 		t.Errorf("owner: got %q from %v, want 123456789012 from servo.conf", c.OwnerAccount, c.Origin("access_log.owner_account"))
 	}
 }
+
+// A reload logs what it skipped, as a start does: a servo.conf line the
+// cloud wrote without '=' is named by file and line.
+func TestReloadLogsWarnings(t *testing.T) {
+	dir, spool := t.TempDir(), t.TempDir()
+	port := testbed.FreeUDPPort(t)
+	path := filepath.Join(dir, "access-log.properties")
+	replaceFile(t, path, reloadProps(spool, port, ""))
+	cfg, err := config.LoadConfig(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	a, err := New(cfg, newMem(), slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hup := make(chan os.Signal, 1)
+	a.WatchConfig(path, true, hup)
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	servo := filepath.Join(dir, "servo.conf")
+	replaceFile(t, servo, "loadbalancer_owner_account=123456789012\nwords the cloud wrote\n")
+	replaceFile(t, path, strings.Replace(reloadProps(spool, port, ""), "objectstorage.servo_conf =", "objectstorage.servo_conf = "+servo, 1))
+	waitFor(t, "the reload", func() bool { ok, _ := a.ReloadStats(); return ok == 1 })
+	if want := servo + ":2: not a k=v line"; !strings.Contains(logs.String(), want) {
+		t.Errorf("log after the reload does not name %q:\n%s", want, logs.String())
+	}
+}

@@ -303,7 +303,7 @@ func (a *Agent) upload(ctx context.Context, cfg *config.Config, seg spool.Segmen
 		a.log.Warn("segment counts unreadable; uploaded without them", "err", cerr)
 	}
 	start := time.Now()
-	err = a.put(ctx, seg, dest, key, counts, known)
+	err = a.put(ctx, seg, dest, key, cfg.OwnerCanonicalID, counts, known)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil // evicted meanwhile
@@ -349,9 +349,10 @@ func (a *Agent) upload(ctx context.Context, cfg *config.Config, seg spool.Segmen
 
 // put sends one segment to dest with its counts as object metadata; a
 // segment without counts (sealed from a file an earlier run left) says so.
-// A user-owned bucket (elb-api) gets bucket-owner-full-control instead of
-// the grants.
-func (a *Agent) put(ctx context.Context, seg spool.Segment, dest ship.Destination, key string, counts spool.WindowCounts, known bool) error {
+// READ goes to grantee (access_log.owner_canonical_id, AWS) when set, else
+// to the owner's account. A user-owned bucket (elb-api) gets
+// bucket-owner-full-control instead of the grants.
+func (a *Agent) put(ctx context.Context, seg spool.Segment, dest ship.Destination, key, grantee string, counts spool.WindowCounts, known bool) error {
 	f, err := a.spool.Open(seg)
 	if err != nil {
 		return err
@@ -363,6 +364,7 @@ func (a *Agent) put(ctx context.Context, seg spool.Segment, dest ship.Destinatio
 		Body:         f,
 		Size:         seg.Size, // a sealed segment never changes
 		OwnerAccount: a.id.Account,
+		OwnerGrantee: grantee,
 		Metadata:     objectMetadata(counts, known),
 	}
 	if dest.UserOwned {
@@ -380,8 +382,8 @@ func (a *Agent) store() ship.Uploader {
 
 // bucketSpec is what the agent wants of its bucket.
 func (a *Agent) bucketSpec(cfg *config.Config) uploader.Bucket {
-	b := uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, LifecycleDays: cfg.LifecycleDays, LBName: a.id.LBName,
-		KeyLayout: cfg.KeyLayout}
+	b := uploader.Bucket{Name: a.bucket, OwnerAccount: a.id.Account, OwnerGrantee: cfg.OwnerCanonicalID,
+		LifecycleDays: cfg.LifecycleDays, LBName: a.id.LBName, KeyLayout: cfg.KeyLayout}
 	if cfg.UserBucket || cfg.KeyLayout == uploader.KeyLayoutAWS {
 		b.Prefix = cfg.KeyPrefix // the aws layout's keys, and the lifecycle rule, are under it
 	}

@@ -1,0 +1,59 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/elb-access-logger/elb-access-logger/uploader"
+)
+
+// granteeRecorder records whom the agent asks the store to grant READ.
+type granteeRecorder struct {
+	*memUploader
+	mu      sync.Mutex
+	buckets []string // Bucket.OwnerAccount/OwnerGrantee of each Provision
+	objects []string // Object.OwnerAccount/OwnerGrantee of each Put
+}
+
+func (g *granteeRecorder) Provision(ctx context.Context, b uploader.Bucket) error {
+	g.mu.Lock()
+	g.buckets = append(g.buckets, b.OwnerAccount+"/"+b.OwnerGrantee)
+	g.mu.Unlock()
+	return g.memUploader.Provision(ctx, b)
+}
+
+func (g *granteeRecorder) Put(ctx context.Context, o uploader.Object) error {
+	g.mu.Lock()
+	g.objects = append(g.objects, o.OwnerAccount+"/"+o.OwnerGrantee)
+	g.mu.Unlock()
+	return g.memUploader.Put(ctx, o)
+}
+
+// On AWS S3 the owner's account names keys ({account}) and a canonical id
+// is granted READ (access_log.owner_canonical_id): the running agent sends
+// that grantee on the bucket and on every object, as replay does.
+func TestAgentGrantsTheOwnersCanonicalID(t *testing.T) {
+	const canonical = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
+	for _, grantee := range []string{"", canonical} {
+		t.Run(fmt.Sprintf("grantee %q", grantee), func(t *testing.T) {
+			c := testConfig(t)
+			c.OwnerAccount, c.OwnerCanonicalID = "123456789012", grantee
+			up := &granteeRecorder{memUploader: newMemUploader()}
+			conn, cancel, done := startAgent(t, c, up)
+			defer func() { cancel(); <-done }()
+			fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: one\n")
+			waitFor(t, "an upload", func() bool { return len(up.lines()) > 0 })
+			up.mu.Lock()
+			defer up.mu.Unlock()
+			want := "123456789012/" + grantee
+			if len(up.buckets) == 0 || up.buckets[0] != want {
+				t.Errorf("Provision asked for %v, want %s", up.buckets, want)
+			}
+			if len(up.objects) == 0 || up.objects[0] != want {
+				t.Errorf("Put asked for %v, want %s", up.objects, want)
+			}
+		})
+	}
+}
