@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
@@ -55,5 +56,46 @@ func TestAgentGrantsTheOwnersCanonicalID(t *testing.T) {
 				t.Errorf("Put asked for %v, want %s", up.objects, want)
 			}
 		})
+	}
+}
+
+// testFileRecorder records whether each Provision of a user-owned bucket
+// was told its test file was written before.
+type testFileRecorder struct {
+	*memUploader
+	mu      sync.Mutex
+	written []bool
+}
+
+func (r *testFileRecorder) Provision(ctx context.Context, b uploader.Bucket) error {
+	if b.UserOwned {
+		r.mu.Lock()
+		r.written = append(r.written, b.TestFileWritten)
+		r.mu.Unlock()
+	}
+	return r.memUploader.Provision(ctx, b)
+}
+
+// In elb-api mode the test file of a destination is written when the
+// destination is first used, not at every start or daily check (issue 16
+// item 18): the provisioning state remembers it across restarts.
+func TestAgentWritesATestFileOncePerDestination(t *testing.T) {
+	c := testConfig(t)
+	c.Bucket, c.UserBucket, c.KeyPrefix = "owners-bucket", true, "p"
+	c.ProvisionCheckInterval = time.Nanosecond // verify at every start
+	var got []bool
+	for run := 0; run < 2; run++ {
+		up := &testFileRecorder{memUploader: newMemUploader()}
+		conn, cancel, done := startAgent(t, c, up)
+		fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: run %d\n", run)
+		waitFor(t, "an upload", func() bool { return len(up.lines()) > 0 })
+		cancel()
+		<-done
+		up.mu.Lock()
+		got = append(got, up.written...)
+		up.mu.Unlock()
+	}
+	if len(got) < 2 || got[0] || !got[len(got)-1] {
+		t.Errorf("TestFileWritten of each provisioning: %v, want false the first time, true after the restart", got)
 	}
 }

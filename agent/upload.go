@@ -9,6 +9,7 @@ import (
 	"github.com/elb-access-logger/elb-access-logger/agent/ship"
 	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -258,6 +259,12 @@ func (a *Agent) prepareBucket(ctx context.Context, cfg *config.Config) error {
 			return nil
 		}
 	}
+	// The test files written so far are kept whatever is verified now.
+	prev, err := ship.ReadProvisionState(a.filesys(), cfg.SpoolDir)
+	if err != nil {
+		prev = a.verified
+	}
+	spec.TestFileWritten = spec.UserOwned && prev.WroteTestFile(spec)
 	if err := a.store().Provision(ctx, spec); err != nil {
 		if !errors.Is(err, context.Canceled) {
 			a.obs.provisionErrors.Add(1)
@@ -267,7 +274,10 @@ func (a *Agent) prepareBucket(ctx context.Context, cfg *config.Config) error {
 	a.provisions.Add(1)
 	a.parked.ReleaseAll() // the store took a write: parked segments are worth a try now
 	a.bucketReady, a.forceProvision = true, false
-	a.verified = ship.ProvisionState{Settings: settings, Bucket: spec.Name, Verified: a.now().UTC()}
+	a.verified = ship.ProvisionState{Settings: settings, Bucket: spec.Name, Verified: a.now().UTC(), TestFiles: prev.TestFiles}
+	if spec.UserOwned && !spec.TestFileWritten {
+		a.verified.TestFiles = append(slices.Clone(prev.TestFiles), ship.TestFileDest(spec))
+	}
 	if ui, ok := a.uploader.(ship.UploaderIdentity); ok {
 		a.verified.Uploader = ui.UploaderID()
 	}

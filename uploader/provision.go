@@ -39,8 +39,9 @@ const LifecycleRuleID = "elb-access-logger-expiration"
 // ListBuckets the first time in a process, and no write.
 //
 // A bucket the load balancer owner owns (b.UserOwned) is only checked:
-// the test file is written with bucket-owner-full-control and read back;
-// the bucket is never created and its ACL and lifecycle are left alone.
+// the test file is written with bucket-owner-full-control and read back,
+// once per destination (b.TestFileWritten); the bucket is never created
+// and its ACL and lifecycle are left alone.
 //
 // It is idempotent and safe to call again whenever the wanted settings
 // change. Errors are *Error, classified by the sentinels.
@@ -51,6 +52,9 @@ func (c *Client) Provision(ctx context.Context, b Bucket) error {
 	if b.UserOwned {
 		if b.OwnerAccount == "" {
 			return &Error{Op: "check bucket", Bucket: b.Name, Err: errors.New("the load balancer owner's account is needed for the test file of a user-owned bucket")}
+		}
+		if b.TestFileWritten {
+			return nil
 		}
 		return c.preflight(ctx, b)
 	}

@@ -330,6 +330,17 @@ func TestProvisionUserOwnedBucket(t *testing.T) {
 		t.Errorf("test file ACL headers:\n got %s\nwant %s", got, want)
 	}
 
+	// Written once: a later provisioning of the same destination (a
+	// restart, the daily check) neither reads nor writes it again.
+	f.requests = nil
+	b.TestFileWritten = true
+	if err := c.Provision(context.Background(), b); err != nil {
+		t.Fatalf("Provision with the test file written: %v", err)
+	}
+	if got := f.sent(); len(got) != 0 {
+		t.Errorf("requests once the test file was written: got %v, want none", got)
+	}
+
 	f.requests = nil
 	b.OwnerAccount = ""
 	if err := c.Provision(context.Background(), b); err == nil {

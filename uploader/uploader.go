@@ -277,6 +277,13 @@ type Bucket struct {
 	// changes its ACL or lifecycle; it only writes the test file, with
 	// CannedACLBucketOwnerFullControl. False is the agent's own bucket.
 	UserOwned bool
+	// TestFileWritten says the agent wrote the test file of this
+	// user-owned destination before: as AWS writes it when logging is
+	// enabled, not at every start, Provision then makes no request at all
+	// (a versioned bucket would get a version per restart, and an owner
+	// who enforces bucket ownership lets the writer neither read nor
+	// overwrite it). Not used for the agent's own bucket.
+	TestFileWritten bool
 }
 
 // CannedACLBucketOwnerFullControl is the canned ACL of objects written to a

@@ -10,6 +10,7 @@ import (
 	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/elb-access-logger/elb-access-logger/uploader"
@@ -29,6 +30,19 @@ type ProvisionState struct {
 	// Uploader is the uploading account's canonical id, when the
 	// uploader learnt it (UploaderIdentity): a restart need not ask again.
 	Uploader string `json:"uploader,omitempty"`
+	// TestFiles lists the user-owned destinations (TestFileDest) whose
+	// test file the agent wrote: written once, when the destination is
+	// first enabled, as AWS does; kept whatever is verified later.
+	TestFiles []string `json:"test_files,omitempty"`
+}
+
+// TestFileDest names the destination of a user-owned bucket's test file
+// in ProvisionState.TestFiles.
+func TestFileDest(b uploader.Bucket) string { return b.Name + "/" + b.Prefix }
+
+// WroteTestFile reports whether st lists the test file of b.
+func (st ProvisionState) WroteTestFile(b uploader.Bucket) bool {
+	return slices.Contains(st.TestFiles, TestFileDest(b))
 }
 
 // UploaderIdentity is implemented by an Uploader that learns the uploading

@@ -3,22 +3,23 @@ package ship
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 )
 
 func TestProvisionStateRoundTripAndFresh(t *testing.T) {
 	dir := t.TempDir()
-	if st, err := ReadProvisionState(nil, dir); err != nil || st != (ProvisionState{}) {
+	if st, err := ReadProvisionState(nil, dir); err != nil || !reflect.DeepEqual(st, ProvisionState{}) {
 		t.Fatalf("missing file: got %+v, %v; want the zero state and no error", st, err)
 	}
 	at := time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
-	want := ProvisionState{Settings: "abc", Bucket: "b", Verified: at, Uploader: "id"}
+	want := ProvisionState{Settings: "abc", Bucket: "b", Verified: at, Uploader: "id", TestFiles: []string{"owners/p"}}
 	if err := WriteProvisionState(nil, dir, want); err != nil {
 		t.Fatal(err)
 	}
 	got, err := ReadProvisionState(nil, dir)
-	if err != nil || got != want {
+	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("round trip: got %+v, %v; want %+v", got, err, want)
 	}
 	for _, tt := range []struct {
