@@ -191,11 +191,13 @@ start_receiver() {
 	chown "$RUN_AS" "$dir" 2>/dev/null || true
 	case $name in
 	udpsink)
+		t0=$(date +%s%N) # start-up counts from here: the set-up above is not the receiver's
 		setpriv_as "$RUN_AS" "$work/bin/udpsink" -listen "127.0.0.1:$port" -out "$dir/out.log" 2>"$dir/stderr" &
 		;;
 	creader)
 		# The agent's default receive buffer, capped by rmem_max when
 		# unprivileged like the others.
+		t0=$(date +%s%N) # start-up counts from here: the set-up above is not the receiver's
 		setpriv_as "$RUN_AS" "$work/bin/creader" 127.0.0.1 "$port" "$dir/out.log" $((8 << 20)) 2>"$dir/stderr" &
 		;;
 	agent | agent-ref)
@@ -229,6 +231,7 @@ PROPS
 		chmod 644 "$dir/agent.properties"
 		local envs=()
 		[ "$name" = agent-ref ] && envs=("${REF_ENV[@]}")
+		t0=$(date +%s%N) # start-up counts from here: the set-up above is not the receiver's
 		setpriv_as "$RUN_AS" env "${envs[@]}" "$bin" --config "$dir/agent.properties" 2>"$dir/stderr" &
 		;;
 	rsyslog-*)
@@ -246,6 +249,7 @@ input(type="imudp" address="127.0.0.1" port="$port"$rcvbuf)
 $queue
 local3.* action(type="omfile" file="$dir/out.log" template="RSYSLOG_TraditionalFileFormat")
 CONF
+		t0=$(date +%s%N) # start-up counts from here: the set-up above is not the receiver's
 		setpriv_as nobody rsyslogd -n -f "$dir/rsyslog.conf" -i "$dir/rsyslog/pid" 2>"$dir/stderr" &
 		;;
 	esac
@@ -451,7 +455,6 @@ for rate in $RATES; do
 		run=$((run + 1))
 		port=$((PORT + run))
 		dir=$work/run-$run
-		t0=$(date +%s%N)
 		start_receiver "$name" "$dir" "$port"
 		pid=$rpid
 		if ! startup_ms=$(wait_bound "$pid" "$port"); then
