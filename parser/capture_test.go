@@ -307,7 +307,7 @@ backend be_tcp
 					t.Errorf("Parse(%q): %v", d, err)
 					continue
 				}
-				wantFormat, wantTrunc := fe.format, fe.truncLen > 0 && len(d) >= fe.truncLen
+				wantFormat, wantTrunc := fe.format, fe.truncLen > 0 && len(d) >= fe.truncLen && !endsWhole(d)
 				if wantTrunc && !strings.Contains(string(d), `HTTP/1.1" "`) {
 					wantFormat = parser.FormatUnknown // cut before the request line ended
 				}
@@ -333,6 +333,14 @@ backend be_tcp
 }
 
 // checkCaptured compares the fields the test knows with what was parsed.
+// endsWhole reports whether an elb-http line ends with its last field,
+// the captured User-Agent, whole: such a line was exactly as long as the
+// frontend's "len" (short process ids make it so) and HAProxy cut nothing.
+func endsWhole(d []byte) bool {
+	ua := strings.ReplaceAll(captureUserAgent, `"`, "#22")
+	return strings.HasSuffix(strings.TrimRight(string(d), "\n"), ` "`+ua+`"`)
+}
+
 func checkCaptured(t *testing.T, fe captureFrontend, d []byte, r *parser.Record) {
 	t.Helper()
 	if fe.truncLen > 0 || isProbe(r) || r.Format == parser.FormatUnknown {
