@@ -365,6 +365,7 @@ func (in *Ingest) serveLocked(l listener) {
 		})
 		l.counts(lc, in.opts.ProcNet) // the final counts, open connections 0
 		l.close()
+		in.log.Info("listener drained and closed", "addr", l.name(), "messages_total", lc.datagrams.Load())
 	}()
 }
 
