@@ -30,7 +30,7 @@ var ErrLocked = errors.New("in use by another elb-access-logger process (one age
 // Stats counts what the spool did and what went wrong.
 type Stats struct {
 	WriteErrors  int64 // failed opens, writes, fsyncs and seals
-	DroppedLines int64 // lines refused with ErrBufferFull
+	DroppedLines int64 // lines refused with ErrBufferFull by AppendCounted
 	Sealed       int64 // segments sealed, pieces included
 	Pieces       int64 // segments sealed as pieces of a window still open (SealPiece)
 	Evicted      int64 // sealed segments evicted by spool.max_bytes
@@ -305,6 +305,21 @@ func (s *Spool) Append(line []byte) error { return s.AppendCounted(line, false, 
 // AppendCounted is Append for a line the window's accounting counts as
 // unparsed (kept verbatim) or truncated (cut short by HAProxy).
 func (s *Spool) AppendCounted(line []byte, unparsed, truncated bool) error {
+	err := s.TryAppendCounted(line, unparsed, truncated)
+	if errors.Is(err, ErrBufferFull) {
+		s.mu.Lock()
+		s.stats.DroppedLines++
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// TryAppendCounted is AppendCounted for a sender that can wait: a line the
+// full buffer refuses (ErrBufferFull) is not counted dropped, so the
+// caller may hold it, stop reading its source and try again after the
+// next Sync; a line it gives up on goes through AppendCounted, which
+// counts it.
+func (s *Spool) TryAppendCounted(line []byte, unparsed, truncated bool) error {
 	var fl lineFlags
 	if unparsed {
 		fl |= flagUnparsed
@@ -315,7 +330,6 @@ func (s *Spool) AppendCounted(line []byte, unparsed, truncated bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.buf)+len(line) > s.maxBuffer {
-		s.stats.DroppedLines++
 		return ErrBufferFull
 	}
 	s.buf = append(s.buf, line...)
@@ -360,6 +374,14 @@ func (s *Spool) Activity() (lastSeal time.Time, open int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.lastSeal, s.activeSize + int64(len(s.buf))
+}
+
+// Window reports the open window: its scheduled end, its bytes (file and
+// buffer) and its lines (written and buffered), for the status page.
+func (s *Spool) Window() (end time.Time, bytes, lines int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.end, s.activeSize + int64(len(s.buf)), s.win.Lines + int64(len(s.bufFlags))
 }
 
 // Flush writes buffered lines to the active file (the kernel's page cache:
