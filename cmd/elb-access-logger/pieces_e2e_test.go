@@ -66,6 +66,9 @@ func TestBigWindowReachesTheBucketInPieces(t *testing.T) {
 	if ev := sample(t, url, "elb_access_logger_segments_evicted_total"); ev != 0 {
 		t.Errorf("%v segments evicted with the store up", ev)
 	}
+	if p := sample(t, url, "elb_access_logger_window_pieces_total"); p < 3 {
+		t.Errorf("window_pieces_total %v, want >= 3 (40 MB in pieces of 6 MiB)", p)
+	}
 	a.stop(t) // seals the last piece and uploads it
 
 	if peak > maxBytes {
