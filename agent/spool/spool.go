@@ -30,7 +30,7 @@ var ErrLocked = errors.New("in use by another elb-access-logger process (one age
 // Stats counts what the spool did and what went wrong.
 type Stats struct {
 	WriteErrors  int64 // failed opens, writes, fsyncs and seals
-	DroppedLines int64 // lines refused with ErrBufferFull
+	DroppedLines int64 // lines refused with ErrBufferFull by AppendCounted
 	Sealed       int64 // segments sealed
 	Evicted      int64 // sealed segments evicted by spool.max_bytes
 	EvictedBytes int64
@@ -300,6 +300,21 @@ func (s *Spool) Append(line []byte) error { return s.AppendCounted(line, false, 
 // AppendCounted is Append for a line the window's accounting counts as
 // unparsed (kept verbatim) or truncated (cut short by HAProxy).
 func (s *Spool) AppendCounted(line []byte, unparsed, truncated bool) error {
+	err := s.TryAppendCounted(line, unparsed, truncated)
+	if errors.Is(err, ErrBufferFull) {
+		s.mu.Lock()
+		s.stats.DroppedLines++
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// TryAppendCounted is AppendCounted for a sender that can wait: a line the
+// full buffer refuses (ErrBufferFull) is not counted dropped, so the
+// caller may hold it, stop reading its source and try again after the
+// next Sync; a line it gives up on goes through AppendCounted, which
+// counts it.
+func (s *Spool) TryAppendCounted(line []byte, unparsed, truncated bool) error {
 	var fl lineFlags
 	if unparsed {
 		fl |= flagUnparsed
@@ -310,7 +325,6 @@ func (s *Spool) AppendCounted(line []byte, unparsed, truncated bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.buf)+len(line) > s.maxBuffer {
-		s.stats.DroppedLines++
 		return ErrBufferFull
 	}
 	s.buf = append(s.buf, line...)

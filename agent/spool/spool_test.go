@@ -325,6 +325,45 @@ func TestSpoolBufferBoundDropsAndCounts(t *testing.T) {
 	}
 }
 
+func TestSpoolTryAppendRefusesWithoutCounting(t *testing.T) {
+	ffs := &spooltest.FaultFS{}
+	s := openSpool(t, t.TempDir(), t0.Add(time.Minute), ffs)
+	SetMaxBuffer(s, 10)
+	ffs.Set(syscall.ENOSPC, 0)
+	if err := s.TryAppendCounted([]byte("12345678\n"), false, false); err != nil {
+		t.Fatalf("first line: %v", err)
+	}
+	if err := s.TryAppendCounted([]byte("x\n"), true, false); !errors.Is(err, ErrBufferFull) {
+		t.Fatalf("over the bound: got %v, want ErrBufferFull", err)
+	}
+	if got := s.Stats().DroppedLines; got != 0 {
+		t.Errorf("DroppedLines after a refusal: got %d, want 0", got)
+	}
+	// Space returns: the next Sync empties the buffer and the held line
+	// is taken, once.
+	ffs.Set(nil, 0)
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TryAppendCounted([]byte("x\n"), true, false); err != nil {
+		t.Fatalf("after space returned: %v", err)
+	}
+	if err := s.Rotate(t0.Add(5 * time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	wantSealed(t, s, "06:05:00: 12345678\nx\n")
+	segs, err := s.Sealed()
+	if err != nil || len(segs) != 1 {
+		t.Fatalf("Sealed: %v %v", segs, err)
+	}
+	if c, ok, err := ReadCounts(segs[0]); err != nil || !ok || c.Lines != 2 || c.Unparsed != 1 {
+		t.Errorf("counts: %+v %v %v, want 2 lines, 1 unparsed (each line once)", c, ok, err)
+	}
+	if st := s.Stats(); st.DroppedLines != 0 {
+		t.Errorf("DroppedLines: got %d, want 0", st.DroppedLines)
+	}
+}
+
 func TestSpoolEvictOldestFirst(t *testing.T) {
 	tests := []struct {
 		name    string
