@@ -72,6 +72,7 @@ func New(cfg *config.Config, up Uploader, log *slog.Logger) (*Agent, error) {
 	if _, err := parser.NewEncoder(cfg.Format, parser.EncoderOptions{}); err != nil {
 		return nil, err
 	}
+	a.obs.events.Loaded(a.now(), nil)
 	a.live.Store(&liveConfig{cfg: cfg, sched: sched})
 	var src identity.Source
 	if cfg.MetadataEndpoint != "" {
@@ -98,7 +99,7 @@ func (a *Agent) Start() error {
 	a.spool = sp
 	a.ship = ship.New(ship.Options{Segments: sp, Sealer: sp, Uploader: a.uploader, FS: a.fs, Config: cfg,
 		Started: a.started, Now: a.now, Backoff: a.backoff, Log: a.log.With("component", "ship"),
-		Latency: a.obs.uploadLatency, SpoolResult: a.spoolResult})
+		Latency: a.obs.uploadLatency, Events: &a.obs.events, SpoolResult: a.spoolResult})
 	a.clock = spool.NewClock(sp, cfg.FsyncInterval, cfg.SpoolMaxBytes, a.log.With("component", "spool"), spool.ClockHooks{
 		Now:        a.now,
 		BeforeSeal: a.noteDrops,
@@ -255,6 +256,7 @@ func (a *Agent) spoolResult(err error) {
 		}
 		return
 	}
+	a.obs.events.Failed("spool", a.now(), err)
 	if a.spoolErr.Failed(err) {
 		a.log.Error("spool write failed; lines kept in memory and retried", "err", err, "write_errors", a.spool.Stats().WriteErrors)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/elb-access-logger/elb-access-logger/agent/ingest"
 	"github.com/elb-access-logger/elb-access-logger/agent/ship"
+	"github.com/elb-access-logger/elb-access-logger/agent/status"
 	"github.com/elb-access-logger/elb-access-logger/parser"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -25,6 +26,9 @@ const metricPrefix = "elb_access_logger_"
 // Stats: the upload latency histogram the Shipper observes into.
 type obsCounters struct {
 	uploadLatency prometheus.Histogram
+	// events keeps, for the status page, the last upload, the last error
+	// of each cause and the last configuration load.
+	events status.Recorder
 }
 
 func newObsCounters() *obsCounters {
@@ -46,11 +50,14 @@ func (a *Agent) Registry() *prometheus.Registry {
 	return r
 }
 
-// MetricsHandler serves /metrics (Prometheus text) and /healthz.
+// MetricsHandler serves /metrics (Prometheus text), /healthz, and the
+// status page: / (HTML) and /status (JSON).
 func (a *Agent) MetricsHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(a.Registry(), promhttp.HandlerOpts{ErrorLog: nil}))
 	mux.HandleFunc("/healthz", a.serveHealth)
+	mux.Handle("GET /{$}", status.HTML(a.Status))
+	mux.Handle("GET /status", status.JSON(a.Status))
 	return mux
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"github.com/elb-access-logger/elb-access-logger/agent/spool"
+	"github.com/elb-access-logger/elb-access-logger/agent/status"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
@@ -225,6 +226,7 @@ func (s *Shipper) prepareBucket(ctx context.Context, cfg *config.Config) error {
 	if err := s.store().Provision(ctx, spec); err != nil {
 		if !errors.Is(err, context.Canceled) {
 			s.provisionErrors.Add(1)
+			s.events.Failed("provisioning", s.now(), err)
 		}
 		return err
 	}
@@ -290,6 +292,7 @@ func (s *Shipper) upload(ctx context.Context, cfg *config.Config, seg spool.Segm
 		s.latency.Observe(time.Since(start).Seconds())
 	}
 	s.lastUpload.Store(time.Now().UnixNano())
+	s.events.Uploaded(status.Upload{Time: time.Now(), Bucket: dest.Bucket, Object: key, Bytes: seg.Size})
 	s.uploadsOK.Add(1)
 	if err := s.segs.Remove(seg); err != nil {
 		// Uploaded but not removed: the next round uploads the same

@@ -12,6 +12,7 @@ import (
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"github.com/elb-access-logger/elb-access-logger/agent/spool"
+	"github.com/elb-access-logger/elb-access-logger/agent/status"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
@@ -24,6 +25,19 @@ type Sealer interface {
 
 // Observer takes one observation; prometheus.Histogram is one.
 type Observer interface{ Observe(float64) }
+
+// Events is told of acknowledged uploads and of failures by cause, for the
+// status page; *status.Recorder is one.
+type Events interface {
+	Uploaded(u status.Upload)
+	Failed(cause string, t time.Time, err error)
+}
+
+// noEvents is the Events of a Shipper built without.
+type noEvents struct{}
+
+func (noEvents) Uploaded(status.Upload)          {}
+func (noEvents) Failed(string, time.Time, error) {}
 
 // Options are what a Shipper is built from.
 type Options struct {
@@ -39,6 +53,8 @@ type Options struct {
 	// Latency, when set, observes each acknowledged PUT's duration in
 	// seconds, retries included.
 	Latency Observer
+	// Events, when set, is told of uploads and failures.
+	Events Events
 	// SpoolResult, when set, is told of a spool error (listing, sealing
 	// early); else it is logged.
 	SpoolResult func(error)
@@ -63,6 +79,7 @@ type Shipper struct {
 	started     time.Time
 	log         *slog.Logger
 	latency     Observer
+	events      Events
 	spoolResult func(error)
 	kick        chan struct{} // a round is due
 
@@ -105,7 +122,7 @@ type Shipper struct {
 // versions before pins.json kept them).
 func New(o Options) *Shipper {
 	s := &Shipper{segs: o.Segments, sealer: o.Sealer, up: o.Uploader, fs: o.FS, now: o.Now, backoff: o.Backoff,
-		started: o.Started, log: o.Log, latency: o.Latency, spoolResult: o.SpoolResult,
+		started: o.Started, log: o.Log, latency: o.Latency, events: o.Events, spoolResult: o.SpoolResult,
 		kick: make(chan struct{}, 1), cfg: o.Config, id: o.Config.Identity()}
 	if s.now == nil {
 		s.now = time.Now
@@ -118,6 +135,9 @@ func New(o Options) *Shipper {
 	}
 	if s.fs == nil {
 		s.fs = spool.OSFS{}
+	}
+	if s.events == nil {
+		s.events = noEvents{}
 	}
 	pins, err := loadPins(s.fs, o.Config.SpoolDir)
 	if err != nil {
@@ -290,15 +310,16 @@ func (s *Shipper) spoolErr(err error) {
 
 // Stats are the Shipper's counters, for metrics and /healthz.
 type Stats struct {
-	Uploads         int64            // segments the store acknowledged
-	UploadFailures  int64            // segment uploads that failed after their retries
-	FailuresByCause map[string]int64 // the same by uploader.Cause (cancelled rounds not counted)
-	Provisions      int64            // Provision calls that succeeded
-	ProvisionErrors int64            // Provision calls that failed
-	LastUpload      time.Time        // zero before the first
-	FailingSince    time.Time        // zero while the last round worked
-	Parked          int              // segments parked after a permanent failure
-	IdentityReady   bool             // the identity is complete: uploads may go
+	Uploads         int64             // segments the store acknowledged
+	UploadFailures  int64             // segment uploads that failed after their retries
+	FailuresByCause map[string]int64  // the same by uploader.Cause (cancelled rounds not counted)
+	Provisions      int64             // Provision calls that succeeded
+	ProvisionErrors int64             // Provision calls that failed
+	LastUpload      time.Time         // zero before the first
+	FailingSince    time.Time         // zero while the last round worked
+	Parked          int               // segments parked after a permanent failure
+	IdentityReady   bool              // the identity is complete: uploads may go
+	Identity        identity.Identity // the latest delivered (SetIdentity); zero before
 }
 
 // Stats returns the counters. It takes no lock a round holds for long.
@@ -316,7 +337,7 @@ func (s *Shipper) Stats() Stats {
 		return true
 	})
 	s.idMu.Lock()
-	st.IdentityReady = s.ready
+	st.IdentityReady, st.Identity = s.ready, s.latest
 	s.idMu.Unlock()
 	return st
 }
@@ -334,6 +355,7 @@ func (st Stats) Causes() []string {
 // countFailure counts a failed upload by its cause.
 func (s *Shipper) countFailure(err error) {
 	cause := uploader.Cause(err)
+	s.events.Failed("upload/"+cause, time.Now(), err)
 	c, ok := s.failures.Load(cause)
 	if !ok {
 		c, _ = s.failures.LoadOrStore(cause, new(atomic.Int64))
