@@ -107,6 +107,7 @@ func (a *Agent) Start() error {
 		Busy:       func(s spool.Segment) bool { return a.ship.Busy(s) },
 		Result:     a.spoolResult,
 	})
+	a.clock.SetObjectBytes(cfg.MaxObjectBytes)
 	o := a.ingestOpts
 	o.MaxMessageBytes, o.ReceiveBufferBytes = cfg.MaxMessageBytes, cfg.ReceiveBufferBytes
 	o.UnixSocket = ingest.UnixSocket{Mode: cfg.UnixSocketMode, Group: cfg.UnixSocketGroup,

@@ -31,6 +31,7 @@ func (a *Agent) storeLive(next *liveConfig) {
 	a.live.Store(next)
 	if a.clock != nil {
 		a.clock.SetMaxBytes(next.cfg.SpoolMaxBytes)
+		a.clock.SetObjectBytes(next.cfg.MaxObjectBytes)
 	}
 	if a.in == nil {
 		return
