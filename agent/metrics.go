@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ type obsCounters struct {
 	uploadFailures  sync.Map // uploader.Cause -> *atomic.Int64
 	uploadLatency   prometheus.Histogram
 	lastUploadNanos atomic.Int64 // unix time of the last acknowledged upload
+	uploadBytes     atomic.Int64 // bytes of acknowledged uploads
 	provisionErrors atomic.Int64
 	failingSince    atomic.Int64 // unix nanos the upload rounds started failing; 0 when the last one worked
 	// events keeps, for the status page, the last upload, the last error
@@ -54,6 +56,21 @@ func (o *obsCounters) uploadFailed(err error) {
 		c, _ = o.uploadFailures.LoadOrStore(cause, new(atomic.Int64))
 	}
 	c.(*atomic.Int64).Add(1)
+}
+
+// failureCauses are the causes upload_failures_total has series for:
+// every cause the uploader names, at 0 from the start, and any other
+// counted (sorted).
+func (o *obsCounters) failureCauses() []string {
+	causes := uploader.Causes()
+	o.uploadFailures.Range(func(k, _ any) bool {
+		if !slices.Contains(causes, k.(string)) {
+			causes = append(causes, k.(string))
+		}
+		return true
+	})
+	sort.Strings(causes)
+	return causes
 }
 
 // roundDone records the outcome of an upload round for /healthz.
@@ -101,7 +118,6 @@ var (
 	descConnsRef  = desc("tcp_connections_refused_total", "TCP connections closed at once because syslog.max_connections were open, per listener.", "listener")
 	descKernel    = desc("kernel_receive_drops_total", "Datagrams the kernel dropped on the listener's socket because its receive buffer was full (drops column of /proc/net/udp).", "listener")
 	descLines     = desc("lines_total", "Lines written to the spool, per recognised HAProxy format; format=\"unknown\" counts unparsed lines kept verbatim.", "format")
-	descUnparsed  = desc("lines_unparsed_total", "Lines that matched no HAProxy format (kept verbatim).")
 	descTrunc     = desc("lines_truncated_total", "Lines HAProxy cut short before sending them (raise log ... len).")
 	descDropped   = desc("lines_dropped_total", "Lines refused because the spool's memory buffer was full while the disk refused writes.")
 	descSpooled   = desc("spooled_bytes_total", "Bytes of encoded lines written to the spool.")
@@ -118,12 +134,16 @@ var (
 	descProvErr   = desc("provisioning_errors_total", "Bucket provisioning attempts (create, ACL, lifecycle, test file) that failed after their retries.")
 	descReloadOK  = desc("config_reloads_total", "Configuration reloads applied.")
 	descReloadErr = desc("config_reload_failures_total", "Configuration reloads rejected (bad file, listener not bound).")
-	descPendSegs  = desc("spool_segments", "Sealed segments waiting for upload.")
-	descPendBytes = desc("spool_bytes", "Bytes in the spool: sealed segments, the active window and its buffer.")
-	descParked    = desc("segments_parked", "Sealed segments whose upload failed permanently, each waiting for its own backoff while newer segments go on.")
-	descHAProxy   = desc("haproxy_dropped_logs_total", "Logs HAProxy could not send (DroppedLogs of its stats socket, read each window; resets when HAProxy restarts).")
-	descHAErr     = desc("haproxy_stats_errors_total", "Failed reads of HAProxy's stats socket.")
-	descUp        = desc("healthy", "1 while /healthz answers 200.")
+	// Named as Prometheus names its own.
+	descReloadLast = desc("config_last_reload_successful", "1 when the last configuration load (at start, or the last reload) succeeded, 0 when it was rejected.")
+	descReloadWhen = desc("config_last_reload_success_timestamp_seconds", "Unix time of the last successful configuration load (at start, or a reload).")
+	descUpBytes    = desc("upload_bytes_total", "Bytes of segments the store acknowledged.")
+	descPendSegs   = desc("spool_segments", "Sealed segments waiting for upload.")
+	descPendBytes  = desc("spool_bytes", "Bytes in the spool: sealed segments, the active window and its buffer.")
+	descParked     = desc("segments_parked", "Sealed segments whose upload failed permanently, each waiting for its own backoff while newer segments go on.")
+	descHAProxy    = desc("haproxy_dropped_logs_total", "Logs HAProxy could not send (DroppedLogs of its stats socket, read each window; resets when HAProxy restarts).")
+	descHAErr      = desc("haproxy_stats_errors_total", "Failed reads of HAProxy's stats socket.")
+	descUp         = desc("healthy", "1 while /healthz answers 200.")
 	// For alerting rules (packaging/prometheus/): the bound, the window and
 	// the identity the rules compare against.
 	descMaxBytes  = desc("spool_max_bytes", "spool.max_bytes in force: past it the oldest sealed segments are evicted.")
@@ -141,9 +161,9 @@ type agentCollector struct{ a *Agent }
 
 func (c agentCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDatagrams, descRecvBytes, descOversize, descKernel, descMalformed, descConnsOpen,
-		descConnsAcc, descConnsRef, descLines, descUnparsed,
+		descConnsAcc, descConnsRef, descLines,
 		descTrunc, descDropped, descSpooled, descSealed, descSteps, descEvicted, descEvBytes, descEvLines, descWriteErr,
-		descUpOK, descUpFail, descLastUp, descProv, descProvErr, descReloadOK, descReloadErr, descPendSegs,
+		descUpOK, descUpFail, descLastUp, descProv, descProvErr, descReloadOK, descReloadErr, descReloadLast, descReloadWhen, descUpBytes, descPendSegs,
 		descPendBytes, descParked, descHAProxy, descHAErr, descUp, descELBPolls, descELBErrs, descELBRej, descELBChg,
 		descMaxBytes, descWindowLen, descWindowEnd, descIdentity} {
 		ch <- d
@@ -173,11 +193,11 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 			counter(descKernel, l.KernelDrops, l.Name)
 		}
 		for f, n := range is.Lines {
-			if n > 0 || f == int(parser.FormatUnknown) {
-				counter(descLines, n, parser.Format(f).String())
+			// Every format from the start, at 0 until it is seen.
+			if name := parser.Format(f).String(); name != "invalid" {
+				counter(descLines, n, name)
 			}
 		}
-		counter(descUnparsed, is.Lines[parser.FormatUnknown])
 		counter(descTrunc, is.Truncated)
 		counter(descSpooled, is.SpooledBytes)
 		if is.HAProxy.Read {
@@ -195,13 +215,14 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descWriteErr, st.WriteErrors)
 	ok, _ := a.UploadStats()
 	counter(descUpOK, ok)
-	var causes []string
-	a.obs.uploadFailures.Range(func(k, _ any) bool { causes = append(causes, k.(string)); return true })
-	sort.Strings(causes)
-	for _, cause := range causes {
-		v, _ := a.obs.uploadFailures.Load(cause)
-		counter(descUpFail, v.(*atomic.Int64).Load(), cause)
+	for _, cause := range a.obs.failureCauses() {
+		var n int64
+		if v, ok := a.obs.uploadFailures.Load(cause); ok {
+			n = v.(*atomic.Int64).Load()
+		}
+		counter(descUpFail, n, cause)
 	}
+	counter(descUpBytes, a.obs.uploadBytes.Load())
 	var last float64
 	if n := a.obs.lastUploadNanos.Load(); n > 0 {
 		last = float64(n) / 1e9
@@ -212,6 +233,9 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 	rok, rfail := a.ReloadStats()
 	counter(descReloadOK, rok)
 	counter(descReloadErr, rfail)
+	rl := a.obs.events.Reload()
+	gauge(descReloadLast, b2f(rl.Successful))
+	gauge(descReloadWhen, float64(rl.LastSuccess.UnixNano())/1e9)
 	if a.spool != nil {
 		segs, bytes, _ := a.spool.Pending()
 		gauge(descPendSegs, float64(segs))

@@ -149,7 +149,8 @@ func TestMetricsAfterRealTraffic(t *testing.T) {
 		{`elb_access_logger_kernel_receive_drops_total{listener="` + listener + `"}`, 0},
 		{`elb_access_logger_lines_total{format="httplog"}`, float64(sent["httplog"])},
 		{`elb_access_logger_lines_total{format="unknown"}`, float64(unparsed)},
-		{`elb_access_logger_lines_unparsed_total`, float64(unparsed)},
+		{`elb_access_logger_upload_bytes_total`, float64(uploadedBytes(up.memUploader))},
+		{`elb_access_logger_config_last_reload_successful`, 1},
 		{`elb_access_logger_lines_truncated_total`, float64(sent["truncated"])},
 		{`elb_access_logger_lines_dropped_total`, 0},
 		{`elb_access_logger_upload_duration_seconds`, m["elb_access_logger_uploads_total"]},
@@ -368,4 +369,15 @@ func TestMetricsCountOversizeDatagrams(t *testing.T) {
 			t.Errorf("a kept line is %d bytes, longer than the 600-byte limit allows", len(l))
 		}
 	}
+}
+
+// uploadedBytes is the bytes of every object m holds.
+func uploadedBytes(m *memUploader) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, body := range m.objects {
+		n += len(body)
+	}
+	return n
 }

@@ -24,11 +24,12 @@ type liveConfig struct {
 	sched cron.Schedule
 }
 
-// storeLive publishes next and pushes what ingest writes by (format,
-// enabled) into it. Reloads, serialised by reloadMu, are its only callers
+// storeLive publishes next, pushes what ingest writes by (format,
+// enabled) into it and applies log.level and log.format. Reloads, serialised by reloadMu, are its only callers
 // once Run runs.
 func (a *Agent) storeLive(next *liveConfig) {
 	a.live.Store(next)
+	a.applyLog(next.cfg)
 	if a.clock != nil {
 		a.clock.SetMaxBytes(next.cfg.SpoolMaxBytes)
 	}
@@ -39,6 +40,22 @@ func (a *Agent) storeLive(next *liveConfig) {
 		a.log.Error("format not applied", "err", err) // checked by reload before
 	}
 	a.in.SetEnabled(next.cfg.Enabled)
+}
+
+// logSettings is what the agent needs of its logger's handler to apply
+// log.level and log.format (internal/logging's handler has it); a handler
+// without it keeps its level and format.
+type logSettings interface {
+	SetLevelFormat(level, format string) error
+}
+
+// applyLog sets the logger's level and format to cfg's.
+func (a *Agent) applyLog(cfg *config.Config) {
+	if l, ok := a.log.Handler().(logSettings); ok {
+		if err := l.SetLevelFormat(cfg.LogLevel, cfg.LogFormat); err != nil {
+			a.log.Error("log settings not applied", "err", err) // checked by config before
+		}
+	}
 }
 
 // runState lets reloads start goroutines that Run waits for.

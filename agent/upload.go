@@ -341,6 +341,7 @@ func (a *Agent) upload(ctx context.Context, cfg *config.Config, seg spool.Segmen
 	a.parked.Release(seg)
 	a.obs.uploadLatency.Observe(time.Since(start).Seconds())
 	a.obs.lastUploadNanos.Store(time.Now().UnixNano())
+	a.obs.uploadBytes.Add(seg.Size)
 	a.obs.events.Uploaded(status.Upload{Time: time.Now(), Bucket: dest.Bucket, Object: key, Bytes: seg.Size})
 	a.uploadsOK.Add(1)
 	if err := a.spool.Remove(seg); err != nil {

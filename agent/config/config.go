@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/elb-access-logger/elb-access-logger/internal/logging"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
@@ -97,6 +98,9 @@ type Config struct {
 
 	MetricsListen      string // host:port of /metrics and /healthz; empty disables
 	HAProxyStatsSocket string // HAProxy's stats socket, for DroppedLogs; empty: not read
+
+	LogLevel  string // debug, info, warn or error
+	LogFormat string // logfmt or json
 
 	// origins records where each key's value came from, values the
 	// value as written; see Settings.
@@ -259,6 +263,8 @@ var keys = []key{
 		return nil
 	}},
 	{"metrics.haproxy_stats_socket", "", "HAProxy's stats socket (unix path); when set, DroppedLogs of show info is read each window and exported", str(func(c *Config) *string { return &c.HAProxyStatsSocket })},
+	{"log.level", "info", "least severe log records written: debug, info, warn or error; a reload applies it", oneOf(func(c *Config) *string { return &c.LogLevel }, logging.Levels...)},
+	{"log.format", "logfmt", "log records on stderr, one a line: logfmt (key=value) or json; a reload applies it", oneOf(func(c *Config) *string { return &c.LogFormat }, logging.Formats...)},
 }
 
 // hostnameRE is a host name a listener may be given.
