@@ -328,7 +328,19 @@ elb_access_logger_provisioning_errors_total 3
 # HELP elb_access_logger_upload_failures_total Segment uploads that failed after their retries, by cause.
 # TYPE elb_access_logger_upload_failures_total counter
 elb_access_logger_upload_failures_total{cause="access_denied"} 2
+elb_access_logger_upload_failures_total{cause="bucket_owned_by_other"} 0
+elb_access_logger_upload_failures_total{cause="credentials"} 0
+elb_access_logger_upload_failures_total{cause="entity_too_large"} 0
+elb_access_logger_upload_failures_total{cause="invalid_bucket_name"} 0
+elb_access_logger_upload_failures_total{cause="invalid_part"} 0
+elb_access_logger_upload_failures_total{cause="network"} 0
+elb_access_logger_upload_failures_total{cause="no_such_bucket"} 0
+elb_access_logger_upload_failures_total{cause="no_such_upload"} 0
 elb_access_logger_upload_failures_total{cause="other"} 1
+elb_access_logger_upload_failures_total{cause="preflight"} 0
+elb_access_logger_upload_failures_total{cause="server_error"} 0
+elb_access_logger_upload_failures_total{cause="signature"} 0
+elb_access_logger_upload_failures_total{cause="timeout"} 0
 # HELP elb_access_logger_uploads_total Segments the store acknowledged.
 # TYPE elb_access_logger_uploads_total counter
 elb_access_logger_uploads_total 5
