@@ -76,7 +76,17 @@ func (a *Agent) spawn(f func()) {
 // reloadCounters count configuration reloads.
 type reloadCounters struct {
 	ok, failed atomic.Int64
+	// around, when set (OnReload), is told when a reload of the property
+	// file starts (err nil) and when it is done (done, err why it was
+	// rejected). Set before Run; only the watch goroutine calls it.
+	around func(done bool, err error)
 }
+
+// OnReload sets a function told when a reload of the property file
+// (SIGHUP, or the file changed) starts, and when it is done, with the
+// error that rejected it: the command tells systemd RELOADING=1 and
+// READY=1 with it. Call it before Run.
+func (a *Agent) OnReload(f func(done bool, err error)) { a.reloads.around = f }
 
 // ReloadStats returns how many reloads were applied and how many were
 // rejected (a bad file, or a listener that could not be bound).
@@ -209,6 +219,17 @@ func (a *Agent) watchedContent() []byte {
 // too (an editor between delete and create must not reset the agent to
 // the defaults).
 func (a *Agent) reloadFile() {
+	if a.reloads.around != nil {
+		a.reloads.around(false, nil)
+	}
+	err := a.loadAndReload()
+	if a.reloads.around != nil {
+		a.reloads.around(true, err)
+	}
+}
+
+// loadAndReload is reloadFile's work: load, apply or reject, count, log.
+func (a *Agent) loadAndReload() error {
 	explicit := a.watch.explicit || a.loadedFromFile()
 	cfg, err := config.LoadConfig(a.watch.path, explicit)
 	if err == nil {
@@ -223,9 +244,10 @@ func (a *Agent) reloadFile() {
 	if err != nil {
 		a.reloads.failed.Add(1)
 		a.log.Error("configuration rejected; the running configuration stays", "file", a.watch.path, "err", err)
-		return
+		return err
 	}
 	a.reloads.ok.Add(1)
+	return nil
 }
 
 // loadedFromFile reports whether the running configuration came from an

@@ -112,6 +112,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	a.WatchConfig(opts.Config, opts.ConfigExplicit, hup)
+	a.OnReload(func(done bool, err error) { notifyReload(done, err, a.Listeners(), log) })
 	if err := a.Start(); err != nil {
 		return err
 	}
