@@ -1,36 +1,16 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"github.com/elb-access-logger/elb-access-logger/internal/logging"
 	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
 )
-
-// logBuffer is a log output tests read while the agent writes.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // log.level and log.format are applied by a reload, to the loggers the
 // components were given at start too; a rejected reload keeps them.
@@ -43,7 +23,7 @@ func TestReloadAppliesLogLevelAndFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out logBuffer
+	var out syncBuffer
 	logs, err := logging.New(&out, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		t.Fatal(err)
