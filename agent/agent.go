@@ -122,6 +122,7 @@ func (a *Agent) Start() error {
 		},
 		Result: a.spoolResult,
 	})
+	a.clock.SetObjectBytes(cfg.MaxObjectBytes)
 	o := a.ingestOpts
 	o.MaxMessageBytes, o.ReceiveBufferBytes = cfg.MaxMessageBytes, cfg.ReceiveBufferBytes
 	o.UnixSocket = ingest.UnixSocket{Mode: cfg.UnixSocketMode, Group: cfg.UnixSocketGroup,

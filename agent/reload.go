@@ -32,6 +32,7 @@ func (a *Agent) storeLive(next *liveConfig) {
 	a.applyLog(next.cfg)
 	if a.clock != nil {
 		a.clock.SetMaxBytes(next.cfg.SpoolMaxBytes)
+		a.clock.SetObjectBytes(next.cfg.MaxObjectBytes)
 	}
 	if a.in == nil {
 		return
