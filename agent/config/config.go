@@ -259,7 +259,7 @@ var keys = []key{
 	{"objectstorage.servo_conf", "/etc/load-balancer-servo/servo.conf", "servo-style k=v file whose objectstorage_service_url, webservice_port and loadbalancer_owner_account fill in keys this file leaves out; read if present", str(func(c *Config) *string { return &c.ServoConf })},
 	{"metadata.endpoint", "http://169.254.169.254", "instance metadata service; empty disables it (the identity keys uploads need are then required)", urlKey(func(c *Config) *string { return &c.MetadataEndpoint })},
 	{"metadata.timeout", "30s", "per metadata attempt; attempts are retried with backoff", durationKey(func(c *Config) *time.Duration { return &c.MetadataTimeout })},
-	{"metrics.listen", "127.0.0.1:9145", "host:port of the Prometheus endpoint (/metrics) and /healthz; empty disables", func(c *Config, v string) error {
+	{"metrics.listen", "127.0.0.1:9145", "host:port of the Prometheus endpoint (/metrics), /healthz and the status page (/ and /status); empty disables", func(c *Config, v string) error {
 		if v != "" {
 			if err := checkHostPort(v); err != nil {
 				return fmt.Errorf("%q: %w", v, err)
