@@ -34,7 +34,7 @@ func TestEveryFamilyExportedAtStart(t *testing.T) {
 	m := scrape(t, a.MetricsAddr())
 
 	descs := make(chan *prometheus.Desc, 100)
-	agentCollector{a}.Describe(descs)
+	agentCollector{a: a}.Describe(descs)
 	close(descs)
 	fqName := regexp.MustCompile(`fqName: "([^"]+)"`)
 	for d := range descs {

@@ -274,8 +274,7 @@ func (a *Agent) reload(next *config.Config) error {
 	}
 	a.reloadMu.Lock()
 	defer a.reloadMu.Unlock()
-	oldLive := a.live.Load()
-	old := oldLive.cfg
+	old := a.live.Load().cfg
 	next = a.derive(next)
 	diff := config.Diff(old, next)
 	for _, k := range diff.Restart {
@@ -294,7 +293,7 @@ func (a *Agent) reload(next *config.Config) error {
 			return err
 		}
 	}
-	a.switchLive(oldLive, &liveConfig{cfg: next, sched: sched})
+	a.switchLive(&liveConfig{cfg: next, sched: sched})
 	if diff.Reprovision {
 		a.resetProvisioning()
 	}
