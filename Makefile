@@ -64,7 +64,8 @@ init-script:
 
 # Tools the packaging tests use (Debian): rpm, systemd-analyze, haproxy, man,
 # shellcheck, promtool (in Debian's prometheus package; on a host running
-# systemd its install enables the Prometheus server too).
+# systemd its install enables the Prometheus server too), and chromium
+# (headless: the status page is checked in a real browser, agent/).
 packaging-deps:
 	@missing=""; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
@@ -73,6 +74,7 @@ packaging-deps:
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
 	command -v shellcheck >/dev/null || missing="$$missing shellcheck"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get install -y --no-install-recommends $$missing || \

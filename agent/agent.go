@@ -87,6 +87,7 @@ func New(cfg *config.Config, up Uploader, log *slog.Logger) (*Agent, error) {
 		return nil, err
 	}
 	a.id = cfg.Identity()
+	a.obs.events.Loaded(a.now(), nil)
 	a.live.Store(&liveConfig{cfg: cfg, sched: sched})
 	var src identity.Source
 	if cfg.MetadataEndpoint != "" {
@@ -271,6 +272,7 @@ func (a *Agent) spoolResult(err error) {
 		}
 		return
 	}
+	a.obs.events.Failed("spool", a.now(), err)
 	if a.spoolErr.Failed(err) {
 		a.log.Error("spool write failed; lines kept in memory and retried", "err", err, "write_errors", a.spool.Stats().WriteErrors)
 	}

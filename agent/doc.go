@@ -25,10 +25,14 @@
 //     (upload.go, provstate.go, elbapi.go) and hot reload and the ELB API
 //     follower (reload.go, elbapi.go) are still in this package and move
 //     into agent/ship and agent/control.
+//   - agent/status: the status page (/ and /status), rendered from a
+//     snapshot this package builds (statuspage.go); its Recorder keeps the
+//     last upload, the last error of each cause and the last reload.
 //
 // This package keeps New, Start and Run (the shutdown order), the live
-// configuration a reload swaps, metrics (from each component's Stats) and
-// /healthz, and Replay, which runs a capture through ingest's pipeline.
+// configuration a reload swaps, metrics (from each component's Stats),
+// /healthz and the status snapshot, and Replay, which runs a capture
+// through ingest's pipeline.
 //
 // Shutdown order (Run, then shutdown): the listeners stop reading and drain
 // what the kernel queued (ingest.Wait); the identity resolver and the other
@@ -50,7 +54,8 @@
 //	elb.destMu -> the spool's locks (switchLive seals early)
 //
 // The spool's own locks (fsyncMu -> mu -> segs, package agent/spool) come
-// after all of these; ship.Parking's and ship.ErrOnce's locks are leaves.
+// after all of these; ship.Parking's, ship.ErrOnce's and
+// status.Recorder's locks are leaves.
 //
 // Locks inside a component never call out while held, except
 // identity.Resolver.mu, held while its callback runs, and ingest's direct

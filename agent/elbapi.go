@@ -318,6 +318,7 @@ func (a *Agent) followELB(ctx context.Context) {
 				}
 				failures++
 				a.elb.pollErrors.Add(1)
+				a.obs.events.Failed("elb_api_poll", a.now(), err)
 				wait = min(a.backoff.Delay(failures), base.ELBPollInterval)
 				if msg := err.Error(); msg != lastErr {
 					lastErr = msg

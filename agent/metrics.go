@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/elb-access-logger/elb-access-logger/agent/ingest"
+	"github.com/elb-access-logger/elb-access-logger/agent/status"
 	"github.com/elb-access-logger/elb-access-logger/parser"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +33,9 @@ type obsCounters struct {
 	lastUploadNanos atomic.Int64 // unix time of the last acknowledged upload
 	provisionErrors atomic.Int64
 	failingSince    atomic.Int64 // unix nanos the upload rounds started failing; 0 when the last one worked
+	// events keeps, for the status page, the last upload, the last error
+	// of each cause and the last configuration load.
+	events status.Recorder
 }
 
 func newObsCounters() *obsCounters {
@@ -44,6 +48,7 @@ func newObsCounters() *obsCounters {
 
 func (o *obsCounters) uploadFailed(err error) {
 	cause := uploader.Cause(err)
+	o.events.Failed("upload/"+cause, time.Now(), err)
 	c, ok := o.uploadFailures.Load(cause)
 	if !ok {
 		c, _ = o.uploadFailures.LoadOrStore(cause, new(atomic.Int64))
@@ -71,11 +76,14 @@ func (a *Agent) Registry() *prometheus.Registry {
 	return r
 }
 
-// MetricsHandler serves /metrics (Prometheus text) and /healthz.
+// MetricsHandler serves /metrics (Prometheus text), /healthz, and the
+// status page: / (HTML) and /status (JSON).
 func (a *Agent) MetricsHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(a.Registry(), promhttp.HandlerOpts{ErrorLog: nil}))
 	mux.HandleFunc("/healthz", a.serveHealth)
+	mux.Handle("GET /{$}", status.HTML(a.Status))
+	mux.Handle("GET /status", status.JSON(a.Status))
 	return mux
 }
 

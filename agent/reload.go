@@ -202,6 +202,7 @@ func (a *Agent) reloadFile() {
 		}
 		err = a.reload(cfg)
 	}
+	a.obs.events.Loaded(a.now(), err)
 	if err != nil {
 		a.reloads.failed.Add(1)
 		a.log.Error("configuration rejected; the running configuration stays", "file", a.watch.path, "err", err)

@@ -8,6 +8,7 @@ import (
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"github.com/elb-access-logger/elb-access-logger/agent/ship"
 	"github.com/elb-access-logger/elb-access-logger/agent/spool"
+	"github.com/elb-access-logger/elb-access-logger/agent/status"
 	"os"
 	"slices"
 	"sync"
@@ -268,6 +269,7 @@ func (a *Agent) prepareBucket(ctx context.Context, cfg *config.Config) error {
 	if err := a.store().Provision(ctx, spec); err != nil {
 		if !errors.Is(err, context.Canceled) {
 			a.obs.provisionErrors.Add(1)
+			a.obs.events.Failed("provisioning", a.now(), err)
 		}
 		return err
 	}
@@ -339,6 +341,7 @@ func (a *Agent) upload(ctx context.Context, cfg *config.Config, seg spool.Segmen
 	a.parked.Release(seg)
 	a.obs.uploadLatency.Observe(time.Since(start).Seconds())
 	a.obs.lastUploadNanos.Store(time.Now().UnixNano())
+	a.obs.events.Uploaded(status.Upload{Time: time.Now(), Bucket: dest.Bucket, Object: key, Bytes: seg.Size})
 	a.uploadsOK.Add(1)
 	if err := a.spool.Remove(seg); err != nil {
 		// Uploaded but not removed: the next round uploads the same

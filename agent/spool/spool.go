@@ -371,6 +371,14 @@ func (s *Spool) Activity() (lastSeal time.Time, open int64) {
 	return s.lastSeal, s.activeSize + int64(len(s.buf))
 }
 
+// Window reports the open window: its scheduled end, its bytes (file and
+// buffer) and its lines (written and buffered), for the status page.
+func (s *Spool) Window() (end time.Time, bytes, lines int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.end, s.activeSize + int64(len(s.buf)), s.win.Lines + int64(len(s.bufFlags))
+}
+
 // Flush writes buffered lines to the active file (the kernel's page cache:
 // from then on they survive the process being killed, not a power loss).
 func (s *Spool) Flush() error {
