@@ -26,31 +26,18 @@ const ShutdownTimeout = 10 * time.Second
 
 // Agent is one running access-log agent.
 type Agent struct {
-	id       identity.Identity
-	bucket   string
 	uploader Uploader
 	log      *slog.Logger
 	now      func() time.Time
 
-	spool   *spool.Spool
-	clock   *spool.Clock   // fsyncs, seals and evicts; set by Start
-	fs      spool.FS       // the spool's filesystem; nil is the real one
-	in      *ingest.Ingest // listeners and the datagram -> line pipeline; set by Start
-	backoff ship.Backoff
-	kick    chan struct{} // a segment was sealed: upload it
-
-	uploadMu       sync.Mutex // one upload round at a time; guards bucket, bucketReady, bucketFor, verified, forceProvision, id
-	bucketReady    bool
-	bucketFor      ship.Destination    // the settings bucket and bucketReady are for
-	verified       ship.ProvisionState // what the store was last seen to match
-	forceProvision bool                // the store changed under us: do not trust provisioned.json
-	started        time.Time           // set by Start; segments found then are due the spread after it
-	inflight       sync.Map            // segment path -> struct{}: being uploaded
-	uploadErr      ship.ErrOnce
-	spoolErr       ship.ErrOnce
-	parked         ship.Parking // segments that failed permanently, each with its own backoff
-
-	uploadsOK, uploadsFailed, provisions atomic.Int64
+	spool    *spool.Spool
+	clock    *spool.Clock   // fsyncs, seals and evicts; set by Start
+	fs       spool.FS       // the spool's filesystem; nil is the real one
+	in       *ingest.Ingest // listeners and the datagram -> line pipeline; set by Start
+	ship     *ship.Shipper  // upload rounds; set by Start
+	backoff  ship.Backoff
+	started  time.Time // set by Start; segments found then are due the spread after it
+	spoolErr ship.ErrOnce
 
 	// Hot reload and identity (reload.go, identity.go).
 	live     atomic.Pointer[liveConfig] // what reloads may change
@@ -76,8 +63,7 @@ type Agent struct {
 
 // New checks cfg and prepares an agent. It binds nothing until Start.
 func New(cfg *config.Config, up Uploader, log *slog.Logger) (*Agent, error) {
-	a := &Agent{uploader: up, log: log, now: time.Now, backoff: ship.DefaultBackoff,
-		kick: make(chan struct{}, 1), obs: newObsCounters()}
+	a := &Agent{uploader: up, log: log, now: time.Now, backoff: ship.DefaultBackoff, obs: newObsCounters()}
 	cfg = a.initELB(cfg)
 	sched, err := config.WindowSchedule(cfg)
 	if err != nil {
@@ -86,7 +72,6 @@ func New(cfg *config.Config, up Uploader, log *slog.Logger) (*Agent, error) {
 	if _, err := parser.NewEncoder(cfg.Format, parser.EncoderOptions{}); err != nil {
 		return nil, err
 	}
-	a.id = cfg.Identity()
 	a.obs.events.Loaded(a.now(), nil)
 	a.live.Store(&liveConfig{cfg: cfg, sched: sched})
 	var src identity.Source
@@ -112,16 +97,17 @@ func (a *Agent) Start() error {
 		a.log.Error("spool: files of an earlier run not sealed yet; retrying at the next window end", "err", err)
 	}
 	a.spool = sp
+	a.ship = ship.New(ship.Options{Segments: sp, Sealer: sp, Uploader: a.uploader, FS: a.fs, Config: cfg,
+		Started: a.started, Now: a.now, Backoff: a.backoff, Log: a.log.With("component", "ship"),
+		Latency: a.obs.uploadLatency, Events: &a.obs.events, SpoolResult: a.spoolResult})
 	a.clock = spool.NewClock(sp, cfg.FsyncInterval, cfg.SpoolMaxBytes, a.log.With("component", "spool"), spool.ClockHooks{
 		Now:        a.now,
 		BeforeSeal: a.noteDrops,
 		Sealed:     a.kickUploads,
-		Busy: func(s spool.Segment) bool {
-			_, busy := a.inflight.Load(s.Path)
-			return busy
-		},
-		Result: a.spoolResult,
+		Busy:       func(s spool.Segment) bool { return a.ship.Busy(s) },
+		Result:     a.spoolResult,
 	})
+	a.clock.SetObjectBytes(cfg.MaxObjectBytes)
 	o := a.ingestOpts
 	o.MaxMessageBytes, o.ReceiveBufferBytes = cfg.MaxMessageBytes, cfg.ReceiveBufferBytes
 	o.UnixSocket = ingest.UnixSocket{Mode: cfg.UnixSocketMode, Group: cfg.UnixSocketGroup,
@@ -202,7 +188,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	upDone := make(chan struct{})
 	go func() {
 		defer close(upDone)
-		a.uploadLoop(upCtx)
+		a.ship.Run(upCtx)
 	}()
 
 	clockCtx, clockCancel := context.WithCancel(context.Background())
@@ -237,9 +223,8 @@ func (a *Agent) OnIdentity(f func(identity.Identity)) { a.onIdentity = f }
 
 // kickUploads asks the upload loop for a round.
 func (a *Agent) kickUploads() {
-	select {
-	case a.kick <- struct{}{}:
-	default: // a round is already due
+	if a.ship != nil {
+		a.ship.Kick()
 	}
 }
 
@@ -253,8 +238,8 @@ func (a *Agent) shutdown() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
-	a.uploadRound(ctx, true) // the spread is for a fleet in step; a stopping node does not wait
-	a.closeMetrics()         // scrapes see the final round; /healthz says 503 meanwhile
+	a.ship.Final(ctx) // the spread is for a fleet in step; a stopping node does not wait
+	a.closeMetrics()  // scrapes see the final round; /healthz says 503 meanwhile
 	if segs, err := a.spool.Sealed(); err == nil && len(segs) > 0 {
 		a.log.Warn("segments kept in the spool for the next start", "segments", len(segs))
 	}
@@ -276,4 +261,32 @@ func (a *Agent) spoolResult(err error) {
 	if a.spoolErr.Failed(err) {
 		a.log.Error("spool write failed; lines kept in memory and retried", "err", err, "write_errors", a.spool.Stats().WriteErrors)
 	}
+}
+
+// shipStats returns the Shipper's counters; zero before Start.
+func (a *Agent) shipStats() ship.Stats {
+	if a.ship == nil {
+		return ship.Stats{}
+	}
+	return a.ship.Stats()
+}
+
+// UploadStats returns how many segment uploads the store acknowledged and
+// how many failed (after their retries), for metrics.
+func (a *Agent) UploadStats() (ok, failed int64) {
+	st := a.shipStats()
+	return st.Uploads, st.UploadFailures
+}
+
+// ProvisionStats returns how often this process provisioned its bucket
+// (each time a Provision call succeeded), for metrics.
+func (a *Agent) ProvisionStats() int64 { return a.shipStats().Provisions }
+
+// SpoolStats returns the spool's counters (write errors, dropped lines,
+// windows sealed, segments evicted), for metrics. Zero before Start.
+func (a *Agent) SpoolStats() spool.Stats {
+	if a.spool == nil {
+		return spool.Stats{}
+	}
+	return a.spool.Stats()
 }

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,13 +103,13 @@ func (e *ELBClient) AccessLog(ctx context.Context, lbName string) (AccessLog, er
 }
 
 // elbStateFile in the spool directory keeps the last known attribute (so
-// a restart while the ELB API is unreachable keeps following it) and the
-// destinations of segments sealed under earlier settings.
-const elbStateFile = "elb-api-state.json"
+// a restart while the ELB API is unreachable keeps following it). Versions
+// before ship.PinsFile kept the pins of sealed segments in it too; the
+// Shipper moves them out, and a save drops them.
+const elbStateFile = ship.LegacyStateFile
 
 type elbStateData struct {
-	AccessLog *AccessLog                  `json:"access_log,omitempty"`
-	Pinned    map[string]ship.Destination `json:"pinned,omitempty"` // segment file name -> ship.Destination
+	AccessLog *AccessLog `json:"access_log,omitempty"`
 }
 
 // elbState is the agent's part of elb-api mode.
@@ -118,14 +117,8 @@ type elbState struct {
 	src  AccessLogSource
 	base atomic.Pointer[config.Config] // the property file's configuration
 
-	mu     sync.Mutex // guards attr and pinned, and the state file
-	attr   *AccessLog // nil: not known yet (logging stays off)
-	pinned map[string]ship.Destination
-
-	// destMu makes a change of ship.Destination atomic for upload rounds: the
-	// new configuration and the pins of the segments sealed under the old
-	// one appear together.
-	destMu sync.Mutex
+	mu   sync.Mutex // guards attr and the state file
+	attr *AccessLog // nil: not known yet (logging stays off)
 
 	polls, pollErrors, rejected, changes atomic.Int64
 }
@@ -170,7 +163,6 @@ func loadELBState(fsys spool.FS, dir string) (elbStateData, error) {
 // spool directory and returns the effective configuration.
 func (a *Agent) initELB(cfg *config.Config) *config.Config {
 	a.elb.base.Store(cfg)
-	a.elb.pinned = map[string]ship.Destination{}
 	if cfg.Source != config.SourceELBAPI {
 		return cfg
 	}
@@ -182,9 +174,6 @@ func (a *Agent) initELB(cfg *config.Config) *config.Config {
 		a.elb.attr = st.AccessLog
 		a.log.Info("elb api: last known AccessLog attribute in force until the ELB API answers", "enabled", st.AccessLog.Enabled,
 			"bucket", st.AccessLog.Bucket, "prefix", st.AccessLog.Prefix, "emit_interval", st.AccessLog.EmitInterval)
-	}
-	for k, v := range st.Pinned {
-		a.elb.pinned[k] = v
 	}
 	return effectiveConfig(cfg, a.elb.attr)
 }
@@ -204,87 +193,13 @@ func effectiveConfig(base *config.Config, attr *AccessLog) *config.Config {
 	return base.WithAccessLog(l.Enabled, l.Bucket, l.Prefix, l.EmitInterval)
 }
 
-// switchLive publishes next. In elb-api mode, when the ship.Destination, the
-// schedule or enabled changes, the active window is sealed first and every
-// segment sealed so far is pinned to the old ship.Destination, so no window
-// mixes two destinations and none goes where the owner no longer wants it.
-func (a *Agent) switchLive(old *liveConfig, next *liveConfig) {
-	oc, nc := old.cfg, next.cfg
-	if !oc.UserBucket && !nc.UserBucket {
-		a.storeLive(next)
-		return
-	}
-	oldDest, newDest := ship.DestOf(oc, oc.Bucket), ship.DestOf(nc, nc.Bucket)
-	if oldDest == newDest && oc.Enabled == nc.Enabled && windowSpec(oc) == windowSpec(nc) {
-		a.storeLive(next)
-		return
-	}
-	a.elb.destMu.Lock()
-	defer a.elb.destMu.Unlock()
+// switchLive publishes next and hands it to the Shipper, which seals the
+// open window and pins the segments sealed so far when the destination
+// changes (ship.Shipper.SetTarget).
+func (a *Agent) switchLive(next *liveConfig) {
 	a.storeLive(next)
-	if a.spool != nil {
-		// The new schedule names the next window's end.
-		if err := a.spool.SealEarly(a.now()); err != nil {
-			a.spoolResult(err)
-		}
-		a.pinSealed(oldDest)
-		a.kickUploads()
-	}
-	if nc.Enabled && (!oc.Enabled || oldDest != newDest) {
-		a.resetProvisioning() // the test file is written on enable and on a bucket change
-	}
-}
-
-// windowSpec is the cron spec of cfg's windows.
-func windowSpec(c *config.Config) string {
-	if c.Schedule != "" {
-		return c.Schedule
-	}
-	return strconv.Itoa(c.EmitInterval)
-}
-
-// pinSealed pins every sealed segment not pinned yet to d, and forgets
-// pins of segments that are gone.
-func (a *Agent) pinSealed(d ship.Destination) {
-	segs, err := a.spool.Sealed()
-	if err != nil {
-		a.spoolResult(err)
-		return
-	}
-	a.elb.mu.Lock()
-	defer a.elb.mu.Unlock()
-	live := map[string]bool{}
-	for _, s := range segs {
-		name := filepath.Base(s.Path)
-		live[name] = true
-		if _, ok := a.elb.pinned[name]; !ok && d.Bucket != "" {
-			a.elb.pinned[name] = d
-		}
-	}
-	for name := range a.elb.pinned {
-		if !live[name] {
-			delete(a.elb.pinned, name)
-		}
-	}
-	a.saveELBStateLocked()
-}
-
-// pinFor returns the ship.Destination seg was pinned to, if any.
-func (a *Agent) pinFor(seg spool.Segment) (ship.Destination, bool) {
-	a.elb.mu.Lock()
-	defer a.elb.mu.Unlock()
-	d, ok := a.elb.pinned[filepath.Base(seg.Path)]
-	return d, ok
-}
-
-// unpin forgets the pin of an uploaded segment.
-func (a *Agent) unpin(seg spool.Segment) {
-	a.elb.mu.Lock()
-	defer a.elb.mu.Unlock()
-	name := filepath.Base(seg.Path)
-	if _, ok := a.elb.pinned[name]; ok {
-		delete(a.elb.pinned, name)
-		a.saveELBStateLocked()
+	if a.ship != nil {
+		a.ship.SetTarget(next.cfg)
 	}
 }
 
@@ -292,7 +207,7 @@ func (a *Agent) unpin(seg spool.Segment) {
 // elb.mu held. A failure is logged: the state in memory stays in force.
 func (a *Agent) saveELBStateLocked() {
 	dir := a.Config().SpoolDir
-	data, err := json.MarshalIndent(elbStateData{AccessLog: a.elb.attr, Pinned: a.elb.pinned}, "", "  ")
+	data, err := json.MarshalIndent(elbStateData{AccessLog: a.elb.attr}, "", "  ")
 	if err == nil {
 		err = spool.WriteFileAtomic(a.filesys(), dir, elbStateFile, data)
 	}
@@ -400,4 +315,12 @@ func (a *Agent) derive(file *config.Config) *config.Config {
 	a.elb.mu.Lock()
 	defer a.elb.mu.Unlock()
 	return effectiveConfig(file, a.elb.attr)
+}
+
+// filesys is the spool's filesystem seam.
+func (a *Agent) filesys() spool.FS {
+	if a.fs == nil {
+		return spool.OSFS{}
+	}
+	return a.fs
 }

@@ -8,10 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/ship"
 	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -320,7 +323,8 @@ func TestELBAPIFollowsChanges(t *testing.T) {
 	if err != nil || len(segs) != 1 {
 		t.Fatalf("spool after disable: got %d segments (%v), want the 1 with line four", len(segs), err)
 	}
-	if d, ok := agent.pinFor(segs[0]); !ok || d.Bucket != "bucket-two" || d.Prefix != "p2" {
+	pins := readPins(t, c.SpoolDir)
+	if d, ok := pins[filepath.Base(segs[0].Path)]; !ok || d.Bucket != "bucket-two" || d.Prefix != "p2" {
 		t.Errorf("pin of the kept segment: got %+v %v, want bucket-two/p2", d, ok)
 	}
 
@@ -337,14 +341,31 @@ func TestELBAPIFollowsChanges(t *testing.T) {
 	}
 	up.mu.Unlock()
 
-	// The state file keeps the last attribute and the pin.
+	// The state file keeps the last attribute, pins.json the pin.
 	st, err := loadELBState(nil, c.SpoolDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.AccessLog == nil || st.AccessLog.Enabled || len(st.Pinned) != 1 {
-		t.Errorf("state file: got %+v, want disabled with one pin", st)
+	if st.AccessLog == nil || st.AccessLog.Enabled {
+		t.Errorf("state file: got %+v, want disabled", st)
 	}
+	if pins := readPins(t, c.SpoolDir); len(pins) != 1 {
+		t.Errorf("pins.json: got %+v, want one pin", pins)
+	}
+}
+
+// readPins reads the pins the Shipper keeps in the spool directory.
+func readPins(t *testing.T, dir string) map[string]ship.Destination {
+	t.Helper()
+	pins := map[string]ship.Destination{}
+	data, err := os.ReadFile(filepath.Join(dir, ship.PinsFile))
+	if err != nil {
+		t.Fatalf("pins: %v", err)
+	}
+	if err := json.Unmarshal(data, &pins); err != nil {
+		t.Fatalf("pins: %v", err)
+	}
+	return pins
 }
 
 // TestELBAPIUnreachableKeepsLastKnown: a restart with the ELB API down
@@ -446,7 +467,7 @@ elb_access_logger_elb_api_polls_total 4
 # TYPE elb_access_logger_elb_api_rejected_total counter
 elb_access_logger_elb_api_rejected_total 2
 `
-	if err := testutil.CollectAndCompare(agentCollector{a}, strings.NewReader(want),
+	if err := testutil.CollectAndCompare(agentCollector{a: a}, strings.NewReader(want),
 		"elb_access_logger_elb_api_changes_total", "elb_access_logger_elb_api_poll_errors_total",
 		"elb_access_logger_elb_api_polls_total", "elb_access_logger_elb_api_rejected_total"); err != nil {
 		t.Error(err)

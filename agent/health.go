@@ -21,11 +21,11 @@ func (a *Agent) health(now time.Time) (ok bool, why string) {
 	if stalled, ok := a.stalled(now); ok && stalled > 2*window {
 		return false, fmt.Sprintf("lines arrive but no window was sealed or uploaded for %s, longer than two windows (%s)", stalled.Round(time.Second), 2*window)
 	}
-	since := a.obs.failingSince.Load()
-	if since == 0 {
+	since := a.shipStats().FailingSince
+	if since.IsZero() {
 		return true, "ok; " + listening
 	}
-	failing := now.Sub(time.Unix(0, since))
+	failing := now.Sub(since)
 	if failing > 2*window {
 		return false, fmt.Sprintf("uploads failing for %s, longer than two windows (%s)", failing.Round(time.Second), 2*window)
 	}
@@ -47,8 +47,8 @@ func (a *Agent) stalled(now time.Time) (time.Duration, bool) {
 	if lastSeal.After(last) {
 		last = lastSeal
 	}
-	if n := a.obs.lastUploadNanos.Load(); n > 0 && time.Unix(0, n).After(last) {
-		last = time.Unix(0, n)
+	if up := a.shipStats().LastUpload; up.After(last) {
+		last = up
 	}
 	return now.Sub(last), true
 }

@@ -7,14 +7,11 @@ import (
 	"sync"
 )
 
-// identityState hands the identity the resolver delivers (setIdentity)
-// to upload rounds (takeIdentity).
+// identityState keeps the latest identity the resolver delivered, for the
+// load balancer's name (lbName); the Shipper has its own copy.
 type identityState struct {
-	mu          sync.Mutex // guards the fields below
-	latest      identity.Identity
-	ready       bool // latest is complete; uploads may go
-	reprovision bool // settings of the bucket changed
-	waitLogged  bool
+	mu     sync.Mutex // guards latest
+	latest identity.Identity
 }
 
 // setIdentity publishes an identity the resolver delivered: the encoder
@@ -25,8 +22,6 @@ func (a *Agent) setIdentity(id identity.Identity, complete bool) {
 		a.in.SetLBName(id.LBName)
 	}
 	a.ids.latest = id
-	a.ids.ready = complete
-	a.ids.waitLogged = false
 	a.ids.mu.Unlock()
 	if a.onIdentity != nil {
 		a.onIdentity(id)
@@ -34,9 +29,10 @@ func (a *Agent) setIdentity(id identity.Identity, complete bool) {
 	if !complete {
 		a.log.Error("identity incomplete; set access_log.owner_account and the bucket template's values in the property file",
 			"account", id.Account, "lb_name", id.LBName, "node_ip", id.PublicIPv4, "instance_id", id.InstanceID)
-		return
 	}
-	a.kickUploads()
+	if a.ship != nil {
+		a.ship.SetIdentity(id, complete)
+	}
 }
 
 // resolveIdentity starts resolving the identity of the configuration in
@@ -46,35 +42,11 @@ func (a *Agent) resolveIdentity(ctx context.Context) {
 	a.resolver.Resolve(ctx, cfg.Identity(), cfg.Bucket)
 }
 
-// takeIdentity moves the latest complete identity into the upload state,
-// forgetting the bucket when the identity or the bucket settings changed.
-// It reports false while the identity is not known yet. Call it with
-// uploadMu held.
-func (a *Agent) takeIdentity() bool {
-	a.ids.mu.Lock()
-	defer a.ids.mu.Unlock()
-	if !a.ids.ready {
-		if !a.ids.waitLogged {
-			a.ids.waitLogged = true
-			a.log.Info("sealed segments wait for the node's identity")
-		}
-		return false
-	}
-	if a.ids.latest != a.id || a.ids.reprovision {
-		a.id = a.ids.latest
-		a.bucket = ""
-		a.bucketReady = false
-		a.forceProvision = a.forceProvision || a.ids.reprovision
-		a.ids.reprovision = false
-	}
-	return true
-}
-
 // resetProvisioning makes the next upload round provision the bucket again.
 func (a *Agent) resetProvisioning() {
-	a.ids.mu.Lock()
-	a.ids.reprovision = true
-	a.ids.mu.Unlock()
+	if a.ship != nil {
+		a.ship.Reprovision()
+	}
 }
 
 // lbName is the load balancer name of the latest identity (metadata or

@@ -6,16 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/elb-access-logger/elb-access-logger/agent/ingest"
+	"github.com/elb-access-logger/elb-access-logger/agent/ship"
 	"github.com/elb-access-logger/elb-access-logger/agent/status"
 	"github.com/elb-access-logger/elb-access-logger/parser"
-	"github.com/elb-access-logger/elb-access-logger/uploader"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
@@ -25,14 +22,10 @@ import (
 // metricPrefix starts every metric name of the agent.
 const metricPrefix = "elb_access_logger_"
 
-// obsCounters are the counts the hot paths keep (atomics: no allocation,
-// no lock) and the state the collector and /healthz read.
+// obsCounters are what the root keeps for metrics beyond the components'
+// Stats: the upload latency histogram the Shipper observes into.
 type obsCounters struct {
-	uploadFailures  sync.Map // uploader.Cause -> *atomic.Int64
-	uploadLatency   prometheus.Histogram
-	lastUploadNanos atomic.Int64 // unix time of the last acknowledged upload
-	provisionErrors atomic.Int64
-	failingSince    atomic.Int64 // unix nanos the upload rounds started failing; 0 when the last one worked
+	uploadLatency prometheus.Histogram
 	// events keeps, for the status page, the last upload, the last error
 	// of each cause and the last configuration load.
 	events status.Recorder
@@ -46,25 +39,6 @@ func newObsCounters() *obsCounters {
 	})}
 }
 
-func (o *obsCounters) uploadFailed(err error) {
-	cause := uploader.Cause(err)
-	o.events.Failed("upload/"+cause, time.Now(), err)
-	c, ok := o.uploadFailures.Load(cause)
-	if !ok {
-		c, _ = o.uploadFailures.LoadOrStore(cause, new(atomic.Int64))
-	}
-	c.(*atomic.Int64).Add(1)
-}
-
-// roundDone records the outcome of an upload round for /healthz.
-func (o *obsCounters) roundDone(err error, now time.Time) {
-	if err == nil {
-		o.failingSince.Store(0)
-		return
-	}
-	o.failingSince.CompareAndSwap(0, now.UnixNano())
-}
-
 // Registry returns a registry holding the agent's metrics (and the Go
 // runtime's, the process's and elb_access_logger_build_info, whose labels
 // are what --version prints); every Agent has its own.
@@ -72,7 +46,7 @@ func (a *Agent) Registry() *prometheus.Registry {
 	r := prometheus.NewRegistry()
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector(strings.TrimSuffix(metricPrefix, "_")),
-		a.obs.uploadLatency, agentCollector{a})
+		a.obs.uploadLatency, agentCollector{a: a})
 	return r
 }
 
@@ -105,7 +79,8 @@ var (
 	descTrunc     = desc("lines_truncated_total", "Lines HAProxy cut short before sending them (raise log ... len).")
 	descDropped   = desc("lines_dropped_total", "Lines refused because the spool's memory buffer was full while the disk refused writes.")
 	descSpooled   = desc("spooled_bytes_total", "Bytes of encoded lines written to the spool.")
-	descSealed    = desc("windows_sealed_total", "Windows sealed into segments.")
+	descSealed    = desc("windows_sealed_total", "Windows sealed into segments, pieces included.")
+	descPieces    = desc("window_pieces_total", "Segments sealed as pieces of a window still open, which outgrew access_log.max_object_bytes or a quarter of spool.max_bytes.")
 	descSteps     = desc("clock_steps_total", "Times the wall clock was found behind the windows already sealed (a step back): windows then end on the schedule after now and future-named segments are uploaded at once.")
 	descEvicted   = desc("segments_evicted_total", "Sealed segments evicted by spool.max_bytes before upload.")
 	descEvBytes   = desc("segments_evicted_bytes_total", "Bytes of sealed segments evicted by spool.max_bytes.")
@@ -137,12 +112,22 @@ var (
 )
 
 // agentCollector reads the agent's counters at scrape time.
-type agentCollector struct{ a *Agent }
+type agentCollector struct {
+	a    *Agent
+	ship func() ship.Stats // nil: the agent's Shipper's
+}
+
+func (c agentCollector) shipStats() ship.Stats {
+	if c.ship != nil {
+		return c.ship()
+	}
+	return c.a.shipStats()
+}
 
 func (c agentCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDatagrams, descRecvBytes, descOversize, descKernel, descMalformed, descConnsOpen,
 		descConnsAcc, descConnsRef, descLines, descUnparsed,
-		descTrunc, descDropped, descSpooled, descSealed, descSteps, descEvicted, descEvBytes, descEvLines, descWriteErr,
+		descTrunc, descDropped, descSpooled, descSealed, descPieces, descSteps, descEvicted, descEvBytes, descEvLines, descWriteErr,
 		descUpOK, descUpFail, descLastUp, descProv, descProvErr, descReloadOK, descReloadErr, descPendSegs,
 		descPendBytes, descParked, descHAProxy, descHAErr, descUp, descELBPolls, descELBErrs, descELBRej, descELBChg,
 		descMaxBytes, descWindowLen, descWindowEnd, descIdentity} {
@@ -188,27 +173,24 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 	st := a.SpoolStats()
 	counter(descDropped, st.DroppedLines)
 	counter(descSealed, st.Sealed)
+	counter(descPieces, st.Pieces)
 	counter(descSteps, st.ClockSteps)
 	counter(descEvicted, st.Evicted)
 	counter(descEvBytes, st.EvictedBytes)
 	counter(descEvLines, st.EvictedLines)
 	counter(descWriteErr, st.WriteErrors)
-	ok, _ := a.UploadStats()
-	counter(descUpOK, ok)
-	var causes []string
-	a.obs.uploadFailures.Range(func(k, _ any) bool { causes = append(causes, k.(string)); return true })
-	sort.Strings(causes)
-	for _, cause := range causes {
-		v, _ := a.obs.uploadFailures.Load(cause)
-		counter(descUpFail, v.(*atomic.Int64).Load(), cause)
+	sh := c.shipStats()
+	counter(descUpOK, sh.Uploads)
+	for _, cause := range sh.Causes() {
+		counter(descUpFail, sh.FailuresByCause[cause], cause)
 	}
 	var last float64
-	if n := a.obs.lastUploadNanos.Load(); n > 0 {
-		last = float64(n) / 1e9
+	if !sh.LastUpload.IsZero() {
+		last = float64(sh.LastUpload.UnixNano()) / 1e9
 	}
 	gauge(descLastUp, last)
-	counter(descProv, a.ProvisionStats())
-	counter(descProvErr, a.obs.provisionErrors.Load())
+	counter(descProv, sh.Provisions)
+	counter(descProvErr, sh.ProvisionErrors)
 	rok, rfail := a.ReloadStats()
 	counter(descReloadOK, rok)
 	counter(descReloadErr, rfail)
@@ -216,15 +198,12 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 		segs, bytes, _ := a.spool.Pending()
 		gauge(descPendSegs, float64(segs))
 		gauge(descPendBytes, float64(bytes))
-		gauge(descParked, float64(a.parked.Len()))
+		gauge(descParked, float64(sh.Parked))
 		gauge(descWindowEnd, float64(a.spool.End().UnixNano())/1e9)
 	}
 	gauge(descMaxBytes, float64(a.live.Load().cfg.SpoolMaxBytes))
 	gauge(descWindowLen, a.windowLength(time.Now()).Seconds())
-	a.ids.mu.Lock()
-	idReady := a.ids.ready
-	a.ids.mu.Unlock()
-	gauge(descIdentity, b2f(idReady))
+	gauge(descIdentity, b2f(sh.IdentityReady))
 	es := a.ELBStats()
 	counter(descELBPolls, es.Polls)
 	counter(descELBErrs, es.PollErrors)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elb-access-logger/elb-access-logger/agent/ship"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
@@ -285,8 +286,10 @@ func TestMetricsLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.obs.uploadFailed(&uploader.Error{Kind: uploader.ErrAccessDenied, Err: fmt.Errorf("403")})
-	problems, err := testutil.CollectAndLint(agentCollector{a})
+	stats := func() ship.Stats {
+		return ship.Stats{FailuresByCause: map[string]int64{uploader.Cause(&uploader.Error{Kind: uploader.ErrAccessDenied, Err: fmt.Errorf("403")}): 1}}
+	}
+	problems, err := testutil.CollectAndLint(agentCollector{a: a, ship: stats})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,11 +312,11 @@ func TestCollectorReadsAgentStats(t *testing.T) {
 	}
 	a.reloads.ok.Add(2)
 	a.reloads.failed.Add(1)
-	a.uploadsOK.Add(5)
-	a.obs.provisionErrors.Add(3)
-	a.obs.uploadFailed(&uploader.Error{Kind: uploader.ErrAccessDenied, Err: fmt.Errorf("403")})
-	a.obs.uploadFailed(&uploader.Error{Kind: uploader.ErrAccessDenied, Err: fmt.Errorf("403")})
-	a.obs.uploadFailed(fmt.Errorf("something else"))
+	denied := uploader.Cause(&uploader.Error{Kind: uploader.ErrAccessDenied, Err: fmt.Errorf("403")})
+	stats := func() ship.Stats {
+		return ship.Stats{Uploads: 5, ProvisionErrors: 3,
+			FailuresByCause: map[string]int64{denied: 2, uploader.Cause(fmt.Errorf("something else")): 1}}
+	}
 	want := `
 # HELP elb_access_logger_config_reload_failures_total Configuration reloads rejected (bad file, listener not bound).
 # TYPE elb_access_logger_config_reload_failures_total counter
@@ -332,7 +335,7 @@ elb_access_logger_upload_failures_total{cause="other"} 1
 # TYPE elb_access_logger_uploads_total counter
 elb_access_logger_uploads_total 5
 `
-	if err := testutil.CollectAndCompare(agentCollector{a}, strings.NewReader(want),
+	if err := testutil.CollectAndCompare(agentCollector{a: a, ship: stats}, strings.NewReader(want),
 		"elb_access_logger_config_reload_failures_total", "elb_access_logger_config_reloads_total",
 		"elb_access_logger_provisioning_errors_total", "elb_access_logger_upload_failures_total",
 		"elb_access_logger_uploads_total"); err != nil {

@@ -31,6 +31,7 @@ func (a *Agent) storeLive(next *liveConfig) {
 	a.live.Store(next)
 	if a.clock != nil {
 		a.clock.SetMaxBytes(next.cfg.SpoolMaxBytes)
+		a.clock.SetObjectBytes(next.cfg.MaxObjectBytes)
 	}
 	if a.in == nil {
 		return
@@ -234,8 +235,7 @@ func (a *Agent) reload(next *config.Config) error {
 	}
 	a.reloadMu.Lock()
 	defer a.reloadMu.Unlock()
-	oldLive := a.live.Load()
-	old := oldLive.cfg
+	old := a.live.Load().cfg
 	next = a.derive(next)
 	diff := config.Diff(old, next)
 	for _, k := range diff.Restart {
@@ -254,7 +254,7 @@ func (a *Agent) reload(next *config.Config) error {
 			return err
 		}
 	}
-	a.switchLive(oldLive, &liveConfig{cfg: next, sched: sched})
+	a.switchLive(&liveConfig{cfg: next, sched: sched})
 	if diff.Reprovision {
 		a.resetProvisioning()
 	}

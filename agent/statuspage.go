@@ -40,7 +40,7 @@ func (a *Agent) Status() status.Status {
 		}
 		st.Spool.Bytes = a.spool.Bytes()
 	}
-	st.Parked = a.parked.Len()
+	st.Parked = a.shipStats().Parked
 	st.LastUpload, st.Errors = a.obs.events.Last()
 	st.Reload = a.obs.events.Reload()
 	st.Reload.Applied, st.Reload.Rejected = a.ReloadStats()
@@ -58,9 +58,8 @@ func later(a, b time.Time) time.Time {
 // identityStatus is the identity uploads use, each value with where it
 // came from: the property file, servo.conf or the instance metadata.
 func (a *Agent) identityStatus(cfg *config.Config) status.Identity {
-	a.ids.mu.Lock()
-	id, complete := a.ids.latest, a.ids.ready
-	a.ids.mu.Unlock()
+	sh := a.shipStats()
+	id, complete := sh.Identity, sh.IdentityReady
 	if id == (identity.Identity{}) {
 		id = cfg.Identity() // the resolver has not delivered yet
 	}

@@ -234,6 +234,12 @@ func classify(err error) error {
 		return ErrServer
 	case code == http.StatusForbidden:
 		return ErrAccessDenied
+	case code == http.StatusBadRequest && apiCode(err) == "":
+		// A 400 whose body was lost, the same way: the store refused
+		// the request as it stood (a storage class it does not know, a
+		// body too large for one request) and sending it again as it is
+		// cannot help.
+		return nil
 	case code == http.StatusNotFound && apiCode(err) == "":
 		// A 404 whose body was lost (the store closed the connection
 		// while the request was still being sent), so no code says what

@@ -305,3 +305,39 @@ func TestNotFoundWithoutBody(t *testing.T) {
 		t.Fatalf("got %v (cause %s), want ErrNoSuchBucket", err, Cause(err))
 	}
 }
+
+// answerWithoutBody answers status with the start of an error body, then
+// ends the connection: the client has the status and no code.
+func answerWithoutBody(status int) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/xml")
+		w.Header().Set("Content-Length", "500")
+		w.WriteHeader(status)
+		w.Write([]byte(`<?xml version="1.0"`))
+		if hj, ok := w.(http.Hijacker); ok {
+			if c, _, err := hj.Hijack(); err == nil {
+				c.Close()
+			}
+		}
+	}
+}
+
+// A 400 whose body was lost is a refusal of the request as it stands:
+// permanent, not a network error retried unchanged; a 404 whose body was
+// lost on a multipart request means the upload is gone (start the object
+// again), not the bucket.
+func TestStatusWithoutBody(t *testing.T) {
+	f := newFakeS3("AKID")
+	f.buckets["bkt"] = true
+	f.answers["PUT /bkt/k"] = answerWithoutBody(http.StatusBadRequest)
+	f.answers["PUT /bkt/u"] = answerWithoutBody(http.StatusNotFound)
+	c := newTestClient(t, f, func(o *Options) { o.UploaderID = "logger" })
+	err := c.Put(context.Background(), Object{Bucket: "bkt", Key: "k", Body: strings.NewReader("x"), Size: 1})
+	if err == nil || Retryable(err) || errors.Is(err, ErrNetwork) {
+		t.Errorf("400 without body: got %v (cause %s), want a permanent error", err, Cause(err))
+	}
+	_, err = c.UploadPart(context.Background(), Upload{Bucket: "bkt", Key: "u", ID: "id"}, 1, strings.NewReader("x"), 1, nil)
+	if !errors.Is(err, ErrNoSuchUpload) || errors.Is(err, ErrNoSuchBucket) {
+		t.Errorf("UploadPart answered 404 without body: got %v (cause %s), want ErrNoSuchUpload", err, Cause(err))
+	}
+}

@@ -28,6 +28,75 @@ const (
 	MaxParts = 10000
 )
 
+// DefaultPartSize is the part size when Options.PartSize is 0.
+const DefaultPartSize = 16 << 20
+
+// readerAt returns o's body as an io.ReaderAt of o.Size bytes from where
+// the body stands, or nil when it is none.
+func readerAt(o Object) (io.ReaderAt, error) {
+	ra, ok := o.Body.(io.ReaderAt)
+	if !ok {
+		return nil, nil
+	}
+	start, err := o.Body.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	return io.NewSectionReader(ra, start, o.Size), nil
+}
+
+// putParts sends o in parts of the client's part size; a part the store
+// refuses as too large lowers the part size and starts the object again,
+// down to MinPartSize.
+func (c *Client) putParts(ctx context.Context, o Object, r io.ReaderAt) error {
+	if err := c.abortAbandoned(ctx, o); err != nil {
+		return err
+	}
+	for {
+		size := PartSize(o.Size, c.partSize.Load())
+		err := c.PutParts(ctx, o, r, o.Size, size, o.SendPart)
+		if !errors.Is(err, ErrEntityTooLarge) || size <= MinPartSize || !c.lowerPartSize(size) {
+			return err
+		}
+	}
+}
+
+// abortAbandoned aborts the multipart uploads of o.Key still in progress:
+// those of an agent killed in the middle of the object, which now starts
+// again. (The bucket's lifecycle rule would abort them after a day; a
+// bucket the agent does not manage has none.)
+func (c *Client) abortAbandoned(ctx context.Context, o Object) error {
+	ups, err := c.ListUploads(ctx, o.Bucket, o.Key)
+	if err != nil {
+		return err
+	}
+	for _, u := range ups {
+		if u.Key != o.Key {
+			continue
+		}
+		if err := c.AbortUpload(ctx, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lowerPartSize lowers the part size below a body of size bytes the store
+// refused as too large: half of it, in whole MiB, at least MinPartSize. It
+// reports whether the part size changed.
+func (c *Client) lowerPartSize(size int64) bool {
+	next := max((size/2)&^(1<<20-1), MinPartSize)
+	for {
+		cur := c.partSize.Load()
+		if next >= cur {
+			return false
+		}
+		if c.partSize.CompareAndSwap(cur, next) {
+			return true
+		}
+	}
+}
+
 // PartSize returns the part size for an object of total bytes: configured,
 // grown to the next MiB when total would need more than MaxParts parts,
 // and never above MaxPartSize. configured <= 0 means MinPartSize.
@@ -282,11 +351,17 @@ func (c *Client) PutParts(ctx context.Context, o Object, r io.ReaderAt, size, pa
 // wrapUpload is wrap for a request about upload u: radosgw answers a
 // request about an upload it no longer knows with 404 NoSuchKey (it looks
 // for the upload's own record), which means the same as NoSuchUpload there.
+// A 404 whose body was lost (radosgw may close the connection as it
+// answers) is taken as NoSuchUpload too: the caller starts the object
+// again, and a bucket that is really gone then says so at CreateUpload.
 func wrapUpload(op string, u Upload, err error) error {
 	err = wrap(op, u.Bucket, u.Key, err)
 	var e *Error
-	if errors.As(err, &e) && e.Kind == nil && httpStatus(e.Err) == http.StatusNotFound && apiCode(e.Err) == "NoSuchKey" {
-		e.Kind = ErrNoSuchUpload
+	if errors.As(err, &e) && httpStatus(e.Err) == http.StatusNotFound {
+		switch code := apiCode(e.Err); {
+		case code == "NoSuchKey" && e.Kind == nil, code == "":
+			e.Kind = ErrNoSuchUpload
+		}
 	}
 	return err
 }

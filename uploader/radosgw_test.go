@@ -95,6 +95,22 @@ func removeBucket(c *s3.Client, bucket string) {
 	c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)})
 }
 
+// coded runs a request until its error, if any, carries the store's
+// error code, at most 3 times. radosgw sometimes closes the connection
+// while it answers an error before the request body was read, and the
+// client then has the status without the body that names the code (the
+// classification falls back on the status; see classify). Tests that
+// check what a code is classified as ask again rather than fail on it.
+func coded(fn func() error) error {
+	var err error
+	for range 3 {
+		if err = fn(); err == nil || apiCode(err) != "" || httpStatus(err) == 0 {
+			return err
+		}
+	}
+	return err
+}
+
 func isAccessDenied(err error) bool {
 	return errors.Is(classify(err), ErrAccessDenied)
 }
@@ -386,7 +402,9 @@ func TestRadosgwErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = bad.Put(ctx, Object{Bucket: missing, Key: "k", Body: strings.NewReader("x"), Size: 1})
+		err = coded(func() error {
+			return bad.Put(ctx, Object{Bucket: missing, Key: "k", Body: strings.NewReader("x"), Size: 1})
+		})
 		if !errors.Is(err, ErrSignature) {
 			t.Errorf("%s with a wrong secret: got %v (cause %s), want ErrSignature", sig, err, Cause(err))
 		}

@@ -97,7 +97,9 @@ func TestRadosgwStorageClass(t *testing.T) {
 		if err := up.Provision(ctx, Bucket{Name: bucket, OwnerAccount: env.LBOwner.Name}); err != nil {
 			t.Fatalf("Provision: %v", err)
 		}
-		err = up.Put(ctx, Object{Bucket: bucket, Key: c.class + ".log", Body: strings.NewReader("x\n"), Size: 2, OwnerAccount: env.LBOwner.Name})
+		err = coded(func() error {
+			return up.Put(ctx, Object{Bucket: bucket, Key: c.class + ".log", Body: strings.NewReader("x\n"), Size: 2, OwnerAccount: env.LBOwner.Name})
+		})
 		if c.ok && err != nil {
 			t.Errorf("Put with class %s: %v", c.class, err)
 		}

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -72,6 +73,11 @@ type Options struct {
 	// Storage is the server-side encryption and storage class of every
 	// object written.
 	Storage Storage
+
+	// PartSize is the size above which Put sends an object as a
+	// multipart upload, in parts of this size (see PartSize); 0 means
+	// DefaultPartSize. A store that refuses a body as too large lowers it.
+	PartSize int64
 
 	// CABundle is a PEM file of CA certificates trusted for the endpoint,
 	// in addition to the system's.
@@ -132,6 +138,9 @@ type Client struct {
 
 	expectOwner string  // ExpectedBucketOwner: "", ExpectedOwnerAuto or an id
 	storage     Storage // sent with every object
+	// partSize is Options.PartSize, lowered when the store refuses a body
+	// as too large (EntityTooLarge).
+	partSize atomic.Int64
 
 	mu         sync.Mutex
 	uploaderID string // canonical id of the uploading account, once known
@@ -204,6 +213,14 @@ func New(opts Options) (*Client, error) {
 		return nil, fmt.Errorf("uploader: signature %q is not %s or %s", opts.Signature, SignatureV4, SignatureV2)
 	}
 	c := &Client{s3: s3.New(o), naming: opts.naming(), uploaderID: opts.UploaderID, expectOwner: opts.ExpectedBucketOwner, storage: opts.Storage}
+	switch {
+	case opts.PartSize == 0:
+		c.partSize.Store(DefaultPartSize)
+	case opts.PartSize < MinPartSize || opts.PartSize > MaxPartSize:
+		return nil, fmt.Errorf("uploader: part size %d is not from %d to %d bytes", opts.PartSize, MinPartSize, MaxPartSize)
+	default:
+		c.partSize.Store(opts.PartSize)
+	}
 	if c.expectOwner == ExpectedOwnerOff {
 		c.expectOwner = ""
 	}
@@ -304,6 +321,9 @@ type Object struct {
 	// CannedACL, when set (CannedACLBucketOwnerFullControl), is sent as
 	// x-amz-acl instead of the grants: OwnerAccount is then not used.
 	CannedACL string
+	// SendPart, when set, sends each part of an object Put sends in parts
+	// (a retrying wrapper retries a part alone with it); nil sends once.
+	SendPart func(ctx context.Context, part func(context.Context) error) error
 }
 
 // Put uploads one object with READ for its owner and FULL_CONTROL for the
@@ -311,7 +331,30 @@ type Object struct {
 // checks. It returns nil only when the store acknowledged the object;
 // re-running Put with the same key and bytes overwrites the object with
 // identical content. Errors are *Error, classified by the sentinels.
+//
+// An object larger than the part size whose body is an io.ReaderAt (a
+// file) is sent as a multipart upload (PutParts), each part through
+// o.SendPart, with the same key, grants and metadata; so is one the store
+// refused in one PUT as too large (EntityTooLarge), and the part size is
+// then lowered for the objects after it.
 func (c *Client) Put(ctx context.Context, o Object) error {
+	ra, err := readerAt(o)
+	if err != nil {
+		return &Error{Op: "put object", Bucket: o.Bucket, Key: o.Key, Err: err}
+	}
+	if ra != nil && o.Size > c.partSize.Load() {
+		return c.putParts(ctx, o, ra)
+	}
+	err = c.putOne(ctx, o)
+	if ra != nil && errors.Is(err, ErrEntityTooLarge) && o.Size > MinPartSize {
+		c.lowerPartSize(o.Size)
+		return c.putParts(ctx, o, ra)
+	}
+	return err
+}
+
+// putOne uploads o in one PUT.
+func (c *Client) putOne(ctx context.Context, o Object) error {
 	sum, err := md5Of(o.Body)
 	if err != nil {
 		return &Error{Op: "put object", Bucket: o.Bucket, Key: o.Key, Err: fmt.Errorf("read body: %w", err)}

@@ -59,6 +59,9 @@ type Config struct {
 	SpoolDir      string
 	SpoolMaxBytes int64
 	FsyncInterval time.Duration
+	// MaxObjectBytes bounds an object: a window growing past it (or past a
+	// quarter of SpoolMaxBytes) is sealed and uploaded in pieces.
+	MaxObjectBytes int64
 
 	StoreEndpoint   string
 	StoreRegion     string
@@ -66,6 +69,7 @@ type Config struct {
 	SecretAccessKey string
 	PathStyle       bool
 	MaxConcurrency  int
+	PartSizeBytes   int64  // an object larger than this is sent in parts of this size
 	Signature       string // v4 or v2
 	BucketNaming    string // relaxed or dns
 	CABundle        string
@@ -224,11 +228,13 @@ var keys = []key{
 		return nil
 	}},
 	{"spool.fsync_interval", "1s", "most data at risk in a crash", durationKey(func(c *Config) *time.Duration { return &c.FsyncInterval })},
+	{"access_log.max_object_bytes", "134217728", "largest object: a window growing past this (or past a quarter of spool.max_bytes) is sealed and uploaded in pieces while it is open, one object each (at most one a second)", bytesKey(func(c *Config) *int64 { return &c.MaxObjectBytes }, 1<<20, uploader.MaxPartSize)},
 	{"objectstorage.endpoint", "", "store URL; empty means AWS S3 of the region", urlKey(func(c *Config) *string { return &c.StoreEndpoint })},
 	{"objectstorage.region", "", "signing region; empty means the identity's region, else us-east-1", str(func(c *Config) *string { return &c.StoreRegion })},
 	{"objectstorage.access_key_id", "", "static access key id", str(func(c *Config) *string { return &c.AccessKeyID })},
 	{"objectstorage.secret_access_key", "", "static secret access key", str(func(c *Config) *string { return &c.SecretAccessKey })},
 	{"objectstorage.max_concurrency", "2", "uploads in flight per node", intKey(func(c *Config) *int { return &c.MaxConcurrency }, 1, 64)},
+	{"objectstorage.part_size_bytes", "16777216", "an object larger than this is sent as a multipart upload in parts of this size (grown when it would need more than 10,000 parts), each part retried alone", bytesKey(func(c *Config) *int64 { return &c.PartSizeBytes }, uploader.MinPartSize, uploader.MaxPartSize)},
 	{"objectstorage.path_style", "true", "path-style bucket addressing", boolKey(func(c *Config) *bool { return &c.PathStyle })},
 	{"objectstorage.signature", "v4", "request signing: v4, or v2 for object storage that predates SigV4 (Eucalyptus OSG before 4.4)", oneOf(func(c *Config) *string { return &c.Signature }, uploader.SignatureV4, uploader.SignatureV2)},
 	{"objectstorage.bucket_naming", "relaxed", "bucket name rule: relaxed (letters, digits, '.', '-', '_'; 3-255, as Eucalyptus OSG and radosgw with relaxed names) or dns (AWS S3)", oneOf(func(c *Config) *string { return &c.BucketNaming }, uploader.NamingRelaxed, uploader.NamingDNS)},
@@ -319,6 +325,17 @@ func intKey(field func(*Config) *int, lo, hi int) func(*Config, string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < lo || n > hi {
 			return fmt.Errorf("%q is not a whole number from %d to %d", v, lo, hi)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func bytesKey(field func(*Config) *int64, lo, hi int64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("%q is not a whole number of bytes from %d to %d", v, lo, hi)
 		}
 		*field(c) = n
 		return nil

@@ -13,7 +13,7 @@ var restartKeys = []string{
 	"objectstorage.endpoint", "objectstorage.region", "objectstorage.access_key_id",
 	"objectstorage.secret_access_key", "objectstorage.path_style", "objectstorage.signature",
 	"objectstorage.ca_bundle", "objectstorage.insecure_skip_verify", "objectstorage.credentials_file",
-	"objectstorage.max_concurrency", "metrics.listen", "metadata.endpoint", "metadata.timeout", "elb.endpoint",
+	"objectstorage.max_concurrency", "objectstorage.part_size_bytes", "metrics.listen", "metadata.endpoint", "metadata.timeout", "elb.endpoint",
 }
 
 // provisionKeys describe the bucket; a change makes the next upload round

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
@@ -62,8 +63,12 @@ func (r Retrying) Provision(ctx context.Context, b uploader.Bucket) error {
 }
 
 // Put puts o, retrying; each try sends the body from where it stood at
-// the first.
+// the first. An object sent in parts has each part retried alone, the
+// same way, before the whole object is tried again.
 func (r Retrying) Put(ctx context.Context, o uploader.Object) error {
+	o.SendPart = func(ctx context.Context, part func(context.Context) error) error {
+		return Retry(ctx, r.Backoff, r.Attempts, part)
+	}
 	var start int64
 	if o.Body != nil {
 		var err error
@@ -96,24 +101,49 @@ type Yielding struct{ Uploader }
 // runtime.Gosched.
 const YieldBytes = 256 << 10
 
-// Put puts o with a body that yields.
+// Put puts o with a body that yields, read in sequence or, when the body
+// is an io.ReaderAt (a file, sent in parts), at offsets.
 func (y Yielding) Put(ctx context.Context, o uploader.Object) error {
-	if o.Body != nil {
-		o.Body = &yieldingReader{ReadSeeker: o.Body}
+	switch b := o.Body.(type) {
+	case nil:
+	case readSeekerAt:
+		o.Body = &yieldingReaderAt{yieldingReader: yieldingReader{ReadSeeker: b}, at: b}
+	default:
+		o.Body = &yieldingReader{ReadSeeker: b}
 	}
 	return y.Uploader.Put(ctx, o)
 }
 
+type readSeekerAt interface {
+	io.ReadSeeker
+	io.ReaderAt
+}
+
 type yieldingReader struct {
 	io.ReadSeeker
-	n int
+	n atomic.Int64 // bytes read since the last yield; parts are read concurrently
 }
 
 func (r *yieldingReader) Read(p []byte) (int, error) {
 	n, err := r.ReadSeeker.Read(p)
-	if r.n += n; r.n >= YieldBytes {
-		r.n = 0
+	r.yield(n)
+	return n, err
+}
+
+func (r *yieldingReader) yield(n int) {
+	if r.n.Add(int64(n)) >= YieldBytes {
+		r.n.Store(0)
 		runtime.Gosched()
 	}
+}
+
+type yieldingReaderAt struct {
+	yieldingReader
+	at io.ReaderAt
+}
+
+func (r *yieldingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := r.at.ReadAt(p, off)
+	r.yield(n)
 	return n, err
 }

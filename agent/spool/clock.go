@@ -21,6 +21,7 @@ type Clock struct {
 	hooks ClockHooks
 
 	maxBytes atomic.Int64   // spool.max_bytes (SetMaxBytes)
+	objBytes atomic.Int64   // access_log.max_object_bytes (SetObjectBytes)
 	steps    int64          // clock steps logged so far; Run's goroutine only
 	fsyncing atomic.Bool    // a background fsync is running
 	bg       sync.WaitGroup // background fsyncs
@@ -54,7 +55,37 @@ func NewClock(s *Spool, fsyncEvery time.Duration, maxBytes int64, log *slog.Logg
 }
 
 // SetMaxBytes sets spool.max_bytes; the next tick enforces it.
-func (c *Clock) SetMaxBytes(n int64) { c.maxBytes.Store(n) }
+func (c *Clock) SetMaxBytes(n int64) {
+	c.maxBytes.Store(n)
+	c.s.SetPieceBytes(PieceBytes(c.objBytes.Load(), n))
+}
+
+// SetObjectBytes sets access_log.max_object_bytes: a window growing past
+// it (or past a quarter of spool.max_bytes, if less) is sealed in pieces.
+// 0 never cuts a window.
+func (c *Clock) SetObjectBytes(n int64) {
+	c.objBytes.Store(n)
+	c.s.SetPieceBytes(PieceBytes(n, c.maxBytes.Load()))
+}
+
+// MinPieceBytes is the smallest piece a window is cut into, whatever the
+// spool's bound.
+const MinPieceBytes = 64 << 10
+
+// PieceBytes is the size from which an open window is sealed as a piece:
+// maxObject, but at most a quarter of the spool's bound maxSpool, so
+// that the open window never holds more than the bound allows while
+// older pieces wait for the store; never below MinPieceBytes. maxObject
+// 0 means windows are never cut.
+func PieceBytes(maxObject, maxSpool int64) int64 {
+	if maxObject <= 0 {
+		return 0
+	}
+	if maxSpool > 0 {
+		maxObject = min(maxObject, maxSpool/4)
+	}
+	return max(maxObject, MinPieceBytes)
+}
 
 // Run flushes, fsyncs, evicts and seals until ctx is done, then waits for
 // a background fsync still running. It does not seal the active window at
@@ -99,6 +130,8 @@ func (c *Clock) Run(ctx context.Context) {
 			window.Reset(c.untilEnd())
 		case <-c.s.Moved():
 			window.Reset(c.untilEnd())
+		case <-c.s.Full():
+			c.sealPiece()
 		}
 	}
 }
@@ -118,6 +151,27 @@ func (c *Clock) rotate() {
 	}
 	c.Evict()
 	c.noteSteps()
+	if c.hooks.Sealed != nil {
+		c.hooks.Sealed()
+	}
+}
+
+// sealPiece seals the open window's file as a piece when it reached the
+// piece size, then makes room for it and has it uploaded.
+func (c *Clock) sealPiece() {
+	if c.hooks.BeforeSeal != nil {
+		c.hooks.BeforeSeal()
+	}
+	cut, err := c.s.SealPiece(c.hooks.Now())
+	if err != nil {
+		c.result(err)
+	}
+	if !cut {
+		return
+	}
+	c.log.Info("window piece sealed: the open window outgrew the piece size", "window_end", c.s.End().Format(time.RFC3339),
+		"piece_bytes", c.s.pieceBytes.Load())
+	c.Evict()
 	if c.hooks.Sealed != nil {
 		c.hooks.Sealed()
 	}
@@ -147,7 +201,7 @@ func (c *Clock) Evict() {
 	evicted, err := c.s.Evict(maxBytes, c.hooks.Busy)
 	for _, seg := range evicted {
 		c.log.Warn("spool over spool.max_bytes: segment evicted, its lines are lost",
-			"window_end", seg.End.Format(time.RFC3339), "bytes", seg.Size, "max_bytes", maxBytes)
+			"key_end", seg.End.Format(time.RFC3339), "bytes", seg.Size, "lines", seg.Lines, "max_bytes", maxBytes)
 	}
 	if err != nil {
 		c.result(err)

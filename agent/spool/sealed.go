@@ -78,10 +78,16 @@ func (s *Spool) Remove(seg Segment) error {
 	return SyncDir(s.fs, s.dir)
 }
 
+// Evicted is a segment Evict removed.
+type Evicted struct {
+	Segment
+	Lines int64 // its lines, from its counts; -1 when they were not known
+}
+
 // Evict removes the oldest sealed segments, skipping those busy reports as
 // being uploaded, until the spool (sealed segments plus the active file)
 // holds at most maxBytes. It returns what it evicted.
-func (s *Spool) Evict(maxBytes int64, busy func(Segment) bool) ([]Segment, error) {
+func (s *Spool) Evict(maxBytes int64, busy func(Segment) bool) ([]Evicted, error) {
 	s.mu.Lock()
 	active := s.activeSize + int64(len(s.buf))
 	s.mu.Unlock()
@@ -100,7 +106,7 @@ func (s *Spool) Evict(maxBytes int64, busy func(Segment) bool) ([]Segment, error
 	}
 	s.segs.bytes = sealedBytes // the directory is the truth: no removal runs meanwhile
 	total := sealedBytes + active
-	var evicted []Segment
+	var evicted []Evicted
 	for _, seg := range segs {
 		if total <= maxBytes {
 			break
@@ -116,14 +122,16 @@ func (s *Spool) Evict(maxBytes int64, busy func(Segment) bool) ([]Segment, error
 			return evicted, s.count(fmt.Errorf("spool: evict %s: %w", seg.Path, err))
 		}
 		s.removeCounts(seg)
+		ev := Evicted{Segment: seg, Lines: -1}
 		if known {
 			s.segs.evLines += counts.Lines
+			ev.Lines = counts.Lines
 		}
 		total -= seg.Size
 		s.segs.bytes -= seg.Size
 		s.segs.evicted++
 		s.segs.evBytes += seg.Size
-		evicted = append(evicted, seg)
+		evicted = append(evicted, ev)
 	}
 	if len(evicted) > 0 {
 		return evicted, SyncDir(s.fs, s.dir)

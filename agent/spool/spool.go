@@ -31,7 +31,8 @@ var ErrLocked = errors.New("in use by another elb-access-logger process (one age
 type Stats struct {
 	WriteErrors  int64 // failed opens, writes, fsyncs and seals
 	DroppedLines int64 // lines refused with ErrBufferFull by AppendCounted
-	Sealed       int64 // segments sealed
+	Sealed       int64 // segments sealed, pieces included
+	Pieces       int64 // segments sealed as pieces of a window still open (SealPiece)
 	Evicted      int64 // sealed segments evicted by spool.max_bytes
 	EvictedBytes int64
 	EvictedLines int64 // lines of evicted segments, from their counts
@@ -73,6 +74,10 @@ type Spool struct {
 	// moved is signalled (never blocking) when the active window's end
 	// changes other than by Rotate: the Clock re-arms its timer.
 	moved chan struct{}
+	// full is signalled (never blocking) when the active file reached
+	// pieceBytes: the Clock seals it as a piece of its window (SealPiece).
+	full       chan struct{}
+	pieceBytes atomic.Int64 // the piece size (SetPieceBytes); 0: windows are never cut
 
 	writeErrors atomic.Int64
 
@@ -130,7 +135,7 @@ const (
 // interrupted atomic writes removed. fsys nil means the real filesystem.
 func Open(dir string, next func(time.Time) time.Time, now time.Time, fsys FS) (*Spool, error) {
 	fsys = orOS(fsys)
-	s := &Spool{dir: dir, fs: fsys, next: next, maxBuffer: defaultMaxBuffer, moved: make(chan struct{}, 1)}
+	s := &Spool{dir: dir, fs: fsys, next: next, maxBuffer: defaultMaxBuffer, moved: make(chan struct{}, 1), full: make(chan struct{}, 1)}
 	if err := fsys.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("spool: create %s: %w", dir, err)
 	}
@@ -532,6 +537,7 @@ func (s *Spool) flush() error {
 		s.activeSize += int64(n)
 		s.countWritten(len(s.bufFlags))
 		s.buf, s.bufFlags = s.buf[:0], s.bufFlags[:0]
+		s.noteFull()
 		return nil
 	}
 	if err == nil {
@@ -548,6 +554,7 @@ func (s *Spool) flush() error {
 	}
 	s.activeSize += int64(whole)
 	s.countWritten(lines)
+	s.noteFull()
 	s.buf = s.buf[:copy(s.buf, s.buf[whole:])]
 	s.bufFlags = s.bufFlags[:copy(s.bufFlags, s.bufFlags[lines:])]
 	return s.count(fmt.Errorf("spool: write %s: %w", s.f.Name(), err))

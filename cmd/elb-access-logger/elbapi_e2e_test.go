@@ -65,6 +65,9 @@ elb.endpoint = %s
 elb.poll_interval = 500ms
 # five-second windows for the test; the attribute's EmitInterval otherwise
 access_log.schedule = */5 * * * * *
+# upload at once: the default spread gives this random load balancer name an
+# offset of up to 60s, as long as waitLine waits
+access_log.upload_spread = 0
 syslog.listen = udp://127.0.0.1:%d
 access_log.lb_name = %s
 access_log.node_ip = 127.0.0.1

@@ -27,6 +27,7 @@ func uploaderOptions(cfg *config.Config) uploader.Options {
 		UploaderID:          cfg.UploaderID,
 		ExpectedBucketOwner: cfg.ExpectedBucketOwner,
 		Storage:             cfg.Storage(),
+		PartSize:            cfg.PartSizeBytes,
 	}
 }
 

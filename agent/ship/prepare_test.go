@@ -1,42 +1,51 @@
-package agent
+package ship
 
 import (
 	"context"
-	"github.com/elb-access-logger/elb-access-logger/agent/config"
-	"github.com/elb-access-logger/elb-access-logger/agent/ship"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
-// countingUploader counts Provision calls.
+// countingUploader counts Provision calls and takes every Put.
 type countingUploader struct {
-	*memUploader
 	provisions atomic.Int32
 }
 
 func (u *countingUploader) Provision(ctx context.Context, b uploader.Bucket) error {
 	u.provisions.Add(1)
-	return u.memUploader.Provision(ctx, b)
+	return nil
 }
 
-// newPrepAgent is an agent with cfg and a clock, ready for prepareBucket
-// (what an upload round calls before its first PUT).
-func newPrepAgent(t *testing.T, cfg *config.Config, up Uploader, now time.Time) *Agent {
+func (u *countingUploader) Put(ctx context.Context, o uploader.Object) error { return nil }
+
+// testConfig is a configuration with its own spool directory.
+func testConfig(t *testing.T) *config.Config {
+	c := config.DefaultConfig()
+	c.SpoolDir = t.TempDir()
+	c.Bucket = "logs-{lb_name}"
+	c.LBName = "lb1"
+	c.OwnerAccount = "lbowner"
+	return c
+}
+
+// noSegments is an empty spool.
+type noSegments struct{ Segments }
+
+func (noSegments) Sealed() ([]spool.Segment, error) { return nil, nil }
+
+// newPrepShipper is a Shipper with cfg and a clock, ready for
+// prepareBucket (what an upload round calls before its first PUT).
+func newPrepShipper(t *testing.T, cfg *config.Config, up Uploader, now time.Time) *Shipper {
 	t.Helper()
-	a, err := New(cfg, up, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.now = func() time.Time { return now }
-	a.backoff = ship.Backoff{Base: time.Millisecond, Max: time.Millisecond}
-	return a
+	return New(Options{Segments: noSegments{}, Uploader: up, Config: cfg, Started: now,
+		Now: func() time.Time { return now }, Backoff: Backoff{Base: time.Millisecond, Max: time.Millisecond}})
 }
 
 // TestProvisionStateAcrossRestarts: each step is a new process (a new
@@ -44,7 +53,7 @@ func newPrepAgent(t *testing.T, cfg *config.Config, up Uploader, now time.Time) 
 func TestProvisionStateAcrossRestarts(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
 	dir := t.TempDir()
-	up := &countingUploader{memUploader: newMemUploader()}
+	up := &countingUploader{}
 	tests := []struct {
 		name  string
 		edit  func(c *config.Config)
@@ -67,7 +76,7 @@ func TestProvisionStateAcrossRestarts(t *testing.T) {
 		}, t0.Add(29*time.Hour + time.Minute), nil, 1},
 		{"clock far behind the state", func(c *config.Config) { c.Bucket = "logs2-{lb_name}" }, t0, nil, 1},
 		{"corrupt state file", func(c *config.Config) { c.Bucket = "logs2-{lb_name}" }, t0.Add(time.Minute), func(t *testing.T) {
-			if err := os.WriteFile(filepath.Join(dir, ship.ProvisionStateFile), []byte("{not json"), 0o640); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, ProvisionStateFile), []byte("{not json"), 0o640); err != nil {
 				t.Fatal(err)
 			}
 		}, 1},
@@ -83,15 +92,15 @@ func TestProvisionStateAcrossRestarts(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(t)
 			}
-			a := newPrepAgent(t, c, up, tt.now)
+			s := newPrepShipper(t, c, up, tt.now)
 			before := up.provisions.Load()
-			if err := a.prepareBucket(context.Background(), c); err != nil {
+			if err := s.prepareBucket(context.Background(), c); err != nil {
 				t.Fatalf("prepareBucket: %v", err)
 			}
 			if got := up.provisions.Load() - before; got != tt.want {
 				t.Errorf("Provision calls: got %d, want %d", got, tt.want)
 			}
-			if !a.bucketReady {
+			if !s.bucketReady {
 				t.Error("bucket not ready after prepareBucket")
 			}
 		})
@@ -105,16 +114,16 @@ func TestProvisionStateAcrossRestarts(t *testing.T) {
 // once the interval has passed, and not before.
 func TestProvisionRecheckWhileRunning(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
-	up := &countingUploader{memUploader: newMemUploader()}
+	up := &countingUploader{}
 	c := testConfig(t)
-	a := newPrepAgent(t, c, up, t0)
+	sh := newPrepShipper(t, c, up, t0)
 	steps := []struct {
 		at   time.Duration
 		want int32 // total Provision calls
 	}{{0, 1}, {time.Hour, 1}, {23 * time.Hour, 1}, {24 * time.Hour, 2}, {25 * time.Hour, 2}, {48 * time.Hour, 3}}
 	for _, s := range steps {
-		a.now = func() time.Time { return t0.Add(s.at) }
-		if err := a.prepareBucket(context.Background(), c); err != nil {
+		sh.now = func() time.Time { return t0.Add(s.at) }
+		if err := sh.prepareBucket(context.Background(), c); err != nil {
 			t.Fatalf("at +%v: %v", s.at, err)
 		}
 		if got := up.provisions.Load(); got != s.want {
@@ -127,18 +136,18 @@ func TestProvisionRecheckWhileRunning(t *testing.T) {
 // the state file is not trusted, even by the same process.
 func TestProvisionForcedWhenTheBucketVanished(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
-	up := &countingUploader{memUploader: newMemUploader()}
+	up := &countingUploader{}
 	c := testConfig(t)
-	a := newPrepAgent(t, c, up, t0)
-	if err := a.prepareBucket(context.Background(), c); err != nil {
+	s := newPrepShipper(t, c, up, t0)
+	if err := s.prepareBucket(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	a.resetProvisioning() // what upload does on ErrNoSuchBucket
-	a.ids.ready, a.ids.latest = true, a.id
-	if !a.takeIdentity() {
+	s.Reprovision() // what upload does on ErrNoSuchBucket
+	s.SetIdentity(s.id, true)
+	if !s.takeIdentity() {
 		t.Fatal("takeIdentity: not ready")
 	}
-	if err := a.prepareBucket(context.Background(), c); err != nil {
+	if err := s.prepareBucket(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 	if got := up.provisions.Load(); got != 2 {
@@ -149,14 +158,14 @@ func TestProvisionForcedWhenTheBucketVanished(t *testing.T) {
 // TestProvisionStateFailedWriteIsNotFatal: a spool that cannot take the
 // state file costs a provisioning at the next start, nothing more.
 func TestProvisionStateFailedWriteIsNotFatal(t *testing.T) {
-	up := &countingUploader{memUploader: newMemUploader()}
+	up := &countingUploader{}
 	c := testConfig(t)
 	c.SpoolDir = filepath.Join(t.TempDir(), "missing") // no directory: the write fails
-	a := newPrepAgent(t, c, up, time.Now())
-	if err := a.prepareBucket(context.Background(), c); err != nil {
+	s := newPrepShipper(t, c, up, time.Now())
+	if err := s.prepareBucket(context.Background(), c); err != nil {
 		t.Fatalf("prepareBucket: %v", err)
 	}
-	if !a.bucketReady {
+	if !s.bucketReady {
 		t.Error("bucket not ready")
 	}
 }
@@ -181,12 +190,12 @@ func (u *idUploader) SetUploaderID(id string) { u.id = id }
 func TestProvisionStateKeepsUploaderID(t *testing.T) {
 	now := time.Now()
 	c := testConfig(t)
-	first := &idUploader{countingUploader: countingUploader{memUploader: newMemUploader()}}
-	if err := newPrepAgent(t, c, first, now).prepareBucket(context.Background(), c); err != nil {
+	first := &idUploader{}
+	if err := newPrepShipper(t, c, first, now).prepareBucket(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	second := &idUploader{countingUploader: countingUploader{memUploader: first.memUploader}}
-	if err := newPrepAgent(t, c, second, now.Add(time.Minute)).prepareBucket(context.Background(), c); err != nil {
+	second := &idUploader{}
+	if err := newPrepShipper(t, c, second, now.Add(time.Minute)).prepareBucket(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 	if got := second.provisions.Load(); got != 0 {

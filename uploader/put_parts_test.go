@@ -1,0 +1,73 @@
+package uploader
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
+)
+
+// Put sends an object of one part in one PUT and a larger one (a file, or
+// anything else that is an io.ReaderAt) in parts; a store that refuses a
+// body as too large gets the object in smaller parts, and the objects
+// after it go in parts at once. Each object reads back whole, with its
+// metadata.
+func TestRadosgwPutChoosesParts(t *testing.T) {
+	env := testbed.Require(t)
+	ctx := testbed.Context(t, 2*time.Minute)
+	bucket := bedBucket(t, env)
+	proxy := testbed.NewLimitProxy(t, env.S3Endpoint, 7<<20)
+	up, err := New(Options{Endpoint: proxy.URL, Region: "us-east-1", PathStyle: true, PartSize: 16 << 20,
+		AccessKeyID: env.Logger.AccessKey, SecretAccessKey: env.Logger.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := up.Provision(ctx, Bucket{Name: bucket, OwnerAccount: env.LBOwner.Name}); err != nil {
+		t.Fatalf("Provision: %v", err)
+	}
+	proxy.Counts() // what Provision sent
+	owner := env.S3(env.LBOwner)
+	sentParts := 0 // parts sent through Object.SendPart
+	put := func(key string, n int, want string) {
+		t.Helper()
+		body := lines(n)
+		o := Object{Bucket: bucket, Key: key, Body: bytes.NewReader(body), Size: int64(n), OwnerAccount: env.LBOwner.Name,
+			Metadata: map[string]string{"lines": "7"},
+			SendPart: func(ctx context.Context, part func(context.Context) error) error { sentParts++; return part(ctx) }}
+		if err := up.Put(ctx, o); err != nil {
+			t.Fatalf("Put %s (%d bytes): %v", key, n, err)
+		}
+		if got := proxy.Counts(); got != want {
+			t.Errorf("Put %s (%d bytes): %s; want %s", key, n, got, want)
+		}
+		if got := rawGet(t, ctx, owner, bucket, key); got != string(body) {
+			t.Fatalf("GET %s as owner: %d bytes, want the %d put", key, len(got), n)
+		}
+		head, err := owner.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		if err != nil || head.Metadata["lines"] != "7" {
+			t.Errorf("HEAD %s: %v, metadata %v", key, err, head.Metadata)
+		}
+	}
+	// 1 MiB: one PUT.
+	put("small.log", 1<<20, "refused 0, single 1, parts 0")
+	// 12 MiB, under the 16 MiB part size: one PUT, refused as too large
+	// (over 7 MiB), then 2 parts of 6 MiB.
+	put("refused.log", 12<<20, "refused 1, single 0, parts 2")
+	// An upload of after.log abandoned by an agent killed in the middle of
+	// it: aborted when the object starts again.
+	if _, err := up.CreateUpload(ctx, Object{Bucket: bucket, Key: "after.log", OwnerAccount: env.LBOwner.Name}); err != nil {
+		t.Fatalf("CreateUpload: %v", err)
+	}
+	// 13 MiB: the part size is 6 MiB now: 3 parts at once, nothing refused.
+	put("after.log", 13<<20, "refused 0, single 0, parts 3")
+	if sentParts != 5 {
+		t.Errorf("%d parts went through Object.SendPart, want all 5", sentParts)
+	}
+	if ups, err := up.ListUploads(ctx, bucket, ""); err != nil || len(ups) != 0 {
+		t.Errorf("uploads left in progress: %v, %v", ups, err)
+	}
+}
