@@ -257,8 +257,9 @@ func (a *Agent) spoolResult(err error) {
 		}
 		return
 	}
-	a.obs.events.Failed("spool", a.now(), err)
 	if a.spoolErr.Failed(err) {
+		// Once per episode, as logged: a full disk fails every line.
+		a.obs.events.Failed("spool", a.now(), err)
 		a.log.Error("spool write failed; lines kept in memory and retried", "err", err, "write_errors", a.spool.Stats().WriteErrors)
 	}
 }

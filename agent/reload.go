@@ -24,11 +24,12 @@ type liveConfig struct {
 	sched cron.Schedule
 }
 
-// storeLive publishes next and pushes what ingest writes by (format,
-// enabled) into it. Reloads, serialised by reloadMu, are its only callers
+// storeLive publishes next, pushes what ingest writes by (format,
+// enabled) into it and applies log.level and log.format. Reloads, serialised by reloadMu, are its only callers
 // once Run runs.
 func (a *Agent) storeLive(next *liveConfig) {
 	a.live.Store(next)
+	a.applyLog(next.cfg)
 	if a.clock != nil {
 		a.clock.SetMaxBytes(next.cfg.SpoolMaxBytes)
 		a.clock.SetObjectBytes(next.cfg.MaxObjectBytes)
@@ -40,6 +41,22 @@ func (a *Agent) storeLive(next *liveConfig) {
 		a.log.Error("format not applied", "err", err) // checked by reload before
 	}
 	a.in.SetEnabled(next.cfg.Enabled)
+}
+
+// logSettings is what the agent needs of its logger's handler to apply
+// log.level and log.format (internal/logging's handler has it); a handler
+// without it keeps its level and format.
+type logSettings interface {
+	SetLevelFormat(level, format string) error
+}
+
+// applyLog sets the logger's level and format to cfg's.
+func (a *Agent) applyLog(cfg *config.Config) {
+	if l, ok := a.log.Handler().(logSettings); ok {
+		if err := l.SetLevelFormat(cfg.LogLevel, cfg.LogFormat); err != nil {
+			a.log.Error("log settings not applied", "err", err) // checked by config before
+		}
+	}
 }
 
 // runState lets reloads start goroutines that Run waits for.
@@ -60,7 +77,17 @@ func (a *Agent) spawn(f func()) {
 // reloadCounters count configuration reloads.
 type reloadCounters struct {
 	ok, failed atomic.Int64
+	// around, when set (OnReload), is told when a reload of the property
+	// file starts (err nil) and when it is done (done, err why it was
+	// rejected). Set before Run; only the watch goroutine calls it.
+	around func(done bool, err error)
 }
+
+// OnReload sets a function told when a reload of the property file
+// (SIGHUP, or the file changed) starts, and when it is done, with the
+// error that rejected it: the command tells systemd RELOADING=1 and
+// READY=1 with it. Call it before Run.
+func (a *Agent) OnReload(f func(done bool, err error)) { a.reloads.around = f }
 
 // ReloadStats returns how many reloads were applied and how many were
 // rejected (a bad file, or a listener that could not be bound).
@@ -193,6 +220,17 @@ func (a *Agent) watchedContent() []byte {
 // too (an editor between delete and create must not reset the agent to
 // the defaults).
 func (a *Agent) reloadFile() {
+	if a.reloads.around != nil {
+		a.reloads.around(false, nil)
+	}
+	err := a.loadAndReload()
+	if a.reloads.around != nil {
+		a.reloads.around(true, err)
+	}
+}
+
+// loadAndReload is reloadFile's work: load, apply or reject, count, log.
+func (a *Agent) loadAndReload() error {
 	explicit := a.watch.explicit || a.loadedFromFile()
 	cfg, err := config.LoadConfig(a.watch.path, explicit)
 	if err == nil {
@@ -207,9 +245,10 @@ func (a *Agent) reloadFile() {
 	if err != nil {
 		a.reloads.failed.Add(1)
 		a.log.Error("configuration rejected; the running configuration stays", "file", a.watch.path, "err", err)
-		return
+		return err
 	}
 	a.reloads.ok.Add(1)
+	return nil
 }
 
 // loadedFromFile reports whether the running configuration came from an
