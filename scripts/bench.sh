@@ -620,7 +620,7 @@ e2e_stop() {
 
 e2e_phase() {
 	local results=$work/e2e.tsv report=$work/e2e.md rate run=0 dir port count bucket gen drops t_start t_end
-	local ru cpu hwm lines sent drained stopf dpid ipu instance # ru: user CPU, unused
+	local cpu hwm lines sent drained stopf dpid ipu instance
 	: >"$results"
 	say "end-to-end phase: ${E2E_RATES// /, } lines/s, $E2E_SECONDS s each, 20-second windows, into $TESTBED_S3_ENDPOINT"
 	for rate in $E2E_RATES; do
@@ -633,7 +633,7 @@ e2e_phase() {
 		sleep 0.2 # settle
 		gen=$("$work/bin/loadgen" -addr "127.0.0.1:$port" -count "$count" -rate "$rate")
 		e2e_stop "$dir" "$port" 0
-		read -r ru cpu hwm < <(awk 'END {print $1, $1 + $2, $3}' "$dir/rusage")
+		read -r cpu hwm < <(awk 'END {print $1 + $2, $3}' "$dir/rusage")
 		lines=$(count_lines agent "$dir")
 		sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$gen")
 		printf 'ingest\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\t-\t-\t-\n' "$rate" "$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$gen")" "$sent" "$lines" "$cpu" "$hwm" "$drops" >>"$results"
@@ -661,29 +661,30 @@ e2e_phase() {
 		touch "$stopf"
 		wait "$dpid" || { cat "$dir/drain.err" >&2; say "the reader failed: bucket $bucket may be left on the bed"; }
 		drained=$(cat "$dir/drain.out")
-		read -r ru cpu hwm < <(awk 'END {print $1, $1 + $2, $3}' "$dir/rusage")
+		read -r cpu hwm < <(awk 'END {print $1 + $2, $3}' "$dir/rusage")
 		sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$gen")
 		ipu=$(grep -c 'level=WARN\|level=ERROR' "$dir/stderr" || true)
-		printf 'e2e\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rate" "$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$gen")" "$sent" \
+		lines=$(count_lines agent "$dir") # kept in the spool for the next start
+		printf 'e2e\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rate" "$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$gen")" "$sent" \
 			"$(sed -n 's/.*lines=\([0-9]*\).*/\1/p' <<<"$drained")" "$cpu" "$hwm" "$drops" \
 			"$(sed -n 's/.*objects=\([0-9]*\).*/\1/p' <<<"$drained")" "$(sed -n 's/.*largest=\([0-9]*\).*/\1/p' <<<"$drained")" \
-			"$(awk -v a="$t_start" -v b="$t_end" 'BEGIN {printf "%.2f", (b - a) / 1e9}')" "$ipu" >>"$results"
-		awk -F'\t' 'END {printf "   end to end   %7s/s sent %8d  lines %8d  drops %d  cpu %7.2fs (%5.2f s/M)  rss %6.1f MB  objects %d, largest %.1f MB  %.1f s  warnings %d\n", $2, $4, $5, $8, $6, ($5 ? $6 / ($5 / 1e6) : 0), $7 / 1024, $9, $10 / 1e6, $11, $12}' "$results" >&2
+			"$(awk -v a="$t_start" -v b="$t_end" 'BEGIN {printf "%.2f", (b - a) / 1e9}')" "$ipu" "$lines" >>"$results"
+		awk -F'\t' 'END {printf "   end to end   %7s/s sent %8d  lines %8d  drops %d  cpu %7.2fs (%5.2f s/M)  rss %6.1f MB  objects %d, largest %.1f MB  %.1f s  warnings %d  left in the spool %d\n", $2, $4, $5, $8, $6, ($5 ? $6 / ($5 / 1e6) : 0), $7 / 1024, $9, $10 / 1e6, $11, $12, $13}' "$results" >&2
 		[ "$ipu" = 0 ] || grep 'level=WARN\|level=ERROR' "$dir/stderr" | sort | uniq -c | sort -rn | head -5 >&2
 		rm -rf "$dir"
 	done
 	{
 		echo "Measured $(date -u +'%Y-%m-%d %H:%M UTC') by \`scripts/bench.sh\` (BENCH_E2E) on: $(machine_line); store: the test bed's radosgw on 127.0.0.1 (plain HTTP, memstore), on the same cores. The machine may be shared with other work: compare the ratios, measured minutes apart in one run, rather than the absolute figures."
 		echo
-		echo "The agent ($head, \`$FORMAT\` output, spool on, as \`$RUN_AS\`) receiving $E2E_SECONDS s of \`scripts/loadgen\` datagrams at each rate, with 20-second windows (\`access_log.schedule = */20 * * * * *\`), \`access_log.upload_spread = 0\` (a fleet's setting: one node only delays its uploads by it) and every other key at its default (pieces of at most 128 MiB, parts of 16 MiB, two uploads at a time), uploading to a fresh bucket while \`scripts/uploadbench drain\` downloads, counts and deletes the objects as they appear; then SIGTERM, which seals and uploads the last window. Delivered is the lines the reader counted in the bucket; end-to-end lines/s is those over the time from the first datagram to the agent's exit. CPU (user + system, all threads, from the agent's whole life under \`/usr/bin/time\`) per million lines delivered, against an ingest-only agent run just before at the same rate (the same configuration, uploads to a closed port failing, a spool bound the run cannot reach): issue 20 item 7 targets ≤ 1.15×. Kernel drops are the agent socket's (\`/proc/net/udp\`): item 6 targets 0 at 100,000 lines/s while parts upload. Peak RSS is the agent's (VmHWM): item 5 targets ≤ 64 MB."
+		echo "The agent ($head, \`$FORMAT\` output, spool on, as \`$RUN_AS\`) receiving $E2E_SECONDS s of \`scripts/loadgen\` datagrams at each rate, with 20-second windows (\`access_log.schedule = */20 * * * * *\`), \`access_log.upload_spread = 0\` (a fleet's setting: one node only delays its uploads by it) and every other key at its default (pieces of at most 128 MiB, parts of 16 MiB, two uploads at a time), uploading to a fresh bucket while \`scripts/uploadbench drain\` downloads, counts and deletes the objects as they appear; then SIGTERM, which seals and uploads the last window. Delivered is the lines the reader counted in the bucket; end-to-end lines/s is those over the time from the first datagram to the agent's exit. CPU (user + system, all threads, from the agent's whole life under \`/usr/bin/time\`) per million lines delivered, against an ingest-only agent run just before at the same rate (the same configuration, uploads to a closed port failing, a spool bound the run cannot reach): issue 20 item 7 targets ≤ 1.15×. Left in the spool: lines the agent had not uploaded when it exited (kept for its next start, not lost). Kernel drops are the agent socket's (\`/proc/net/udp\`): item 6 targets 0 at 100,000 lines/s while parts upload. Peak RSS is the agent's (maximum resident set from \`/usr/bin/time\`): item 5 targets ≤ 64 MB."
 		echo
-		echo "| rate (lines/s) | sent/s | delivered / sent | end-to-end lines/s | kernel drops | CPU s per million lines, end to end | ingest only | × ingest only | peak RSS (ingest only) | objects | largest object |"
-		echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		echo "| rate (lines/s) | sent/s | delivered / sent | left in the spool | end-to-end lines/s | kernel drops | CPU s per million lines, end to end | ingest only | × ingest only | peak RSS (ingest only) | objects | largest object |"
+		echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 		awk -F'\t' '
 		$1 == "ingest" { ic[$2] = $5 ? $6 / ($5 / 1e6) : 0; irss[$2] = $7 }
 		$1 == "e2e" {
 			c = $5 ? $6 / ($5 / 1e6) : 0
-			printf "| %d | %d | %d / %d (%.3f %%) | %.0f | %d | %.2f | %.2f | %s | %.1f MB (%.1f MB) | %d | %.1f MB |\n", $2, $3, $5, $4, ($4 ? 100 * $5 / $4 : 0),
+			printf "| %d | %d | %d / %d (%.3f %%) | %d | %.0f | %d | %.2f | %.2f | %s | %.1f MB (%.1f MB) | %d | %.1f MB |\n", $2, $3, $5, $4, ($4 ? 100 * $5 / $4 : 0), $13,
 				($11 > 0 ? $5 / $11 : 0), $8, c, ic[$2], (ic[$2] > 0 ? sprintf("%.2f×", c / ic[$2]) : "-"), $7 / 1024, irss[$2] / 1024, $9, $10 / 1e6
 		}' "$results"
 	} >"$report"

@@ -65,6 +65,13 @@ func drainCmd(args []string) error {
 		return err
 	}
 	if *remove {
+		// Uploads the writer abandoned (e.g. a CreateMultipartUpload it
+		// timed out on) would keep the bucket from being deleted.
+		if ups, err := c.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: bucket}); err == nil {
+			for _, u := range ups.Uploads {
+				_, _ = c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: bucket, Key: u.Key, UploadId: u.UploadId})
+			}
+		}
 		if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: bucket}); err != nil && !noSuchBucket(err) {
 			return fmt.Errorf("drain: delete bucket %s: %w", *bucket, err)
 		}
