@@ -116,9 +116,10 @@ demo:
 	scripts/demo.sh
 
 # UDP ingest benchmark against a bare socket reader and rsyslog, in one
-# run, then (when the test bed is running) the upload of a 100 MB window
-# against s3cmd; writes docs/performance.md. BENCH_QUICK=1 for a smoke
-# test, BENCH_UPLOAD=only for the upload phase alone.
+# run, then the agent over each transport (UDP, unix, TCP), then (when the
+# test bed is running) the upload of a 100 MB window against s3cmd; writes
+# docs/performance.md. BENCH_QUICK=1 for a smoke test, BENCH_TRANSPORTS=only
+# or BENCH_UPLOAD=only for one phase alone.
 bench:
 	scripts/bench.sh
 
