@@ -94,7 +94,7 @@ func TestKill9DuringMultipartUpload(t *testing.T) {
 	if len(seen) != n || len(lines) != n {
 		t.Errorf("the bucket holds %d of %d lines, %d lines in all, in %v", len(seen), n, len(lines), keys)
 	}
-	if len(keys) != 2 {
+	if len(keys) < 2 {
 		t.Errorf("objects %v: want the piece and the rest of the window", keys)
 	}
 	ups, err = logger.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket)})
