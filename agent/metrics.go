@@ -80,7 +80,8 @@ var (
 	descTrunc     = desc("lines_truncated_total", "Lines HAProxy cut short before sending them (raise log ... len).")
 	descDropped   = desc("lines_dropped_total", "Lines refused because the spool's memory buffer was full while the disk refused writes.")
 	descSpooled   = desc("spooled_bytes_total", "Bytes of encoded lines written to the spool.")
-	descSealed    = desc("windows_sealed_total", "Windows sealed into segments.")
+	descSealed    = desc("windows_sealed_total", "Windows sealed into segments, pieces included.")
+	descPieces    = desc("window_pieces_total", "Segments sealed as pieces of a window still open, which outgrew access_log.max_object_bytes or a quarter of spool.max_bytes.")
 	descSteps     = desc("clock_steps_total", "Times the wall clock was found behind the windows already sealed (a step back): windows then end on the schedule after now and future-named segments are uploaded at once.")
 	descEvicted   = desc("segments_evicted_total", "Sealed segments evicted by spool.max_bytes before upload.")
 	descEvBytes   = desc("segments_evicted_bytes_total", "Bytes of sealed segments evicted by spool.max_bytes.")
@@ -135,7 +136,7 @@ func (c agentCollector) shipStats() ship.Stats {
 func (c agentCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDatagrams, descRecvBytes, descOversize, descKernel, descMalformed, descConnsOpen,
 		descConnsAcc, descConnsRef, descLines, descUnparsed,
-		descTrunc, descDropped, descSpooled, descSealed, descSteps, descEvicted, descEvBytes, descEvLines, descWriteErr,
+		descTrunc, descDropped, descSpooled, descSealed, descPieces, descSteps, descEvicted, descEvBytes, descEvLines, descWriteErr,
 		descUpOK, descUpFail, descLastUp, descProv, descProvErr, descReloadOK, descReloadErr, descPendSegs,
 		descPendBytes, descParked, descHAProxy, descHAErr, descUp, descELBPolls, descELBErrs, descELBRej, descELBChg,
 		descMaxBytes, descWindowLen, descWindowEnd, descIdentity} {
@@ -181,6 +182,7 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 	st := a.SpoolStats()
 	counter(descDropped, st.DroppedLines)
 	counter(descSealed, st.Sealed)
+	counter(descPieces, st.Pieces)
 	counter(descSteps, st.ClockSteps)
 	counter(descEvicted, st.Evicted)
 	counter(descEvBytes, st.EvictedBytes)

@@ -49,6 +49,9 @@ func readerAt(o Object) (io.ReaderAt, error) {
 // refuses as too large lowers the part size and starts the object again,
 // down to MinPartSize.
 func (c *Client) putParts(ctx context.Context, o Object, r io.ReaderAt) error {
+	if err := c.abortAbandoned(ctx, o); err != nil {
+		return err
+	}
 	for {
 		size := PartSize(o.Size, c.partSize.Load())
 		err := c.PutParts(ctx, o, r, o.Size, size, o.SendPart)
@@ -56,6 +59,26 @@ func (c *Client) putParts(ctx context.Context, o Object, r io.ReaderAt) error {
 			return err
 		}
 	}
+}
+
+// abortAbandoned aborts the multipart uploads of o.Key still in progress:
+// those of an agent killed in the middle of the object, which now starts
+// again. (The bucket's lifecycle rule would abort them after a day; a
+// bucket the agent does not manage has none.)
+func (c *Client) abortAbandoned(ctx context.Context, o Object) error {
+	ups, err := c.ListUploads(ctx, o.Bucket, o.Key)
+	if err != nil {
+		return err
+	}
+	for _, u := range ups {
+		if u.Key != o.Key {
+			continue
+		}
+		if err := c.AbortUpload(ctx, u); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // lowerPartSize lowers the part size below a body of size bytes the store
