@@ -56,7 +56,7 @@ type options struct {
 // New checks cfg and prepares an agent. It binds nothing until Start.
 func New(cfg *config.Config, up Uploader, log *slog.Logger) (*Agent, error) {
 	a := &Agent{log: log, obs: newObsCounters(), opts: options{uploader: up, now: time.Now, backoff: ship.DefaultBackoff}}
-	ctl, err := control.New(cfg, control.Options{Log: log.With("component", "control"), Events: &a.obs.events})
+	ctl, err := control.New(cfg, control.Options{Log: log, Events: &a.obs.events})
 	if err != nil {
 		return nil, err
 	}

@@ -81,10 +81,10 @@ func (l *Live) LBName() string {
 // Options are what a Controller is built from.
 type Options struct {
 	Config  *config.Config // the property file's configuration at start
-	Log     *slog.Logger
-	FS      spool.FS     // the spool directory's filesystem; nil: the real one
-	Backoff ship.Backoff // between failed ELB API polls; zero: ship.DefaultBackoff
-	Events  Events       // nil: none
+	Log     *slog.Logger   // the agent's: control logs as component=control, the resolver as component=identity
+	FS      spool.FS       // the spool directory's filesystem; nil: the real one
+	Backoff ship.Backoff   // between failed ELB API polls; zero: ship.DefaultBackoff
+	Events  Events         // nil: none
 	Now     func() time.Time
 }
 
@@ -127,11 +127,11 @@ type Controller struct {
 // last known attribute from the spool directory. Live is set when it
 // returns.
 func New(cfg *config.Config, o Options) (*Controller, error) {
-	c := &Controller{log: o.Log, fs: o.FS, backoff: o.Backoff, events: o.Events, now: o.Now, base: cfg,
-		ids: make(chan idResult, 1), stopped: make(chan struct{}), polls: make(chan pollRequest), reqs: make(chan reloadRequest)}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
 	}
+	c := &Controller{log: o.Log.With("component", "control"), fs: o.FS, backoff: o.Backoff, events: o.Events, now: o.Now, base: cfg,
+		ids: make(chan idResult, 1), stopped: make(chan struct{}), polls: make(chan pollRequest), reqs: make(chan reloadRequest)}
 	if c.fs == nil {
 		c.fs = spool.OSFS{}
 	}
@@ -157,7 +157,7 @@ func New(cfg *config.Config, o Options) (*Controller, error) {
 	if cfg.MetadataEndpoint != "" {
 		src = identity.NewMetadataClient(cfg.MetadataEndpoint, cfg.MetadataTimeout)
 	}
-	c.resolver = identity.NewResolver(src, cfg.MetadataTimeout, c.log.With("component", "identity"), c.deliver)
+	c.resolver = identity.NewResolver(src, cfg.MetadataTimeout, o.Log.With("component", "identity"), c.deliver)
 	return c, nil
 }
 
