@@ -209,6 +209,12 @@ func (a *Agent) WatchConfig(path string, explicit bool, hup <-chan os.Signal) {
 // attribute. Call it before Run.
 func (a *Agent) SetAccessLogSource(src control.AccessLogSource) { a.ctl.SetAccessLogSource(src) }
 
+// OnReload sets a function told when a reload of the property file
+// (SIGHUP, or the file changed) starts (done false), and when it is done,
+// with the error that rejected it: the command tells systemd RELOADING=1
+// and READY=1 with it. Call it before Run.
+func (a *Agent) OnReload(f func(done bool, err error)) { a.ctl.OnReload(f) }
+
 // Config returns the configuration in force.
 func (a *Agent) Config() *config.Config { return a.ctl.Config() }
 
@@ -268,8 +274,9 @@ func (a *Agent) spoolResult(err error) {
 		}
 		return
 	}
-	a.obs.events.Failed("spool", a.opts.now(), err)
 	if a.spoolErr.Failed(err) {
+		// Once per episode, as logged: a full disk fails every line.
+		a.obs.events.Failed("spool", a.opts.now(), err)
 		a.log.Error("spool write failed; lines kept in memory and retried", "err", err, "write_errors", a.spool.Stats().WriteErrors)
 	}
 }

@@ -76,7 +76,6 @@ var (
 	descConnsRef  = desc("tcp_connections_refused_total", "TCP connections closed at once because syslog.max_connections were open, per listener.", "listener")
 	descKernel    = desc("kernel_receive_drops_total", "Datagrams the kernel dropped on the listener's socket because its receive buffer was full (drops column of /proc/net/udp).", "listener")
 	descLines     = desc("lines_total", "Lines written to the spool, per recognised HAProxy format; format=\"unknown\" counts unparsed lines kept verbatim.", "format")
-	descUnparsed  = desc("lines_unparsed_total", "Lines that matched no HAProxy format (kept verbatim).")
 	descTrunc     = desc("lines_truncated_total", "Lines HAProxy cut short before sending them (raise log ... len).")
 	descDropped   = desc("lines_dropped_total", "Lines refused because the spool's memory buffer was full while the disk refused writes.")
 	descSpooled   = desc("spooled_bytes_total", "Bytes of encoded lines written to the spool.")
@@ -94,12 +93,16 @@ var (
 	descProvErr   = desc("provisioning_errors_total", "Bucket provisioning attempts (create, ACL, lifecycle, test file) that failed after their retries.")
 	descReloadOK  = desc("config_reloads_total", "Configuration reloads applied.")
 	descReloadErr = desc("config_reload_failures_total", "Configuration reloads rejected (bad file, listener not bound).")
-	descPendSegs  = desc("spool_segments", "Sealed segments waiting for upload.")
-	descPendBytes = desc("spool_bytes", "Bytes in the spool: sealed segments, the active window and its buffer.")
-	descParked    = desc("segments_parked", "Sealed segments whose upload failed permanently, each waiting for its own backoff while newer segments go on.")
-	descHAProxy   = desc("haproxy_dropped_logs_total", "Logs HAProxy could not send (DroppedLogs of its stats socket, read each window; resets when HAProxy restarts).")
-	descHAErr     = desc("haproxy_stats_errors_total", "Failed reads of HAProxy's stats socket.")
-	descUp        = desc("healthy", "1 while /healthz answers 200.")
+	// Named as Prometheus names its own.
+	descReloadLast = desc("config_last_reload_successful", "1 when the last configuration load (at start, or the last reload) succeeded, 0 when it was rejected.")
+	descReloadWhen = desc("config_last_reload_success_timestamp_seconds", "Unix time of the last successful configuration load (at start, or a reload).")
+	descUpBytes    = desc("upload_bytes_total", "Bytes of segments the store acknowledged.")
+	descPendSegs   = desc("spool_segments", "Sealed segments waiting for upload.")
+	descPendBytes  = desc("spool_bytes", "Bytes in the spool: sealed segments, the active window and its buffer.")
+	descParked     = desc("segments_parked", "Sealed segments whose upload failed permanently, each waiting for its own backoff while newer segments go on.")
+	descHAProxy    = desc("haproxy_dropped_logs_total", "Logs HAProxy could not send (DroppedLogs of its stats socket, read each window; resets when HAProxy restarts).")
+	descHAErr      = desc("haproxy_stats_errors_total", "Failed reads of HAProxy's stats socket.")
+	descUp         = desc("healthy", "1 while /healthz answers 200.")
 	// For alerting rules (packaging/prometheus/): the bound, the window and
 	// the identity the rules compare against.
 	descMaxBytes  = desc("spool_max_bytes", "spool.max_bytes in force: past it the oldest sealed segments are evicted.")
@@ -135,9 +138,9 @@ func (c agentCollector) shipStats() ship.Stats {
 
 func (c agentCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDatagrams, descRecvBytes, descOversize, descKernel, descMalformed, descConnsOpen,
-		descConnsAcc, descConnsRef, descLines, descUnparsed,
+		descConnsAcc, descConnsRef, descLines,
 		descTrunc, descDropped, descSpooled, descSealed, descPieces, descSteps, descEvicted, descEvBytes, descEvLines, descWriteErr,
-		descUpOK, descUpFail, descLastUp, descProv, descProvErr, descReloadOK, descReloadErr, descPendSegs,
+		descUpOK, descUpFail, descLastUp, descProv, descProvErr, descReloadOK, descReloadErr, descReloadLast, descReloadWhen, descUpBytes, descPendSegs,
 		descPendBytes, descParked, descHAProxy, descHAErr, descUp, descELBPolls, descELBErrs, descELBRej, descELBChg,
 		descMaxBytes, descWindowLen, descWindowEnd, descIdentity} {
 		ch <- d
@@ -167,11 +170,11 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 			counter(descKernel, l.KernelDrops, l.Name)
 		}
 		for f, n := range is.Lines {
-			if n > 0 || f == int(parser.FormatUnknown) {
-				counter(descLines, n, parser.Format(f).String())
+			// Every format from the start, at 0 until it is seen.
+			if name := parser.Format(f).String(); name != "invalid" {
+				counter(descLines, n, name)
 			}
 		}
-		counter(descUnparsed, is.Lines[parser.FormatUnknown])
 		counter(descTrunc, is.Truncated)
 		counter(descSpooled, is.SpooledBytes)
 		if is.HAProxy.Read {
@@ -193,6 +196,7 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, cause := range sh.Causes() {
 		counter(descUpFail, sh.FailuresByCause[cause], cause)
 	}
+	counter(descUpBytes, sh.UploadBytes)
 	var last float64
 	if !sh.LastUpload.IsZero() {
 		last = float64(sh.LastUpload.UnixNano()) / 1e9
@@ -203,6 +207,9 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 	cs := c.ctlStats()
 	counter(descReloadOK, cs.ReloadsOK)
 	counter(descReloadErr, cs.ReloadsFailed)
+	rl := a.obs.events.Reload()
+	gauge(descReloadLast, b2f(rl.Successful))
+	gauge(descReloadWhen, float64(rl.LastSuccess.UnixNano())/1e9)
 	if a.spool != nil {
 		segs, bytes, _ := a.spool.Pending()
 		gauge(descPendSegs, float64(segs))

@@ -151,7 +151,8 @@ func TestMetricsAfterRealTraffic(t *testing.T) {
 		{`elb_access_logger_kernel_receive_drops_total{listener="` + listener + `"}`, 0},
 		{`elb_access_logger_lines_total{format="httplog"}`, float64(sent["httplog"])},
 		{`elb_access_logger_lines_total{format="unknown"}`, float64(unparsed)},
-		{`elb_access_logger_lines_unparsed_total`, float64(unparsed)},
+		{`elb_access_logger_upload_bytes_total`, float64(uploadedBytes(up.memUploader))},
+		{`elb_access_logger_config_last_reload_successful`, 1},
 		{`elb_access_logger_lines_truncated_total`, float64(sent["truncated"])},
 		{`elb_access_logger_lines_dropped_total`, 0},
 		{`elb_access_logger_upload_duration_seconds`, m["elb_access_logger_uploads_total"]},
@@ -330,7 +331,19 @@ elb_access_logger_provisioning_errors_total 3
 # HELP elb_access_logger_upload_failures_total Segment uploads that failed after their retries, by cause.
 # TYPE elb_access_logger_upload_failures_total counter
 elb_access_logger_upload_failures_total{cause="access_denied"} 2
+elb_access_logger_upload_failures_total{cause="bucket_owned_by_other"} 0
+elb_access_logger_upload_failures_total{cause="credentials"} 0
+elb_access_logger_upload_failures_total{cause="entity_too_large"} 0
+elb_access_logger_upload_failures_total{cause="invalid_bucket_name"} 0
+elb_access_logger_upload_failures_total{cause="invalid_part"} 0
+elb_access_logger_upload_failures_total{cause="network"} 0
+elb_access_logger_upload_failures_total{cause="no_such_bucket"} 0
+elb_access_logger_upload_failures_total{cause="no_such_upload"} 0
 elb_access_logger_upload_failures_total{cause="other"} 1
+elb_access_logger_upload_failures_total{cause="preflight"} 0
+elb_access_logger_upload_failures_total{cause="server_error"} 0
+elb_access_logger_upload_failures_total{cause="signature"} 0
+elb_access_logger_upload_failures_total{cause="timeout"} 0
 # HELP elb_access_logger_uploads_total Segments the store acknowledged.
 # TYPE elb_access_logger_uploads_total counter
 elb_access_logger_uploads_total 5
@@ -371,4 +384,15 @@ func TestMetricsCountOversizeDatagrams(t *testing.T) {
 			t.Errorf("a kept line is %d bytes, longer than the 600-byte limit allows", len(l))
 		}
 	}
+}
+
+// uploadedBytes is the bytes of every object m holds.
+func uploadedBytes(m *memUploader) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, body := range m.objects {
+		n += len(body)
+	}
+	return n
 }

@@ -125,6 +125,16 @@ func Cause(err error) string {
 	return "other"
 }
 
+// Causes lists every label Cause returns for a failed request (all but
+// canceled), so a counter by cause can start every series at 0.
+func Causes() []string {
+	out := make([]string, 0, len(causes)+1)
+	for _, c := range causes {
+		out = append(out, c.label)
+	}
+	return append(out, "other")
+}
+
 // Retryable reports whether err is transient (timeouts, 5xx, throttling,
 // network): the same request may succeed later unchanged. Permanent errors
 // (access denied, no such bucket, bad signature, invalid name, bucket of

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/elb-access-logger/elb-access-logger/internal/logging"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
@@ -101,6 +102,9 @@ type Config struct {
 
 	MetricsListen      string // host:port of /metrics and /healthz; empty disables
 	HAProxyStatsSocket string // HAProxy's stats socket, for DroppedLogs; empty: not read
+
+	LogLevel  string // debug, info, warn or error
+	LogFormat string // logfmt or json
 
 	// origins records where each key's value came from, values the
 	// value as written; see Settings.
@@ -255,7 +259,7 @@ var keys = []key{
 	{"objectstorage.servo_conf", "/etc/load-balancer-servo/servo.conf", "servo-style k=v file whose objectstorage_service_url, webservice_port and loadbalancer_owner_account fill in keys this file leaves out; read if present", str(func(c *Config) *string { return &c.ServoConf })},
 	{"metadata.endpoint", "http://169.254.169.254", "instance metadata service; empty disables it (the identity keys uploads need are then required)", urlKey(func(c *Config) *string { return &c.MetadataEndpoint })},
 	{"metadata.timeout", "30s", "per metadata attempt; attempts are retried with backoff", durationKey(func(c *Config) *time.Duration { return &c.MetadataTimeout })},
-	{"metrics.listen", "127.0.0.1:9145", "host:port of the Prometheus endpoint (/metrics) and /healthz; empty disables", func(c *Config, v string) error {
+	{"metrics.listen", "127.0.0.1:9145", "host:port of the Prometheus endpoint (/metrics), /healthz and the status page (/ and /status); empty disables", func(c *Config, v string) error {
 		if v != "" {
 			if err := checkHostPort(v); err != nil {
 				return fmt.Errorf("%q: %w", v, err)
@@ -265,6 +269,8 @@ var keys = []key{
 		return nil
 	}},
 	{"metrics.haproxy_stats_socket", "", "HAProxy's stats socket (unix path); when set, DroppedLogs of show info is read each window and exported", str(func(c *Config) *string { return &c.HAProxyStatsSocket })},
+	{"log.level", "info", "least severe log records written: debug, info, warn or error; a reload applies it", oneOf(func(c *Config) *string { return &c.LogLevel }, logging.Levels...)},
+	{"log.format", "logfmt", "log records on stderr, one a line: logfmt (key=value) or json; a reload applies it", oneOf(func(c *Config) *string { return &c.LogFormat }, logging.Formats...)},
 }
 
 // hostnameRE is a host name a listener may be given.

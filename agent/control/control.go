@@ -103,7 +103,9 @@ type Controller struct {
 	src        AccessLogSource
 	watch      *watchSpec
 	onIdentity func(identity.Identity)
+	onReload   func(done bool, err error) // around each reload of the property file; nil: none
 	resolver   *identity.Resolver
+	root       *slog.Logger // the agent's logger: a reload applies log.level and log.format to its handler
 
 	live atomic.Pointer[Live]
 
@@ -130,7 +132,7 @@ func New(cfg *config.Config, o Options) (*Controller, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	c := &Controller{log: o.Log.With("component", "control"), fs: o.FS, backoff: o.Backoff, events: o.Events, now: o.Now, base: cfg,
+	c := &Controller{log: o.Log.With("component", "control"), root: o.Log, fs: o.FS, backoff: o.Backoff, events: o.Events, now: o.Now, base: cfg,
 		ids: make(chan idResult, 1), stopped: make(chan struct{}), polls: make(chan pollRequest), reqs: make(chan reloadRequest)}
 	if c.fs == nil {
 		c.fs = spool.OSFS{}
@@ -174,6 +176,12 @@ func (c *Controller) SetAccessLogSource(src AccessLogSource) { c.src = src }
 // OnIdentity sets a function told each identity resolved, before the
 // upload round it allows. Call it before Run.
 func (c *Controller) OnIdentity(f func(identity.Identity)) { c.onIdentity = f }
+
+// OnReload sets a function told when a reload of the property file
+// (SIGHUP, or the file changed) starts (done false), and when it is done,
+// with the error that rejected it: the command tells systemd RELOADING=1
+// and READY=1 with it. Call it before Run; Run's goroutine calls it.
+func (c *Controller) OnReload(f func(done bool, err error)) { c.onReload = f }
 
 // Stats counts reloads and ELB API polls.
 type Stats struct {
@@ -327,6 +335,7 @@ func (c *Controller) publish(next *config.Config, sched cron.Schedule) {
 	l := *c.live.Load()
 	l.Config, l.Sched = next, sched
 	c.live.Store(&l)
+	c.applyLog(next)
 	c.parts.Windows.SetMaxBytes(next.SpoolMaxBytes)
 	c.parts.Windows.SetObjectBytes(next.MaxObjectBytes)
 	if err := c.parts.Ingest.SetFormat(next.Format); err != nil {
@@ -339,4 +348,20 @@ func (c *Controller) publish(next *config.Config, sched cron.Schedule) {
 // backoffDelay is the wait after the n-th consecutive failed poll, capped.
 func (c *Controller) backoffDelay(n int, limit time.Duration) time.Duration {
 	return min(c.backoff.Delay(n), limit)
+}
+
+// logSettings is what control needs of the agent's log handler to apply
+// log.level and log.format (internal/logging's handler has it); a handler
+// without it keeps its level and format.
+type logSettings interface {
+	SetLevelFormat(level, format string) error
+}
+
+// applyLog sets the agent's log level and format to cfg's.
+func (c *Controller) applyLog(cfg *config.Config) {
+	if l, ok := c.root.Handler().(logSettings); ok {
+		if err := l.SetLevelFormat(cfg.LogLevel, cfg.LogFormat); err != nil {
+			c.log.Error("log settings not applied", "err", err) // checked by config before
+		}
+	}
 }

@@ -10,8 +10,10 @@
 // callback hands them over without blocking; the newest wins). It calls
 // config.Diff and pushes changes into the components through setters it
 // declares (Ingest, Windows, Shipping): format, enabled and the load
-// balancer's name into ingest, spool.max_bytes into the spool's clock, the
-// configuration, identity and re-provisioning into ship. Its state (the
+// balancer's name into ingest, spool.max_bytes and
+// access_log.max_object_bytes into the spool's clock, the configuration,
+// identity and re-provisioning into ship; log.level and log.format into
+// the agent's log handler. Its state (the
 // property file's configuration, the ELB attribute, the watch) is confined
 // to that goroutine and needs no lock. What others read is published in
 // Live, an atomic pointer only that goroutine stores: the configuration in

@@ -154,6 +154,17 @@ func (c *Controller) watchedContent() []byte {
 // too (an editor between delete and create must not reset the agent to
 // the defaults).
 func (c *Controller) reloadFile() {
+	if c.onReload != nil {
+		c.onReload(false, nil)
+	}
+	err := c.loadAndReload()
+	if c.onReload != nil {
+		c.onReload(true, err)
+	}
+}
+
+// loadAndReload is reloadFile's work: load, apply or reject, count, log.
+func (c *Controller) loadAndReload() error {
 	explicit := c.watch.explicit || c.loadedFromFile()
 	cfg, err := config.LoadConfig(c.watch.path, explicit)
 	if err == nil {
@@ -168,9 +179,10 @@ func (c *Controller) reloadFile() {
 	if err != nil {
 		c.reloadsFailed.Add(1)
 		c.log.Error("configuration rejected; the running configuration stays", "file", c.watch.path, "err", err)
-		return
+		return err
 	}
 	c.reloadsOK.Add(1)
+	return nil
 }
 
 // loadedFromFile reports whether the running configuration came from an

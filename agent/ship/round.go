@@ -292,6 +292,7 @@ func (s *Shipper) upload(ctx context.Context, cfg *config.Config, seg spool.Segm
 		s.latency.Observe(time.Since(start).Seconds())
 	}
 	s.lastUpload.Store(time.Now().UnixNano())
+	s.uploadBytes.Add(seg.Size)
 	s.events.Uploaded(status.Upload{Time: time.Now(), Bucket: dest.Bucket, Object: key, Bytes: seg.Size})
 	s.uploadsOK.Add(1)
 	if err := s.segs.Remove(seg); err != nil {

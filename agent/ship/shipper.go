@@ -3,6 +3,7 @@ package ship
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -113,6 +114,7 @@ type Shipper struct {
 
 	uploadsOK, uploadsFailed, provisions, provisionErrors atomic.Int64
 	lastUpload                                            atomic.Int64 // unix nanos of the last acknowledged upload
+	uploadBytes                                           atomic.Int64 // bytes of acknowledged uploads
 	failingSince                                          atomic.Int64 // unix nanos the rounds started failing; 0 when the last one worked
 	failures                                              sync.Map     // uploader.Cause -> *atomic.Int64
 }
@@ -311,6 +313,7 @@ func (s *Shipper) spoolErr(err error) {
 // Stats are the Shipper's counters, for metrics and /healthz.
 type Stats struct {
 	Uploads         int64             // segments the store acknowledged
+	UploadBytes     int64             // their bytes
 	UploadFailures  int64             // segment uploads that failed after their retries
 	FailuresByCause map[string]int64  // the same by uploader.Cause (cancelled rounds not counted)
 	Provisions      int64             // Provision calls that succeeded
@@ -324,7 +327,7 @@ type Stats struct {
 
 // Stats returns the counters. It takes no lock a round holds for long.
 func (s *Shipper) Stats() Stats {
-	st := Stats{Uploads: s.uploadsOK.Load(), UploadFailures: s.uploadsFailed.Load(), Provisions: s.provisions.Load(),
+	st := Stats{Uploads: s.uploadsOK.Load(), UploadBytes: s.uploadBytes.Load(), UploadFailures: s.uploadsFailed.Load(), Provisions: s.provisions.Load(),
 		ProvisionErrors: s.provisionErrors.Load(), Parked: s.parked.Len(), FailuresByCause: map[string]int64{}}
 	if n := s.lastUpload.Load(); n > 0 {
 		st.LastUpload = time.Unix(0, n)
@@ -342,11 +345,15 @@ func (s *Shipper) Stats() Stats {
 	return st
 }
 
-// Causes returns the causes of FailuresByCause, sorted.
+// Causes returns every cause the uploader names (uploader.Causes: the
+// metric has each from the start, at 0) and any other of
+// FailuresByCause, sorted.
 func (st Stats) Causes() []string {
-	out := make([]string, 0, len(st.FailuresByCause))
+	out := uploader.Causes()
 	for c := range st.FailuresByCause {
-		out = append(out, c)
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
 	}
 	sort.Strings(out)
 	return out

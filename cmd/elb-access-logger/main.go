@@ -17,6 +17,7 @@ import (
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"github.com/elb-access-logger/elb-access-logger/agent/control"
 	"github.com/elb-access-logger/elb-access-logger/internal/cli"
+	"github.com/elb-access-logger/elb-access-logger/internal/logging"
 	"github.com/prometheus/common/version"
 )
 
@@ -92,7 +93,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if opts.Replay != "" {
 		return runReplay(ctx, cfg, replayOptions{File: opts.Replay, DryRun: opts.DryRun}, os.Stdin, stdout, stderr)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// log.level and log.format; a reload changes them (agent.storeLive).
+	logs, err := logging.New(stderr, cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return usageError{err} // config checked them: not reached
+	}
+	log := logs.Logger()
 	for _, w := range cfg.Warnings() {
 		log.Warn("configuration: " + w)
 	}
@@ -107,6 +113,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	a.WatchConfig(opts.Config, opts.ConfigExplicit, hup)
+	a.OnReload(func(done bool, err error) { notifyReload(done, err, a.Listeners(), log) })
 	if err := a.Start(); err != nil {
 		return err
 	}

@@ -97,8 +97,8 @@ func TestEndToEndMetricsAndObjectCounts(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	if got := sample(t, url, "elb_access_logger_lines_unparsed_total"); got != unparsed {
-		t.Errorf("lines_unparsed_total: got %v, want %d", got, unparsed)
+	if got := sample(t, url, `elb_access_logger_lines_total{format="unknown"}`); got != unparsed {
+		t.Errorf(`lines_total{format="unknown"}: got %v, want %d`, got, unparsed)
 	}
 	if got := sample(t, url, `elb_access_logger_lines_total{format="recipe"}`); got != n-unparsed {
 		t.Errorf(`lines_total{format="recipe"}: got %v, want %d`, got, n-unparsed)

@@ -46,6 +46,21 @@ func announceReady(ctx context.Context, listening []string, spoolDir, pidFile st
 	}, nil
 }
 
+// notifyReload tells systemd a reload started (RELOADING=1 with
+// MONOTONIC_USEC), and that it is done (READY=1, applied or rejected: the
+// agent runs on either way), with the outcome as STATUS.
+func notifyReload(done bool, err error, listening []string, log *slog.Logger) {
+	if !done {
+		notify(sdnotify.ReloadingNow()+"\nSTATUS=reloading the configuration", log)
+		return
+	}
+	status := "STATUS=configuration reloaded; listening on " + strings.Join(listening, " ")
+	if err != nil {
+		status = "STATUS=configuration rejected, the running one stays: " + strings.ReplaceAll(err.Error(), "\n", "; ")
+	}
+	notify(sdnotify.Ready+"\n"+status, log)
+}
+
 // notify sends state to the service manager, if one listens; a failure
 // is logged, never fatal: the agent works without it.
 func notify(state string, log *slog.Logger) {

@@ -110,3 +110,56 @@ func TestPidFileUnwritable(t *testing.T) {
 		t.Errorf("unwritable pid file: exit %d, stderr %q; want exit 1 naming the pid file", code, stderr)
 	}
 }
+
+// TestNotifyReloading: a reload is RELOADING=1 with MONOTONIC_USEC, then
+// READY=1 once it is done, applied (SIGHUP) or rejected (a bad file the
+// watch picks up), with the outcome as STATUS.
+func TestNotifyReloading(t *testing.T) {
+	sock, conn := notifySocket(t)
+	content := startableProps(t, "")
+	props := writeProps(t, content)
+	cmd := exec.Command(agentBinary(t), "--config", props)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("agent stderr:\n%s", stderr.String())
+		}
+	})
+	if msg := readNotify(t, conn, 10*time.Second); !strings.HasPrefix(msg, "READY=1\n") {
+		t.Fatalf("first notification %q, want READY=1", msg)
+	}
+	// reload reads one reload's pair of notifications and returns the
+	// READY=1 one.
+	reload := func() string {
+		t.Helper()
+		msg := readNotify(t, conn, 10*time.Second)
+		var usec int64
+		if _, err := fmt.Sscanf(msg, "RELOADING=1\nMONOTONIC_USEC=%d\n", &usec); err != nil || usec <= 0 {
+			t.Fatalf("notification %q: want RELOADING=1 and MONOTONIC_USEC (%v)", msg, err)
+		}
+		msg = readNotify(t, conn, 10*time.Second)
+		if !strings.HasPrefix(msg, "READY=1\nSTATUS=") {
+			t.Fatalf("after RELOADING=1: %q, want READY=1 with a STATUS", msg)
+		}
+		return msg
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	if msg := reload(); !strings.Contains(msg, "STATUS=configuration reloaded; listening on udp://") {
+		t.Errorf("SIGHUP: %q, want the reload applied", msg)
+	}
+	if err := os.WriteFile(props, []byte(content+"log.level = loud\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if msg := reload(); !strings.Contains(msg, "STATUS=configuration rejected, the running one stays: ") || !strings.Contains(msg, "log.level") {
+		t.Errorf("bad file: %q, want the rejection and why", msg)
+	}
+}

@@ -1,6 +1,7 @@
 package sdnotify
 
 import (
+	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
@@ -56,5 +57,20 @@ func TestNotifyWithoutSocket(t *testing.T) {
 		if sent, err := Notify(Ready); sent || err == nil || !strings.Contains(err.Error(), bad) {
 			t.Errorf("NOTIFY_SOCKET=%s: Notify = %v, %v; want an error naming it", bad, sent, err)
 		}
+	}
+}
+
+// RELOADING=1 carries MONOTONIC_USEC on CLOCK_MONOTONIC (systemd rejects
+// a reload notification without it for Type=notify-reload).
+func TestReloadingNow(t *testing.T) {
+	before := monotonic()
+	msg := ReloadingNow()
+	after := monotonic()
+	var usec int64
+	if _, err := fmt.Sscanf(msg, "RELOADING=1\nMONOTONIC_USEC=%d", &usec); err != nil {
+		t.Fatalf("%q: %v", msg, err)
+	}
+	if got := time.Duration(usec) * time.Microsecond; got < before.Truncate(time.Microsecond) || got > after || usec == 0 {
+		t.Errorf("MONOTONIC_USEC %d not between %v and %v", usec, before, after)
 	}
 }
