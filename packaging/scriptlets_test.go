@@ -38,6 +38,7 @@ func stubTools(t *testing.T, systemd, userExists, fail bool) (dir, log string) {
 		"setcap":    logger + "exit " + exit + "\n",
 		"chown":     logger + "exit " + exit + "\n",
 		"chmod":     logger + "exit " + exit + "\n",
+		"usermod":   logger + "exit " + exit + "\n",
 	}
 	if systemd {
 		stubs["systemctl"] = logger + "exit " + exit + "\n"
@@ -138,5 +139,53 @@ func TestScriptletsIdempotentUser(t *testing.T) {
 	}
 	if n := strings.Count(string(data), "groupadd "); n != 1 {
 		t.Errorf("groupadd calls over three %%pre runs: got %d, want 1\n%s", n, data)
+	}
+}
+
+// TestScriptletsJoinHAProxyGroup: %pre adds the agent's user to HAProxy's
+// group when that group exists, on install and on upgrade, so the unix
+// socket's default group (haproxy, mode 0660) works; without the group it
+// does nothing, and a failing usermod fails nothing.
+func TestScriptletsJoinHAProxyGroup(t *testing.T) {
+	const usermod = "usermod -a -G haproxy elb-access-logger"
+	for _, tt := range []struct {
+		name          string
+		arg           string
+		userExists    bool
+		haproxy, fail bool
+		want          string
+	}{
+		{"install, haproxy group", "1", false, true, false, usermod},
+		{"upgrade, haproxy group", "2", true, true, false, usermod},
+		{"install, no haproxy group", "1", false, false, false, ""},
+		{"upgrade, no haproxy group", "2", true, false, false, ""},
+		{"upgrade, haproxy group, usermod fails", "2", true, true, true, usermod},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, log := stubTools(t, true, tt.userExists, tt.fail)
+			if tt.haproxy {
+				f, err := os.OpenFile(filepath.Join(dir, "state"), os.O_APPEND|os.O_WRONLY, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.WriteString("group haproxy\n")
+				f.Close()
+			}
+			cmd := exec.Command("/bin/sh", filepath.Join("scripts", "preinstall.sh"), tt.arg)
+			cmd.Env = []string{"PATH=" + dir}
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("preinstall.sh %s: %v (a failing scriptlet fails the rpm transaction)\n%s", tt.arg, err, out)
+			}
+			data, _ := os.ReadFile(log)
+			var got []string
+			for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+				if strings.HasPrefix(l, "usermod ") {
+					got = append(got, l)
+				}
+			}
+			if strings.Join(got, "\n") != tt.want {
+				t.Errorf("usermod calls: %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -20,6 +20,13 @@
 # rsyslog; a full run writes both to the "UDP ingest" and "Cost per line"
 # sections of docs/performance.md, with the curve as a PNG (gnuplot).
 #
+# Then the transport phase: the agent alone, at a few rates, with its
+# listener on UDP, on a unix datagram socket (loadgen sends without
+# blocking, as HAProxy does, so a full socket loses lines), and on TCP
+# with one and with eight connections (octet-counted frames, as HAProxy's
+# ring sends them; the sender waits, so nothing is lost); CPU per line
+# against UDP's in the same run, to the "Transports" section.
+#
 # Then, when the test bed runs (scripts/testbed.sh start), the upload
 # phase: a 100 MB window uploaded through the agent's upload path
 # (scripts/uploadbench, uploader.Client.Put) and with `s3cmd put` (from apt
@@ -47,6 +54,22 @@
 #   BENCH_RECEIVERS      the receivers to run, of: udpsink creader agent
 #                        agent-ref rsyslog-tuned rsyslog-default (all)
 #   BENCH_DOC            where the results go (docs/performance.md)
+#   BENCH_TRANSPORTS     the transport phase. 1 (default): run it after
+#                        the UDP runs, 0: skip it, only: run nothing else
+#   BENCH_TRANSPORT_RATES  its paced rates ("20000 200000"; "200000" with
+#                        BENCH_QUICK)
+#   BENCH_TRANSPORT_SECONDS  how long each of its runs sends (5; 2 with
+#                        BENCH_QUICK)
+#   BENCH_TRANSPORT_LIST  its transports, of: udp; unix (the system's
+#                        net.unix.max_dgram_qlen, 10 by the kernel's
+#                        default, and the sender's send buffer
+#                        net.core.wmem_default, as HAProxy keeps it);
+#                        unix-qQ (qlen Q, set only while the agent creates
+#                        its socket, when the kernel reads it); unix-qQ-sS
+#                        (and net.core.wmem_default S while it does, the
+#                        sender's send buffer S); tcpN (N
+#                        connections). Ratios need udp. ("udp unix
+#                        unix-q512 unix-q4096-s4194304 tcp1 tcp8")
 #   BENCH_UPLOAD         the upload phase: a window file uploaded through
 #                        the agent's upload path (scripts/uploadbench) and
 #                        with `s3cmd put`, alternating, to the same bucket of
@@ -74,7 +97,16 @@ else
 	IDLE_SECONDS=${BENCH_IDLE_SECONDS:-10}
 fi
 RUN_AS=${BENCH_RUN_AS:-nobody}
+TRANSPORTS=${BENCH_TRANSPORTS:-1}
+if [ -n "${BENCH_QUICK:-}" ]; then
+	TRANSPORT_RATES=${BENCH_TRANSPORT_RATES:-200000}
+	TRANSPORT_SECONDS=${BENCH_TRANSPORT_SECONDS:-2}
+else
+	TRANSPORT_RATES=${BENCH_TRANSPORT_RATES:-20000 200000}
+	TRANSPORT_SECONDS=${BENCH_TRANSPORT_SECONDS:-5}
+fi
 UPLOAD=${BENCH_UPLOAD:-}
+[ "$TRANSPORTS" = only ] && UPLOAD=0
 if [ -n "${BENCH_QUICK:-}" ]; then
 	UPLOAD_SIZE=${BENCH_UPLOAD_SIZE:-20MB}
 	UPLOAD_REPS=${BENCH_UPLOAD_REPS:-2}
@@ -125,17 +157,29 @@ if [ -z "${TESTBED_S3_ENDPOINT:-}" ]; then
 fi
 [ "$UPLOAD" = 0 ] || apt_install s3cmd s3cmd
 
-[ "$UPLOAD" = only ] || apt_install rsyslogd rsyslog
-[ "$UPLOAD" = only ] || apt_install gcc gcc
-[ "$UPLOAD" = only ] || [ -n "${BENCH_QUICK:-}" ] || apt_install gnuplot gnuplot-nox
+# Only the UDP runs need rsyslog, the C reader and the plot.
+udp_runs=1
+[ "$UPLOAD" = only ] || [ "$TRANSPORTS" = only ] && udp_runs=
+[ -z "$udp_runs" ] || apt_install rsyslogd rsyslog
+[ -z "$udp_runs" ] || apt_install gcc gcc
+[ -z "$udp_runs" ] || [ -n "${BENCH_QUICK:-}" ] || apt_install gnuplot gnuplot-nox
 RSYSLOG_VERSION=$( (rsyslogd -v 2>/dev/null || echo "rsyslogd none") | awk 'NR == 1 {print $2}')
 
 # --- work directory and builds -------------------------------------------
 work=$(mktemp -d /var/tmp/elb-bench.XXXXXX)
 chmod 755 "$work"
 pids=()
+# The transport phase changes two sysctls while the agent creates its unix
+# socket; restore_sysctls puts them back.
+qlen_saved= wmem_saved=
+restore_sysctls() {
+	[ -z "$qlen_saved" ] || echo "$qlen_saved" >/proc/sys/net/unix/max_dgram_qlen
+	[ -z "$wmem_saved" ] || echo "$wmem_saved" >/proc/sys/net/core/wmem_default
+	qlen_saved= wmem_saved=
+}
 cleanup() {
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	restore_sysctls
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -145,7 +189,7 @@ say "building the agent, loadgen, udpsink and creader"
 CGO_ENABLED=0 go build -trimpath -o "$work/bin/agent" ./cmd/elb-access-logger
 go build -trimpath -o "$work/bin/loadgen" ./scripts/loadgen
 go build -trimpath -o "$work/bin/udpsink" ./scripts/udpsink
-gcc -O2 -o "$work/bin/creader" scripts/creader/creader.c
+[ -z "$udp_runs" ] || gcc -O2 -o "$work/bin/creader" scripts/creader/creader.c
 go build -trimpath -o "$work/bin/uploadbench" ./scripts/uploadbench
 head=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 receivers=(udpsink creader agent)
@@ -184,7 +228,8 @@ PROPS
 PORT=$((20000 + RANDOM % 30000))
 
 # --- one receiver ------------------------------------------------------------
-# start_receiver NAME DIR PORT: starts it, sets rpid.
+# start_receiver NAME DIR PORT: starts it, sets rpid. The agent listens
+# at $LISTEN when set (the transport phase), else on UDP at PORT.
 start_receiver() {
 	local name=$1 dir=$2 port=$3 bin
 	mkdir -p "$dir"
@@ -207,7 +252,7 @@ start_receiver() {
 		local fmt=$FORMAT
 		[ "$name" = agent-ref ] && { "$bin" --config "$work/probe.properties" --check-config >/dev/null 2>&1 && fmt=elb || fmt=raw; }
 		cat >"$dir/agent.properties" <<PROPS
-syslog.listen = udp://127.0.0.1:$port
+syslog.listen = ${LISTEN:-udp://127.0.0.1:$port}
 access_log.format = $fmt
 access_log.schedule = 0 0 1 1 *
 access_log.lb_name = bench
@@ -266,13 +311,21 @@ setpriv_as() { # USER CMD...: exec CMD as USER (same pid, so /proc is its own)
 	exec setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups "$@"
 }
 
-# wait_bound PID PORT: waits until the socket is bound; prints milliseconds
+# wait_bound PID PORT [URL]: waits until the socket is bound (the UDP port,
+# or URL: a unix socket file, a listening TCP port); prints milliseconds
 # since the start (t0).
 wait_bound() {
-	local pid=$1 port=$2 hex i
+	local pid=$1 port=$2 url=${3:-} hex i
 	hex=$(printf ':%04X ' "$port")
+	bound() {
+		case $url in
+		unix://*) [ -S "${url#unix://}" ] ;;
+		tcp://*) awk -v a="0100007F$hex" '$2 " " == a && $4 == "0A" {f = 1} END {exit !f}' /proc/net/tcp ;;
+		*) grep -q "0100007F$hex" /proc/net/udp ;;
+		esac
+	}
 	for i in $(seq 2000); do
-		if grep -q "0100007F$hex" /proc/net/udp; then
+		if bound; then
 			echo $((($(date +%s%N) - t0) / 1000000))
 			return 0
 		fi
@@ -438,8 +491,98 @@ CFG
 	[ -n "${BENCH_QUICK:-}" ] || write_section upload "Upload" "$report"
 }
 
+# --- the transport phase -----------------------------------------------------
+# The agent alone at each of TRANSPORT_RATES, its listener on each
+# transport in turn (interleaved, so each rate sees the same machine); CPU
+# per line against UDP's of the same rate.
+transport_phase() {
+	local tresults=$work/transports.tsv treport=$work/transports.md rate tr url conns run=0 dir pid gen count c0 cpu
+	local transports=(udp unix unix-q512 unix-q4096-s4194304 tcp1 tcp8) qlen wmem
+	qlen=$(cat /proc/sys/net/unix/max_dgram_qlen) wmem=$(cat /proc/sys/net/core/wmem_default)
+	[ -z "${BENCH_TRANSPORT_LIST:-}" ] || read -ra transports <<<"$BENCH_TRANSPORT_LIST"
+	: >"$tresults"
+	say "transport phase: the agent at ${TRANSPORT_RATES// /, } lines/s, $TRANSPORT_SECONDS s each, over: ${transports[*]}"
+	for rate in $TRANSPORT_RATES; do
+		for tr in "${transports[@]}"; do
+			run=$((run + 1))
+			port=$((PORT + 1000 + run))
+			dir=$work/transport-$run
+			conns=1 sndbuf= q=
+			case $tr in
+			udp) url=udp://127.0.0.1:$port ;;
+			unix*) url=unix://$dir/haproxy.sock ;;&
+			unix-q*-s*) sndbuf=${tr##*-s} q=${tr%-s*} q=${q#unix-q} ;;
+			unix-q*) q=${tr#unix-q} ;;
+			tcp*) url=tcp://127.0.0.1:$port conns=${tr#tcp} ;;
+			esac
+			if [ -n "$q" ]; then
+				qlen_saved=$qlen wmem_saved=$wmem # restored by cleanup too
+				echo "$q" >/proc/sys/net/unix/max_dgram_qlen
+				# The agent sizes its gathering by the senders' default.
+				[ -z "$sndbuf" ] || echo "$sndbuf" >/proc/sys/net/core/wmem_default
+			fi
+			LISTEN=$url start_receiver agent "$dir" "$port"
+			pid=$rpid
+			if ! wait_bound "$pid" "$port" "$url" >/dev/null; then
+				restore_sysctls
+				cat "$dir/stderr" >&2
+				die "agent did not bind $url"
+			fi
+			restore_sysctls
+			sleep 0.2 # settle
+			count=$((rate * TRANSPORT_SECONDS))
+			c0=$(cpu_ns "$pid")
+			gen=$("$work/bin/loadgen" -addr "$url" -conns "$conns" -count "$count" -rate "$rate" ${sndbuf:+-sndbuf "$sndbuf"})
+			wait_idle "$pid" || say "agent on $tr still busy after 60 s"
+			cpu=$(awk -v a="$c0" -v b="$(cpu_ns "$pid")" 'BEGIN {printf "%.4f", (b - a) / 1e9}')
+			hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
+			stop_receiver agent "$dir" "$pid"
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tr" "$rate" "$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$gen")" \
+				"$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$gen")" "$(count_lines agent "$dir")" "$cpu" "$hwm" \
+				"$(sed -n 's/.*dropped=\([0-9]*\).*/\1/p' <<<"$gen")" >>"$tresults"
+			awk -F'\t' 'END {
+				printf "   %-5s target %7s/s sent %7s/s  lines %8d  loss %6.2f%%  cpu %6.3fs (%5.2f s/M)  rss %6.1f MB\n",
+					$1, $2, $3, $5, ($4 ? 100 * ($4 - $5) / $4 : 0), $6, ($5 ? $6 / ($5 / 1e6) : 0), $7 / 1024 }' "$tresults" >&2
+			rm -rf "$dir"
+		done
+	done
+	{
+		echo "Measured $(date -u +'%Y-%m-%d %H:%M UTC') by \`scripts/bench.sh\` (BENCH_TRANSPORTS) on: $(machine_line). The machine may be shared with other work: compare the ratios, measured minutes apart in one run, rather than the absolute figures."
+		echo
+		echo "The agent ($head, \`$FORMAT\` output, spool on, as \`$RUN_AS\`) receiving $TRANSPORT_SECONDS s of \`scripts/loadgen\` lines at each rate over each transport in turn: UDP; a unix datagram socket (sent without blocking, as HAProxy does: what the full socket refuses is lost, and counted as loss here; it holds max_dgram_qlen + 1 datagrams, and no more than the sender's send buffer holds, about one per 1,280 bytes: HAProxy keeps \`net.core.wmem_default\`, $wmem bytes here; qlen without a figure is the system's, $qlen); TCP with one and with eight connections sharing the rate (RFC 6587 octet-counted frames, as HAProxy's ring sends them; the sender waits when the agent does, so nothing is lost and the rate achieved may fall short). CPU per line is the agent's CPU time (all threads) over the lines it wrote; × UDP is against UDP at the same rate. Targets (issue 18): unix ≤ 1.2× UDP with zero loss at 200,000 lines/s; TCP ≤ 1.5× UDP."
+		echo
+		echo "| transport | target rate | sent/s | lines | loss | CPU s per million lines | × UDP | peak RSS |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+		awk -F'\t' '
+		{ n++; for (i = 1; i <= 8; i++) f[n, i] = $i; c = $5 ? $6 / ($5 / 1e6) : 0; cpu[$1, $2] = c }
+		END {
+			for (r = 1; r <= n; r++) {
+				t = f[r, 1]; name = t
+				if (t == "udp") name = "UDP"
+				if (t ~ /^tcp/) { k = substr(t, 4); name = "TCP, " k " connection" (k == 1 ? "" : "s") }
+				if (t ~ /^unix/) {
+					q = qlen; sb = ""
+					if (t ~ /^unix-q/) { q = substr(t, 7); sub(/-s.*/, "", q) }
+					if (t ~ /-s[0-9]+$/) { sb = t; sub(/.*-s/, "", sb); sb = sprintf(", send buffer %d KiB", sb / 1024) }
+					name = "unix datagram, qlen " q sb
+				}
+				c = cpu[f[r, 1], f[r, 2]]; u = cpu["udp", f[r, 2]]
+				printf "| %s | %d | %d | %d | %.2f %% | %.2f | %s | %.1f MB |\n", name, f[r, 2], f[r, 3], f[r, 5],
+					(f[r, 4] ? 100 * (f[r, 4] - f[r, 5]) / f[r, 4] : 0), c, (u > 0 ? sprintf("%.2f×", c / u) : "-"), f[r, 7] / 1024
+			}
+		}' qlen="$qlen" "$tresults"
+	} >"$treport"
+	echo
+	cat "$treport"
+	[ -n "${BENCH_QUICK:-}" ] || write_section transports "Transports" "$treport"
+}
+
 if [ "$UPLOAD" = only ]; then
 	upload_phase
+	exit 0
+fi
+if [ "$TRANSPORTS" = only ]; then
+	transport_phase
 	exit 0
 fi
 
@@ -602,4 +745,5 @@ PLOT
 	write_section "Cost per line" "Cost per line" "$costs"
 fi
 
+[ "$TRANSPORTS" = 0 ] || transport_phase
 [ "$UPLOAD" = 0 ] || upload_phase

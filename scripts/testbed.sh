@@ -282,6 +282,12 @@ rgw relaxed s3 bucket names = true
 # Lifecycle: a "day" lasts 10 s, and the lifecycle worker runs in this daemon.
 rgw lc debug interval = 10
 rgw enable lc threads = true
+# Free the RAM of deleted objects within a minute rather than the default
+# two hours: tests upload and delete hundreds of MB of windows and parts,
+# and a long-lived bed (a session's, a benchmark's) would fill its 2 GiB.
+rgw gc obj min wait = 30
+rgw gc processor period = 30
+rgw gc processor max time = 30
 log file = $d/log/\$name.log
 pid file = $d/run/\$name.pid
 admin socket = $d/run/\$name.asok

@@ -177,7 +177,7 @@ func (c *Client) UploadPart(ctx context.Context, u Upload, n int32, body io.Read
 		Body:          body,
 		ContentLength: aws.Int64(size),
 		ContentMD5:    aws.String(b64),
-	})
+	}, c.bodyOptions()...)
 	if err != nil {
 		return Part{}, wrapUpload(fmt.Sprintf("upload part %d", n), u, err)
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
@@ -134,6 +135,7 @@ type Client struct {
 	s3       *s3.Client
 	naming   string
 	onAWS    bool   // no custom endpoint: AWS S3 itself
+	sigV4    bool   // requests are signed with SigV4 (not SigV2)
 	location string // LocationConstraint of CreateBucket; AWS S3 outside us-east-1 only
 
 	expectOwner string  // ExpectedBucketOwner: "", ExpectedOwnerAuto or an id
@@ -213,6 +215,7 @@ func New(opts Options) (*Client, error) {
 		return nil, fmt.Errorf("uploader: signature %q is not %s or %s", opts.Signature, SignatureV4, SignatureV2)
 	}
 	c := &Client{s3: s3.New(o), naming: opts.naming(), uploaderID: opts.UploaderID, expectOwner: opts.ExpectedBucketOwner, storage: opts.Storage}
+	c.sigV4 = opts.signature() == SignatureV4
 	switch {
 	case opts.PartSize == 0:
 		c.partSize.Store(DefaultPartSize)
@@ -374,8 +377,22 @@ func (c *Client) putOne(ctx context.Context, o Object) error {
 	}
 	in.ACL, in.GrantFullControl, in.GrantRead, in.ExpectedBucketOwner = acl.canned, acl.full, acl.read, acl.owner
 	in.ServerSideEncryption, in.SSEKMSKeyId, in.StorageClass = c.storage.headers()
-	_, err = c.s3.PutObject(ctx, in)
+	_, err = c.s3.PutObject(ctx, in, c.bodyOptions()...)
 	return wrap("put object", o.Bucket, o.Key, err)
+}
+
+// bodyOptions are the options of a request that sends an object's bytes
+// (PutObject, UploadPart). Under SigV4 the body is not hashed into the
+// signature (x-amz-content-sha256: UNSIGNED-PAYLOAD): its Content-MD5,
+// which the signature covers and the store checks, already protects it,
+// and hashing it would be one more pass over every byte uploaded.
+func (c *Client) bodyOptions() []func(*s3.Options) {
+	if !c.sigV4 {
+		return nil
+	}
+	return []func(*s3.Options){func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
+	}}
 }
 
 // objectACL is what an object is written with: a canned ACL, or the grants.

@@ -120,3 +120,49 @@ func (c countingReader) read(wait bool) (int, error) {
 	c.n.Add(1)
 	return c.batchReader.read(wait)
 }
+
+// A unix socket's queue is bounded by max_dgram_qlen and by the sender's
+// send buffer: raising the first alone does not make it longer.
+func TestUnixQueue(t *testing.T) {
+	for _, tt := range []struct{ qlen, wmem, want int }{
+		{10, 212992, 11},      // the kernel's defaults
+		{512, 212992, 166},    // systemd's qlen: the send buffer bounds it
+		{4096, 212992, 166},   // measured: 167 sent before EAGAIN
+		{4096, 4 << 20, 3276}, // both raised
+		{0, 0, 1},             // never nothing
+	} {
+		if got := unixQueue(tt.qlen, tt.wmem); got != tt.want {
+			t.Errorf("unixQueue(%d, %d) = %d, want %d", tt.qlen, tt.wmem, got, tt.want)
+		}
+	}
+}
+
+// A short queue's sleep starts below a millisecond, never lets eight
+// times the rate overflow the queue, and still grows at low rates.
+func TestQueueGatherShortQueue(t *testing.T) {
+	const capacity = 166
+	g := queueGather(0, capacity)
+	if g.next >= gatherTime || g.next < minSleep {
+		t.Fatalf("first sleep %v: want under %v, at least %v", g.next, gatherTime, minSleep)
+	}
+	for _, rate := range []float64{1_000, 20_000, 200_000, 400_000} {
+		g.reset()
+		d := g.next
+		for range 20 {
+			d = g.after(int(d.Seconds()*rate)+1, d)
+			if d == 0 {
+				break
+			}
+			if queued := d.Seconds() * rate * gatherBurst; queued > capacity*1.1 {
+				t.Fatalf("at %.0f/s: sleep %v lets %.0f datagrams of eight times the rate into a queue of %d", rate, d, queued, capacity)
+			}
+		}
+		if rate == 1_000 && d < 10*time.Millisecond {
+			t.Errorf("at 1,000/s the sleep stays at %v: it does not gather", d)
+		}
+	}
+	// Far beyond what the queue holds: no sleep at all.
+	if d := g.after(1_000_000, time.Millisecond); d != 0 {
+		t.Errorf("sleep at 1e9/s: %v, want 0", d)
+	}
+}

@@ -23,6 +23,23 @@ type Sink interface {
 	AppendCounted(line []byte, unparsed, truncated bool) error
 }
 
+// holdingSink is a Sink that can refuse a line without counting it lost
+// (spool.Spool.TryAppendCounted: an error Options.Lost takes as lost means
+// refused and not counted). A stream listener holds a refused line and
+// reads nothing more from its connection until the sink takes it, so the
+// sender keeps what follows (HAProxy: in its ring).
+type holdingSink interface {
+	TryAppendCounted(line []byte, unparsed, truncated bool) error
+}
+
+// How long a held line waits before it is offered again: from holdFirst,
+// doubling to holdMax. The spool takes lines again once a Sync (every
+// spool.fsync_interval) has written its buffer.
+const (
+	holdFirst = 10 * time.Millisecond
+	holdMax   = 250 * time.Millisecond
+)
+
 // Options configure an Ingest. The zero value of each field is usable.
 type Options struct {
 	// MaxMessageBytes is the largest datagram taken whole (syslog.max_message_bytes);
@@ -182,25 +199,78 @@ type pipeline struct {
 // sink, count. The listeners, Ingest (and so replay and the fleet
 // simulator) all come through here.
 func (in *Ingest) handle(pl *pipeline, dgram []byte) error {
+	if !in.encode(pl, dgram) {
+		return nil
+	}
+	err := in.sink.AppendCounted(pl.line, pl.rec.Format == parser.FormatUnknown, pl.rec.Truncated)
+	in.appended(pl, err)
+	return err
+}
+
+// encode parses and encodes dgram into pl.line; false: nothing to write
+// (writing is off, or the datagram is empty).
+func (in *Ingest) encode(pl *pipeline, dgram []byte) bool {
 	out := in.out.Load()
 	if !out.enabled {
-		return nil
+		return false
 	}
 	if pl.p == nil {
 		pl.p = parser.NewParser()
 	}
 	if err := pl.p.Parse(dgram, &pl.rec); err != nil {
-		return nil // an empty datagram
+		return false // an empty datagram
 	}
 	pl.line = out.enc.Encode(pl.line[:0], &pl.rec)
-	err := in.sink.AppendCounted(pl.line, pl.rec.Format == parser.FormatUnknown, pl.rec.Truncated)
+	return true
+}
+
+// appended counts pl.line once the sink answered err, and reports err.
+func (in *Ingest) appended(pl *pipeline, err error) {
 	if err == nil || in.opts.Lost == nil || !in.opts.Lost(err) {
 		in.count.spooled(&pl.rec, len(pl.line))
 	}
 	if in.opts.Result != nil {
 		in.opts.Result(err)
 	}
-	return err
+}
+
+// handleHeld is handle for a stream listener, whose sender can wait:
+// while the sink refuses the line (see holdingSink) it holds it and
+// offers it again, so the caller reads nothing more meanwhile. When ctx
+// is done it offers it once more through AppendCounted, which counts it
+// dropped if still refused. A line is counted once, when the sink's
+// answer is final.
+func (in *Ingest) handleHeld(ctx context.Context, pl *pipeline, msg []byte, hold *time.Timer) error {
+	hs, ok := in.sink.(holdingSink)
+	if !ok || in.opts.Lost == nil {
+		return in.handle(pl, msg)
+	}
+	if !in.encode(pl, msg) {
+		return nil
+	}
+	unparsed, truncated := pl.rec.Format == parser.FormatUnknown, pl.rec.Truncated
+	for wait := holdFirst; ; wait = min(2*wait, holdMax) {
+		err := hs.TryAppendCounted(pl.line, unparsed, truncated)
+		if err == nil || !in.opts.Lost(err) {
+			in.appended(pl, err)
+			return err
+		}
+		if wait == holdFirst {
+			in.count.held.Add(1)
+			if in.opts.Result != nil {
+				in.opts.Result(err)
+			}
+		}
+		hold.Reset(wait)
+		select {
+		case <-hold.C:
+		case <-ctx.Done():
+			hold.Stop()
+			err = in.sink.AppendCounted(pl.line, unparsed, truncated)
+			in.appended(pl, err)
+			return err
+		}
+	}
 }
 
 // Ingest writes one syslog datagram exactly as a listener would: parsed,
@@ -348,18 +418,28 @@ func (in *Ingest) serveLocked(l listener) {
 		u.setBehind(in.opts.OnBehind)
 	}
 	hold := in.opts.Hold
+	_, stream := l.(*tcpListener) // its senders can wait: see handleHeld
 	in.wg.Add(1)
 	go func() {
 		defer in.wg.Done()
 		defer cancel()
 		l.serveMessages(ctx, func() func([]byte) {
 			var pl pipeline
+			var held *time.Timer
+			if stream {
+				held = time.NewTimer(time.Hour)
+				held.Stop()
+			}
 			return func(msg []byte) {
 				if hold != nil {
 					hold()
 				}
 				lc.datagrams.Add(1)
 				lc.bytes.Add(int64(len(msg)))
+				if stream {
+					in.handleHeld(ctx, &pl, msg, held)
+					return
+				}
 				in.handle(&pl, msg)
 			}
 		})

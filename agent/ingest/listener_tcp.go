@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"sync"
@@ -30,10 +31,12 @@ const (
 type tcpOptions struct {
 	maxLen, maxConns int
 	idle             time.Duration
+	maxGather        time.Duration // caps the gathering sleep (0: DefaultMaxGather)
 }
 
 func (in *Ingest) tcpOptions() tcpOptions {
-	o := tcpOptions{maxLen: in.opts.MaxMessageBytes, maxConns: in.opts.MaxConnections, idle: in.opts.IdleTimeout}
+	o := tcpOptions{maxLen: in.opts.MaxMessageBytes, maxConns: in.opts.MaxConnections, idle: in.opts.IdleTimeout,
+		maxGather: in.opts.MaxGather}
 	if o.maxConns <= 0 {
 		o.maxConns = DefaultMaxConnections
 	}
@@ -154,14 +157,28 @@ func (t *tcpListener) serveConn(ctx context.Context, c *net.TCPConn, handle func
 	draining := func() bool { return drainUntil.Load() != 0 }
 	fr := framer{max: t.o.maxLen}
 	buf := make([]byte, 0, fr.frameBuf())
+	// Between reads that did not fill the buffer, frames gather in the
+	// kernel's buffers (see gather), so a connection is read in batches
+	// rather than once per frame. Nothing bounds the sleep but
+	// maxGather: when the kernel's buffers are full the sender waits
+	// (HAProxy holds the lines in its ring), nothing is lost, and the
+	// next reads fill the buffer, which they do without sleeping.
+	g := newGather(t.o.maxGather, 0)
+	g.capacity = math.MaxInt32
+	var slept time.Duration
+	var gathered int
+	nap := time.NewTimer(time.Hour)
+	nap.Stop()
+	defer nap.Stop()
 	for {
 		c.SetReadDeadline(time.Now().Add(t.o.idle))
 		if until := drainUntil.Load(); until != 0 {
 			c.SetReadDeadline(time.Unix(0, until))
 		}
+		free := cap(buf) - len(buf)
 		n, err := c.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
-		used, ferr := t.frames(buf, &fr, handle)
+		used, frames, ferr := t.frames(buf, &fr, handle)
 		buf = buf[:copy(buf, buf[used:])]
 		if ferr != nil {
 			t.malformed.Add(1)
@@ -173,6 +190,20 @@ func (t *tcpListener) serveConn(ctx context.Context, c *net.TCPConn, handle func
 				t.closed(peer, len(buf), err)
 			}
 			return
+		}
+		gathered += frames
+		if n < free/2 && !draining() {
+			d := g.next
+			if slept > 0 {
+				d = g.after(gathered, slept)
+			}
+			nap.Reset(d)
+			select {
+			case <-nap.C:
+			case <-ctx.Done():
+				nap.Stop()
+			}
+			slept, gathered = d, 0
 		}
 	}
 }
@@ -192,14 +223,14 @@ func (t *tcpListener) closed(peer string, pending int, err error) {
 }
 
 // frames hands every whole frame of p to handle and returns how many
-// bytes they took.
-func (t *tcpListener) frames(p []byte, fr *framer, handle func([]byte)) (int, error) {
-	used := 0
+// bytes they took and how many frames.
+func (t *tcpListener) frames(p []byte, fr *framer, handle func([]byte)) (used, frames int, err error) {
 	for {
 		msg, n, trunc, err := fr.next(p[used:])
 		if err != nil || n == 0 {
-			return used, err
+			return used, frames, err
 		}
+		frames++
 		used += n
 		if trunc {
 			if tr := t.truncated.Add(1); isPowerOf10(tr) {

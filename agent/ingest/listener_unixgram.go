@@ -85,10 +85,11 @@ func listenUnixgram(path string, us UnixSocket, maxLen, rcvbuf int, log *slog.Lo
 	if err != nil {
 		return fail(err)
 	}
-	u.queueLen = unixQueueLen()
+	qlen, wmem := readSysctl("net/unix/max_dgram_qlen", 10), readSysctl("net/core/wmem_default", 212992)
+	u.queueLen = unixQueue(qlen, wmem)
 	if u.queueLen < minGatherQueue {
 		log.Info("net.unix.max_dgram_qlen is small: the unix socket is read as each datagram arrives (more CPU); raise it to 512 or more (sysctl)",
-			"path", path, "max_dgram_qlen", u.queueLen)
+			"path", path, "max_dgram_qlen", qlen, "queued_datagrams", u.queueLen)
 	}
 	return u, nil
 }
@@ -99,16 +100,30 @@ func listenUnixgram(path string, us UnixSocket, maxLen, rcvbuf int, log *slog.Lo
 // systemd raises it to 512) at 10,000 logs/s.
 const minGatherQueue = 64
 
-// unixQueueLen is net.unix.max_dgram_qlen: how many datagrams a unix
-// datagram socket queues; 10 (the kernel's default) when unreadable.
-func unixQueueLen() int {
-	b, err := os.ReadFile("/proc/sys/net/unix/max_dgram_qlen")
+// unixTruesize is what one queued log datagram of up to about 600 bytes
+// takes of its sender's send buffer on Linux (measured: 1,275 bytes; a
+// 100-byte one 766), which holds every datagram sent and not yet read.
+const unixTruesize = 1280
+
+// unixQueue is how many log datagrams a unix datagram socket holds before
+// the sender's send fails: one more than net.unix.max_dgram_qlen, but no
+// more than the sender's send buffer holds. HAProxy keeps the default
+// send buffer, net.core.wmem_default (212,992 bytes: 166 datagrams), so
+// raising max_dgram_qlen beyond that buys nothing without raising
+// wmem_default too.
+func unixQueue(qlen, wmemDefault int) int {
+	return max(min(qlen+1, wmemDefault/unixTruesize), 1)
+}
+
+// readSysctl reads the integer /proc/sys/NAME; def when unreadable.
+func readSysctl(name string, def int) int {
+	b, err := os.ReadFile("/proc/sys/" + name)
 	if err != nil {
-		return 10
+		return def
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil || n <= 0 {
-		return 10
+		return def
 	}
 	return n
 }

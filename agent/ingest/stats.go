@@ -22,6 +22,7 @@ type counters struct {
 	lines        [MaxFormats]atomic.Int64 // spooled lines per parser.Format
 	truncated    atomic.Int64
 	bytesSpooled atomic.Int64
+	held         atomic.Int64 // lines a stream listener held while the sink refused them
 
 	// loss guards the state of the "since the last window" counts.
 	loss struct {
@@ -91,7 +92,11 @@ type Stats struct {
 	Lines        [MaxFormats]int64 // lines written, per parser.Format
 	Truncated    int64             // lines HAProxy cut short
 	SpooledBytes int64             // bytes of encoded lines written
-	HAProxy      struct {
+	// Held counts the lines the sink refused (a full spool buffer) that a
+	// tcp:// connection held, reading nothing more until the sink took
+	// them: back-pressure, not loss.
+	Held    int64
+	HAProxy struct {
 		Dropped int64 // DroppedLogs as last read
 		Read    bool  // DroppedLogs was read at least once
 		Errors  int64 // failed reads of the stats socket
@@ -118,6 +123,7 @@ func (in *Ingest) Stats() Stats {
 	}
 	st.Truncated = in.count.truncated.Load()
 	st.SpooledBytes = in.count.bytesSpooled.Load()
+	st.Held = in.count.held.Load()
 	st.HAProxy.Dropped = in.count.haproxyDropped.Load()
 	st.HAProxy.Read = in.count.haproxyRead.Load()
 	st.HAProxy.Errors = in.count.haproxyErrors.Load()

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +71,11 @@ func TestBigWindowReachesTheBucketInPieces(t *testing.T) {
 	if p := sample(t, url, "elb_access_logger_window_pieces_total"); p < 3 {
 		t.Errorf("window_pieces_total %v, want >= 3 (40 MB in pieces of 6 MiB)", p)
 	}
+	hwm := peakRSS(t, a.cmd.Process.Pid)
+	t.Logf("agent peak RSS %.1f MiB", float64(hwm)/(1<<20))
+	if hwm > 64<<20 {
+		t.Errorf("peak RSS %d MiB, over 64 MiB: pieces must be read from the spool, never held whole", hwm>>20)
+	}
 	a.stop(t) // seals the last piece and uploads it
 
 	if peak > maxBytes {
@@ -95,4 +102,25 @@ func TestBigWindowReachesTheBucketInPieces(t *testing.T) {
 	if got := store.Counts(); !strings.HasPrefix(got, "refused 1,") || strings.HasSuffix(got, "parts 0") {
 		t.Errorf("store saw %s: want one PUT refused as too large, then parts", got)
 	}
+}
+
+// peakRSS returns the peak resident set size of process pid (VmHWM).
+func peakRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Logf("peak RSS not checked: %v", err)
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatalf("VmHWM %q: %v", v, err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatalf("no VmHWM in /proc/%d/status", pid)
+	return 0
 }

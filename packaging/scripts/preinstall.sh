@@ -23,4 +23,12 @@ getent group elb-access-logger >/dev/null 2>&1 ||
 getent passwd elb-access-logger >/dev/null 2>&1 ||
 	useradd -r -g elb-access-logger -d /var/spool/elb-access-logger \
 		-s /sbin/nologin -c "elb-access-logger agent" elb-access-logger
+# When HAProxy's group exists, the agent's user joins it (on every install
+# and upgrade; usermod -a is idempotent), so that a unix:// listener can give
+# its socket the default group, haproxy, with mode 0660, and HAProxy may
+# write to it. HAProxy installed later: usermod -a -G haproxy
+# elb-access-logger (docs/configuration.md). A failure fails nothing.
+if getent group haproxy >/dev/null 2>&1; then
+	usermod -a -G haproxy elb-access-logger || :
+fi
 exit 0

@@ -1,5 +1,11 @@
-// Command loadgen sends numbered, realistic HAProxy syslog datagrams over
-// UDP at a target rate, for scripts/bench.sh.
+// Command loadgen sends numbered, realistic HAProxy syslog messages at a
+// target rate, for scripts/bench.sh, over the transports HAProxy logs
+// through: UDP datagrams (-addr HOST:PORT or udp://HOST:PORT), a unix
+// datagram socket (unix:///PATH, sent without blocking as HAProxy does: a
+// message the full socket refuses is dropped and counted) and TCP
+// (tcp://HOST:PORT, RFC 6587 octet-counted frames as HAProxy's ring sends
+// them, over -conns connections that share the rate; the sender waits
+// when the receiver does, so nothing is lost).
 //
 // Each datagram is one log line as HAProxy 2.6 sends it (PRI 158, no
 // hostname, newline at the end), with a sequence number in the request
@@ -9,10 +15,13 @@
 // httplog` and `option tcplog`, the extended format of the original
 // recipe, the Eucalyptus servo format and stock httplog framed as RFC 5424.
 //
-// It prints one line to stdout when done: sent=N seconds=S rate=R.
+// It prints one line to stdout when done: sent=N seconds=S rate=R
+// dropped=D, D the messages a unix socket refused (0 otherwise).
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,20 +29,28 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:5514", "UDP address to send to")
+	addr := flag.String("addr", "127.0.0.1:5514", "where to send: HOST:PORT or udp://HOST:PORT, unix:///PATH, tcp://HOST:PORT")
+	conns := flag.Int("conns", 1, "TCP connections, sharing the rate")
+	sndbuf := flag.Int("sndbuf", 0, "unix: the socket's send buffer in bytes (SO_SNDBUFFORCE as root); 0 keeps net.core.wmem_default, as HAProxy does")
 	count := flag.Int("count", 1000000, "datagrams to send")
 	rate := flag.Float64("rate", 0, "datagrams per second; 0 sends as fast as possible")
 	formats := flag.String("formats", strings.Join(formatNames(), ","), "comma list of line formats, used in turn")
 	flag.Parse()
-	if err := run(*addr, *count, *rate, *formats); err != nil {
+	start := time.Now()
+	unixSndbuf = *sndbuf
+	sent, dropped, err := run(*addr, *count, *rate, *formats, *conns)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
+	secs := time.Since(start).Seconds()
+	fmt.Printf("sent=%d seconds=%.3f rate=%.0f dropped=%d\n", sent, secs, float64(sent)/secs, dropped)
 }
 
 // format appends the body of datagram seq (after the syslog header).
@@ -159,56 +176,198 @@ func datagram(b []byte, f format, seq uint64, now time.Time) []byte {
 	return append(b, '\n')
 }
 
-func run(addr string, count int, rate float64, formatList string) error {
+// run sends count messages to addr and returns how many it sent and how
+// many of those the receiver refused (a unix socket's full queue).
+func run(addr string, count int, rate float64, formatList string, conns int) (sent, dropped int64, err error) {
 	fs, err := pickFormats(formatList)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
-	if count < 0 || rate < 0 {
-		return fmt.Errorf("count %d, rate %g: want zero or more", count, rate)
+	if count < 0 || rate < 0 || conns < 1 {
+		return 0, 0, fmt.Errorf("count %d, rate %g, conns %d: want zero or more, and one connection or more", count, rate, conns)
 	}
-	ua, err := net.ResolveUDPAddr("udp", addr)
-	if err != nil {
-		return fmt.Errorf("address %s: %w", addr, err)
+	scheme, where := "udp", addr
+	if i := strings.Index(addr, "://"); i >= 0 {
+		scheme, where = addr[:i], addr[i+3:]
 	}
-	conn, err := net.DialUDP("udp", nil, ua)
-	if err != nil {
-		return fmt.Errorf("dial %s: %w", addr, err)
+	if scheme != "tcp" {
+		conns = 1
 	}
-	defer conn.Close()
-	conn.SetWriteBuffer(4 << 20)
-
-	buf := make([]byte, 0, 1024)
+	// Connection k sends messages k, k+conns, k+2*conns... at rate/conns.
+	senders := make([]sender, conns)
+	for k := range senders {
+		if senders[k], err = dial(scheme, where); err != nil {
+			for _, s := range senders[:k] {
+				s.close()
+			}
+			return 0, 0, err
+		}
+	}
 	start := time.Now()
-	sent := 0
-	for sent < count {
-		batch := count - sent
+	errs := make(chan error, conns)
+	var nsent, ndropped atomic.Int64
+	for k, snd := range senders {
+		go func() {
+			defer snd.close()
+			n := count / conns
+			if k < count%conns {
+				n++
+			}
+			errs <- pace(snd, fs, uint64(k), uint64(conns), n, rate/float64(conns), start, &nsent, &ndropped)
+		}()
+	}
+	for range senders {
+		if e := <-errs; e != nil && err == nil {
+			err = fmt.Errorf("send to %s: %w", addr, e)
+		}
+	}
+	return nsent.Load(), ndropped.Load(), err
+}
+
+// pace sends n messages, numbered first, first+step..., at rate per
+// second (0: as fast as it can), flushing after each burst.
+func pace(snd sender, fs []format, first, step uint64, n int, rate float64, start time.Time, sent, dropped *atomic.Int64) error {
+	buf := make([]byte, 0, 1024)
+	done := 0
+	for done < n {
+		batch := n - done
 		if rate > 0 {
 			due := int(time.Since(start).Seconds() * rate)
-			if due <= sent {
+			if due <= done {
 				time.Sleep(20 * time.Microsecond)
 				continue
 			}
-			batch = min(due-sent, count-sent)
+			batch = min(due-done, batch)
 		} else {
 			batch = min(batch, 1024)
 		}
 		now := time.Now()
 		for range batch {
-			buf = datagram(buf[:0], fs[sent%len(fs)], uint64(sent), now)
-			if _, err := conn.Write(buf); err != nil {
-				// The receiver is not there (ICMP refused):
-				// the datagram is lost like on a real network.
-				if !isRefused(err) {
-					return fmt.Errorf("send to %s: %w", addr, err)
-				}
+			seq := first + uint64(done)*step
+			buf = datagram(buf[:0], fs[seq%uint64(len(fs))], seq, now)
+			ok, err := snd.send(buf)
+			if err != nil {
+				return err
 			}
-			sent++
+			if !ok {
+				dropped.Add(1)
+			}
+			sent.Add(1)
+			done++
+		}
+		if err := snd.flush(); err != nil {
+			return err
 		}
 	}
-	secs := time.Since(start).Seconds()
-	fmt.Printf("sent=%d seconds=%.3f rate=%.0f\n", sent, secs, float64(sent)/secs)
 	return nil
+}
+
+// sender sends one message at a time over one transport.
+type sender interface {
+	// send sends msg (one datagram, newline at the end); false: the
+	// receiver refused it and it is lost, as it would be for HAProxy.
+	send(msg []byte) (bool, error)
+	flush() error
+	close() error
+}
+
+// unixSndbuf is -sndbuf: the send buffer of a unix socket, which holds
+// every datagram sent and not yet read (0: the system's default).
+var unixSndbuf int
+
+func dial(scheme, addr string) (sender, error) {
+	switch scheme {
+	case "udp":
+		ua, err := net.ResolveUDPAddr("udp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("address %s: %w", addr, err)
+		}
+		conn, err := net.DialUDP("udp", nil, ua)
+		if err != nil {
+			return nil, fmt.Errorf("dial %s: %w", addr, err)
+		}
+		conn.SetWriteBuffer(4 << 20)
+		return udpSender{conn}, nil
+	case "unix":
+		fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("socket for %s: %w", addr, err)
+		}
+		if unixSndbuf > 0 {
+			if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_SNDBUFFORCE, unixSndbuf); err != nil {
+				syscall.Close(fd)
+				return nil, fmt.Errorf("send buffer of %d bytes for %s: %w", unixSndbuf, addr, err)
+			}
+		}
+		return &unixSender{fd: fd, to: &syscall.SockaddrUnix{Name: addr}}, nil
+	case "tcp":
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("dial %s: %w", addr, err)
+		}
+		return &tcpSender{c: conn, w: bufio.NewWriterSize(conn, 64<<10)}, nil
+	}
+	return nil, fmt.Errorf("scheme %q: want udp, unix or tcp", scheme)
+}
+
+type udpSender struct{ c *net.UDPConn }
+
+func (u udpSender) send(msg []byte) (bool, error) {
+	if _, err := u.c.Write(msg); err != nil {
+		// The receiver is not there (ICMP refused): the datagram is
+		// lost like on a real network.
+		if !isRefused(err) {
+			return false, err
+		}
+	}
+	return true, nil
+}
+func (u udpSender) flush() error { return nil }
+func (u udpSender) close() error { return u.c.Close() }
+
+// unixSender sends as HAProxy does to a unix socket: without waiting, a
+// datagram the full socket refuses (EAGAIN) is dropped.
+type unixSender struct {
+	fd int
+	to *syscall.SockaddrUnix
+}
+
+func (u *unixSender) send(msg []byte) (bool, error) {
+	for {
+		err := syscall.Sendto(u.fd, msg, syscall.MSG_DONTWAIT, u.to)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, syscall.EINTR):
+			continue
+		case errors.Is(err, syscall.EAGAIN), isRefused(err), errors.Is(err, syscall.ENOENT):
+			return false, nil
+		}
+		return false, err
+	}
+}
+func (u *unixSender) flush() error { return nil }
+func (u *unixSender) close() error { return syscall.Close(u.fd) }
+
+// tcpSender writes octet-counted frames (RFC 6587: "LEN SP MSG", the
+// message without its newline), as HAProxy's ring does.
+type tcpSender struct {
+	c net.Conn
+	w *bufio.Writer
+}
+
+func (t *tcpSender) send(msg []byte) (bool, error) {
+	msg = bytes.TrimSuffix(msg, []byte{'\n'})
+	var n [20]byte
+	t.w.Write(strconv.AppendInt(n[:0], int64(len(msg)), 10))
+	t.w.WriteByte(' ')
+	_, err := t.w.Write(msg)
+	return true, err
+}
+func (t *tcpSender) flush() error { return t.w.Flush() }
+func (t *tcpSender) close() error {
+	t.w.Flush()
+	return t.c.Close()
 }
 
 func isRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }

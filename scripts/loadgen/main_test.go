@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"fmt"
+	"io"
 	"net"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -64,7 +69,7 @@ func TestRunSendsEveryDatagram(t *testing.T) {
 	defer conn.Close()
 	conn.SetReadBuffer(1 << 20)
 	const count = 200
-	if err := run(conn.LocalAddr().String(), count, 20000, "httplog"); err != nil {
+	if _, _, err := run(conn.LocalAddr().String(), count, 20000, "httplog", 1); err != nil {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 2048)
@@ -76,6 +81,125 @@ func TestRunSendsEveryDatagram(t *testing.T) {
 		}
 		if want := "/item/" + strconv.Itoa(i) + "?"; !bytes.Contains(buf[:n], []byte(want)) {
 			t.Fatalf("datagram %d: %q does not contain %q", i, buf[:n], want)
+		}
+	}
+}
+
+// A unix socket that does not read refuses what overflows its queue:
+// those messages are counted dropped, the others arrive, numbered in order.
+func TestRunUnixCountsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const count = 2000 // far more than net.unix.max_dgram_qlen (10 by default)
+	sent, dropped, err := run("unix://"+path, count, 0, "httplog", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent != count || dropped == 0 || dropped == count {
+		t.Fatalf("sent %d, dropped %d: want %d sent, some but not all dropped", sent, dropped, count)
+	}
+	buf := make([]byte, 2048)
+	got, last := 0, -1
+	for {
+		conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		n, err := conn.Read(buf)
+		if err != nil {
+			break
+		}
+		m := regexp.MustCompile(`/item/(\d+)\?`).FindSubmatch(buf[:n])
+		if m == nil {
+			t.Fatalf("message %d: %q has no number", got, buf[:n])
+		}
+		seq, _ := strconv.Atoi(string(m[1]))
+		if seq <= last {
+			t.Fatalf("message %d: %q after %d", got, buf[:n], last)
+		}
+		last = seq
+		got++
+	}
+	if int64(got)+dropped != count {
+		t.Errorf("received %d + dropped %d, want %d", got, dropped, count)
+	}
+}
+
+// Over TCP every message arrives once, as an octet-counted frame without
+// the newline, whatever the number of connections.
+func TestRunTCPFramesEveryMessageOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	const count, conns = 3000, 3
+	type result struct {
+		seqs []int
+		err  error
+	}
+	results := make(chan result, conns)
+	go func() {
+		for range conns {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				var r result
+				br := bufio.NewReader(c)
+				for {
+					var n int
+					if _, err := fmt.Fscanf(br, "%d ", &n); err != nil {
+						if err != io.EOF {
+							r.err = err
+						}
+						break
+					}
+					msg := make([]byte, n)
+					if _, err := io.ReadFull(br, msg); err != nil {
+						r.err = err
+						break
+					}
+					if bytes.HasSuffix(msg, []byte("\n")) {
+						r.err = fmt.Errorf("frame %q ends in a newline", msg)
+						break
+					}
+					m := regexp.MustCompile(`/item/(\d+)`).FindSubmatch(msg)
+					if m == nil {
+						r.err = fmt.Errorf("frame %q has no number", msg)
+						break
+					}
+					seq, _ := strconv.Atoi(string(m[1]))
+					r.seqs = append(r.seqs, seq)
+				}
+				results <- r
+			}()
+		}
+	}()
+	sent, dropped, err := run("tcp://"+ln.Addr().String(), count, 0, "httplog,extended", conns)
+	if err != nil || sent != count || dropped != 0 {
+		t.Fatalf("run: sent %d dropped %d err %v", sent, dropped, err)
+	}
+	seen := make([]int, count)
+	for range conns {
+		select {
+		case r := <-results:
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			for _, s := range r.seqs {
+				seen[s]++
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a connection was not closed")
+		}
+	}
+	for s, n := range seen {
+		if n != 1 {
+			t.Fatalf("message %d arrived %d times", s, n)
 		}
 	}
 }
