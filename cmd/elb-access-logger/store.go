@@ -28,6 +28,7 @@ func uploaderOptions(cfg *config.Config) uploader.Options {
 		ExpectedBucketOwner: cfg.ExpectedBucketOwner,
 		Storage:             cfg.Storage(),
 		PartSize:            cfg.PartSizeBytes,
+		TempDir:             cfg.SpoolDir,
 	}
 }
 
