@@ -35,7 +35,8 @@ build:
 # $(DIST)/elb-access-logger-$(RPM_VERSION)-1.x86_64.rpm. Every file of
 # packaging/haproxy/ except Go sources goes to /usr/share/elb-access-logger/,
 # the Prometheus alerting rules to its prometheus/;
-# README.md, CHANGELOG.md, LICENSE and docs/ (its .md files and images) to
+# README.md, CHANGELOG.md, LICENSE and docs/ (its .md files, and the images
+# in docs/ and docs/images/ the pages show) to
 # /usr/share/doc/elb-access-logger/; the man page, gzipped, to man8.
 rpm: build
 	rm -rf $(DIST)/stage && mkdir -p $(DIST)/stage/share $(DIST)/stage/doc/docs $(DIST)/stage/man8
@@ -46,6 +47,8 @@ rpm: build
 	install -m 0644 packaging/prometheus/elb-access-logger.rules.yml $(DIST)/stage/share/prometheus/
 	install -m 0644 README.md CHANGELOG.md LICENSE $(DIST)/stage/doc/
 	find docs -maxdepth 1 -type f \( -name '*.md' -o -name '*.png' -o -name '*.svg' \) -exec install -m 0644 {} $(DIST)/stage/doc/docs/ \;
+	mkdir -p $(DIST)/stage/doc/docs/images
+	find docs/images -maxdepth 1 -type f \( -name '*.png' -o -name '*.svg' \) -exec install -m 0644 {} $(DIST)/stage/doc/docs/images/ \;
 	gzip -9 -n -c docs/elb-access-logger.8 > $(DIST)/stage/man8/elb-access-logger.8.gz
 	RPM_VERSION='$(RPM_VERSION)' BIN='$(BIN)' STAGE='$(DIST)/stage' SOURCE_DATE_EPOCH='$(SOURCE_DATE_EPOCH)' \
 		$(NFPM) package --packager rpm --config packaging/nfpm.yaml --target $(DIST)/

@@ -3,18 +3,17 @@ package agent
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/control"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"github.com/elb-access-logger/elb-access-logger/agent/ingest"
 	"github.com/elb-access-logger/elb-access-logger/agent/ship"
 	"github.com/elb-access-logger/elb-access-logger/agent/spool"
-	"log/slog"
-	"net"
-	"sync"
-	"sync/atomic"
-	"time"
-
-	"github.com/elb-access-logger/elb-access-logger/parser"
 )
 
 // Uploader is what the agent needs of the object store: ship's (its
@@ -24,61 +23,45 @@ type Uploader = ship.Uploader
 // ShutdownTimeout bounds the final upload round after a stop signal.
 const ShutdownTimeout = 10 * time.Second
 
-// Agent is one running access-log agent.
+// Agent is one running access-log agent: it wires the components, runs
+// them and stops them in order, and reports on them.
 type Agent struct {
-	uploader Uploader
 	log      *slog.Logger
+	opts     options             // set before Start
+	ctl      *control.Controller // reload, SIGHUP, file watch, ELB API, identity
+	obs      *obsCounters        // what metrics keep beyond the components' Stats
+	http     metricsServer       // /metrics and /healthz; set by Start
+	spoolErr ship.ErrOnce        // logs spool errors once per cause
+
+	// Set by Start, never changed after.
+	started time.Time      // segments found then are due the spread after it
+	spool   *spool.Spool   // windows and sealed segments
+	clock   *spool.Clock   // fsyncs, seals and evicts
+	in      *ingest.Ingest // listeners and the datagram -> line pipeline
+	ship    *ship.Shipper  // upload rounds
+}
+
+// options are what Start builds the components with beyond the
+// configuration; tests change them between New and Start.
+type options struct {
+	uploader Uploader
+	fs       spool.FS // the spool's filesystem; nil is the real one
 	now      func() time.Time
-
-	spool    *spool.Spool
-	clock    *spool.Clock   // fsyncs, seals and evicts; set by Start
-	fs       spool.FS       // the spool's filesystem; nil is the real one
-	in       *ingest.Ingest // listeners and the datagram -> line pipeline; set by Start
-	ship     *ship.Shipper  // upload rounds; set by Start
 	backoff  ship.Backoff
-	started  time.Time // set by Start; segments found then are due the spread after it
-	spoolErr ship.ErrOnce
-
-	// Hot reload and identity (reload.go, identity.go).
-	live     atomic.Pointer[liveConfig] // what reloads may change
-	run      runState                   // set by Run before its goroutines start
-	watch    *watchSpec
-	resolver *identity.Resolver
-	ids      identityState
-	reloads  reloadCounters
-
-	// Observability (metrics.go, health.go, kdrops.go, haproxy.go).
-	obs     *obsCounters
-	metrics metricsServer // /metrics and /healthz; set by Start
-	// ingestOpts are the options Start gives ingest beyond the
-	// configuration: OnBehind, and Hold for tests.
-	ingestOpts ingest.Options
-	// onIdentity, when set (OnIdentity), is told each identity resolved.
-	onIdentity func(identity.Identity)
-
-	// elb-api mode (elbapi.go).
-	elb      elbState
-	reloadMu sync.Mutex // one reload at a time
+	// ingest are the options Start gives ingest beyond the configuration:
+	// OnBehind, and Hold for tests.
+	ingest ingest.Options
 }
 
 // New checks cfg and prepares an agent. It binds nothing until Start.
 func New(cfg *config.Config, up Uploader, log *slog.Logger) (*Agent, error) {
-	a := &Agent{uploader: up, log: log, now: time.Now, backoff: ship.DefaultBackoff, obs: newObsCounters()}
-	cfg = a.initELB(cfg)
-	sched, err := config.WindowSchedule(cfg)
+	a := &Agent{log: log, obs: newObsCounters(), opts: options{uploader: up, now: time.Now, backoff: ship.DefaultBackoff}}
+	ctl, err := control.New(cfg, control.Options{Log: log, Events: &a.obs.events})
 	if err != nil {
 		return nil, err
 	}
-	if _, err := parser.NewEncoder(cfg.Format, parser.EncoderOptions{}); err != nil {
-		return nil, err
-	}
-	a.obs.events.Loaded(a.now(), nil)
-	a.live.Store(&liveConfig{cfg: cfg, sched: sched})
-	var src identity.Source
-	if cfg.MetadataEndpoint != "" {
-		src = identity.NewMetadataClient(cfg.MetadataEndpoint, cfg.MetadataTimeout)
-	}
-	a.resolver = identity.NewResolver(src, cfg.MetadataTimeout, log.With("component", "identity"), a.setIdentity)
+	a.ctl = ctl
+	a.obs.events.Loaded(a.opts.now(), nil)
 	return a, nil
 }
 
@@ -86,10 +69,10 @@ func New(cfg *config.Config, up Uploader, log *slog.Logger) (*Agent, error) {
 // bound addresses.
 func (a *Agent) Start() error {
 	// A reloaded schedule takes effect from the next window.
-	next := func(t time.Time) time.Time { return config.NextWindowEnd(a.live.Load().sched, t) }
-	a.started = a.now()
+	next := func(t time.Time) time.Time { return config.NextWindowEnd(a.ctl.Live().Sched, t) }
+	a.started = a.opts.now()
 	cfg := a.Config() // keys read only at start never change (config.KeepRestartValues)
-	sp, err := spool.Open(cfg.SpoolDir, next, a.started, a.fs)
+	sp, err := spool.Open(cfg.SpoolDir, next, a.started, a.opts.fs)
 	if err != nil {
 		return err
 	}
@@ -97,23 +80,23 @@ func (a *Agent) Start() error {
 		a.log.Error("spool: files of an earlier run not sealed yet; retrying at the next window end", "err", err)
 	}
 	a.spool = sp
-	a.ship = ship.New(ship.Options{Segments: sp, Sealer: sp, Uploader: a.uploader, FS: a.fs, Config: cfg,
-		Started: a.started, Now: a.now, Backoff: a.backoff, Log: a.log.With("component", "ship"),
+	a.ship = ship.New(ship.Options{Segments: sp, Sealer: sp, Uploader: a.opts.uploader, FS: a.opts.fs, Config: cfg,
+		Started: a.started, Now: a.opts.now, Backoff: a.opts.backoff, Log: a.log.With("component", "ship"),
 		Latency: a.obs.uploadLatency, Events: &a.obs.events, SpoolResult: a.spoolResult})
 	a.clock = spool.NewClock(sp, cfg.FsyncInterval, cfg.SpoolMaxBytes, a.log.With("component", "spool"), spool.ClockHooks{
-		Now:        a.now,
+		Now:        a.opts.now,
 		BeforeSeal: a.noteDrops,
 		Sealed:     a.kickUploads,
 		Busy:       func(s spool.Segment) bool { return a.ship.Busy(s) },
 		Result:     a.spoolResult,
 	})
 	a.clock.SetObjectBytes(cfg.MaxObjectBytes)
-	o := a.ingestOpts
+	o := a.opts.ingest
 	o.MaxMessageBytes, o.ReceiveBufferBytes = cfg.MaxMessageBytes, cfg.ReceiveBufferBytes
 	o.UnixSocket = ingest.UnixSocket{Mode: cfg.UnixSocketMode, Group: cfg.UnixSocketGroup,
 		GroupRequired: cfg.Explicit("syslog.unix_socket_group")}
 	o.MaxConnections, o.IdleTimeout = cfg.MaxConnections, cfg.IdleTimeout
-	o.Format, o.LBName, o.Enabled = cfg.Format, a.lbName(cfg), cfg.Enabled
+	o.Format, o.LBName, o.Enabled = cfg.Format, a.ctl.Live().LBName(), cfg.Enabled
 	o.Lost = func(err error) bool { return errors.Is(err, spool.ErrBufferFull) }
 	o.Result = a.spoolResult
 	o.MaxGather = min(ingest.DefaultMaxGather, cfg.FsyncInterval/4)
@@ -169,19 +152,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	cfg := a.Config()
 	a.log.Info("agent running", "window_end", a.spool.End().Format(time.RFC3339), "spool", cfg.SpoolDir)
 
-	var wg sync.WaitGroup
-	a.run = runState{ctx: ctx, wg: &wg}
 	a.in.Serve(ctx)
-	a.resolveIdentity(ctx)
-	if a.watch != nil {
-		watch := a.startWatch()
-		a.spawn(func() { watch(ctx) })
-	}
-	if a.elb.src != nil {
-		a.spawn(func() { a.followELB(ctx) })
-	} else if cfg.Source == config.SourceELBAPI {
-		a.log.Error("access_log.source = elb-api but no ELB API client is set; logging stays as last known")
-	}
+	ctlDone := make(chan struct{})
+	go func() {
+		defer close(ctlDone)
+		a.ctl.Run(ctx, control.Parts{Ingest: a.in, Windows: a.clock, Ship: a.ship})
+	}()
 
 	// Segments left sealed by an earlier run go out first.
 	upCtx, upCancel := context.WithCancel(ctx)
@@ -199,8 +175,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}()
 	<-ctx.Done()
 	a.in.Wait() // the listeners drain the socket queues
-	wg.Wait()
-	a.resolver.Wait()
+	<-ctlDone   // reloads, polls and identity resolutions have ended
 	upCancel()
 	<-upDone
 	clockCancel()
@@ -213,13 +188,55 @@ func (a *Agent) Run(ctx context.Context) error {
 // queue for the handler, or the kernel reports drops. It may be called
 // often while the agent is behind; it must be quick. The command uses it to
 // give the runtime more threads. Call it before Start.
-func (a *Agent) OnBehind(f func()) { a.ingestOpts.OnBehind = f }
+func (a *Agent) OnBehind(f func()) { a.opts.ingest.OnBehind = f }
 
 // OnIdentity sets a function told each identity the agent resolves (from
 // the property file and instance metadata), before the upload round it
 // allows: the command re-points the store and ELB API clients at the
 // identity's region with it. Call it before Run.
-func (a *Agent) OnIdentity(f func(identity.Identity)) { a.onIdentity = f }
+func (a *Agent) OnIdentity(f func(identity.Identity)) { a.ctl.OnIdentity(f) }
+
+// WatchConfig makes Run reload the property file at path (as
+// config.LoadConfig reads it) whenever it or servo.conf changes, and
+// whenever a value arrives on hup (SIGHUP). Call it right after loading
+// the configuration from path, before Run: a change after that call is not
+// missed.
+func (a *Agent) WatchConfig(path string, explicit bool, hup <-chan os.Signal) {
+	a.ctl.Watch(path, explicit, hup)
+}
+
+// SetAccessLogSource sets where elb-api mode reads the AccessLog
+// attribute. Call it before Run.
+func (a *Agent) SetAccessLogSource(src control.AccessLogSource) { a.ctl.SetAccessLogSource(src) }
+
+// OnReload sets a function told when a reload of the property file
+// (SIGHUP, or the file changed) starts (done false), and when it is done,
+// with the error that rejected it: the command tells systemd RELOADING=1
+// and READY=1 with it. Call it before Run.
+func (a *Agent) OnReload(f func(done bool, err error)) { a.ctl.OnReload(f) }
+
+// Config returns the configuration in force.
+func (a *Agent) Config() *config.Config { return a.ctl.Config() }
+
+// ReloadStats returns how many reloads were applied and how many were
+// rejected (a bad file, or a listener that could not be bound).
+func (a *Agent) ReloadStats() (ok, failed int64) {
+	st := a.ctl.Stats()
+	return st.ReloadsOK, st.ReloadsFailed
+}
+
+// ELBStats counts ELB API polls: answered, failed (the last known
+// attribute stays in force), attributes refused as invalid, and changes
+// applied.
+type ELBStats struct {
+	Polls, PollErrors, Rejected, Changes int64
+}
+
+// ELBStats returns the counters of elb-api mode, for metrics.
+func (a *Agent) ELBStats() ELBStats {
+	st := a.ctl.Stats()
+	return ELBStats{st.ELBPolls, st.ELBPollErrors, st.ELBRejected, st.ELBChanges}
+}
 
 // kickUploads asks the upload loop for a round.
 func (a *Agent) kickUploads() {
@@ -259,7 +276,7 @@ func (a *Agent) spoolResult(err error) {
 	}
 	if a.spoolErr.Failed(err) {
 		// Once per episode, as logged: a full disk fails every line.
-		a.obs.events.Failed("spool", a.now(), err)
+		a.obs.events.Failed("spool", a.opts.now(), err)
 		a.log.Error("spool write failed; lines kept in memory and retried", "err", err, "write_errors", a.spool.Stats().WriteErrors)
 	}
 }

@@ -138,7 +138,7 @@ func startAgent(t *testing.T, c *config.Config, up Uploader, opts ...func(*Agent
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.backoff = ship.Backoff{Base: 10 * time.Millisecond, Max: 100 * time.Millisecond}
+	a.opts.backoff = ship.Backoff{Base: 10 * time.Millisecond, Max: 100 * time.Millisecond}
 	for _, o := range opts {
 		o(a)
 	}
@@ -353,7 +353,7 @@ func TestAgentDiskFullKeepsRunningAndResumes(t *testing.T) {
 	ffs := &spooltest.FaultFS{}
 	var a *Agent
 	up := newMemUploader()
-	conn, cancel, done := startAgent(t, c, up, func(ag *Agent) { ag.fs = ffs; a = ag })
+	conn, cancel, done := startAgent(t, c, up, func(ag *Agent) { ag.opts.fs = ffs; a = ag })
 	ffs.Set(syscall.ENOSPC, 0)
 	fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: while-full\n")
 	waitFor(t, "the write error counted", func() bool { return a.spool.Stats().WriteErrors > 0 })

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/elb-access-logger/elb-access-logger/agent/control"
 	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
@@ -62,7 +63,7 @@ func TestELBAPIWithMotoAndRadosgw(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("create load balancer in moto: %v", err)
 	}
-	modify := func(l AccessLog) {
+	modify := func(l control.AccessLog) {
 		t.Helper()
 		al := &elbtypes.AccessLog{Enabled: l.Enabled, EmitInterval: aws.Int32(int32(l.EmitInterval))}
 		if l.Bucket != "" {
@@ -104,7 +105,7 @@ func TestELBAPIWithMotoAndRadosgw(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	elb := NewELBClient(c.ELBEndpoint, "us-east-1", credentials.NewStaticCredentialsProvider(env.Logger.AccessKey, env.Logger.SecretKey, ""), nil)
+	elb := control.NewELBClient(c.ELBEndpoint, "us-east-1", credentials.NewStaticCredentialsProvider(env.Logger.AccessKey, env.Logger.SecretKey, ""), nil)
 	var logs syncBuffer
 	var agent *Agent
 	conn, cancel, done := startAgent(t, c, up, func(a *Agent) {
@@ -148,7 +149,7 @@ func TestELBAPIWithMotoAndRadosgw(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	applied := func(l AccessLog) {
+	applied := func(l control.AccessLog) {
 		t.Helper()
 		waitFor(t, "the attribute applied", func() bool {
 			cfg := agent.Config()
@@ -165,28 +166,28 @@ func TestELBAPIWithMotoAndRadosgw(t *testing.T) {
 
 	// 1. Enable: the test file appears in the owner's bucket.
 	send("before-enable")
-	modify(AccessLog{true, one, "p1", 5})
-	applied(AccessLog{true, one, "p1", 5})
+	modify(control.AccessLog{Enabled: true, Bucket: one, Prefix: "p1", EmitInterval: 5})
+	applied(control.AccessLog{Enabled: true, Bucket: one, Prefix: "p1", EmitInterval: 5})
 	waitObject(one, testFile("p1"), "")
 	send("one")
 
 	// 2. Bucket change: the window with "one" goes to the old bucket; the
 	// new bucket gets the test file.
-	modify(AccessLog{true, two, "p1", 5})
+	modify(control.AccessLog{Enabled: true, Bucket: two, Prefix: "p1", EmitInterval: 5})
 	waitObject(one, logPrefix("p1"), "one")
 	waitObject(two, testFile("p1"), "")
 	send("two")
 
 	// 3. Prefix change.
-	modify(AccessLog{true, two, "p2", 5})
+	modify(control.AccessLog{Enabled: true, Bucket: two, Prefix: "p2", EmitInterval: 5})
 	waitObject(two, logPrefix("p1"), "two")
 	send("three")
 
 	// 4. Interval change: sealed under the old settings, the next window
 	// ends on the hour.
-	modify(AccessLog{true, two, "p2", 60})
+	modify(control.AccessLog{Enabled: true, Bucket: two, Prefix: "p2", EmitInterval: 60})
 	waitObject(two, logPrefix("p2"), "three")
-	applied(AccessLog{true, two, "p2", 60})
+	applied(control.AccessLog{Enabled: true, Bucket: two, Prefix: "p2", EmitInterval: 60})
 	if end := agent.spool.End(); end.Minute() != 0 || end.Second() != 0 {
 		t.Errorf("window end with EmitInterval 60: got %s, want on the hour", end)
 	}
@@ -194,11 +195,11 @@ func TestELBAPIWithMotoAndRadosgw(t *testing.T) {
 
 	// 5. A bucket the agent cannot write to: reported, the data stays
 	// spooled; once the owner grants WRITE, it goes out.
-	modify(AccessLog{true, denied, "p3", 60})
+	modify(control.AccessLog{Enabled: true, Bucket: denied, Prefix: "p3", EmitInterval: 60})
 	waitObject(two, logPrefix("p2"), "four")
 	send("five")
-	modify(AccessLog{true, denied, "p3", 5}) // seals "five" for the denied bucket
-	applied(AccessLog{true, denied, "p3", 5})
+	modify(control.AccessLog{Enabled: true, Bucket: denied, Prefix: "p3", EmitInterval: 5}) // seals "five" for the denied bucket
+	applied(control.AccessLog{Enabled: true, Bucket: denied, Prefix: "p3", EmitInterval: 5})
 	waitFor(t, "the denied bucket reported", func() bool {
 		return strings.Contains(logs.String(), denied) && strings.Contains(logs.String(), "AccessDenied")
 	})
@@ -210,8 +211,8 @@ func TestELBAPIWithMotoAndRadosgw(t *testing.T) {
 	waitObject(denied, logPrefix("p3"), "five")
 
 	// 6. Disable: no new window, nothing else uploaded.
-	modify(AccessLog{Enabled: false, EmitInterval: 60})
-	applied(AccessLog{Enabled: false})
+	modify(control.AccessLog{Enabled: false, EmitInterval: 60})
+	applied(control.AccessLog{Enabled: false})
 	send("after-disable")
 	time.Sleep(time.Second)
 	for _, b := range []string{one, two, denied} {

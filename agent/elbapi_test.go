@@ -1,13 +1,12 @@
 package agent
 
 import (
-	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
-
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/control"
 	"github.com/elb-access-logger/elb-access-logger/agent/ship"
 	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"io"
@@ -24,151 +23,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-func TestAccessLogCheck(t *testing.T) {
-	tests := []struct {
-		name    string
-		attr    AccessLog
-		wantErr string // "" means valid
-	}{
-		{"disabled needs nothing", AccessLog{}, ""},
-		{"aws 5", AccessLog{true, "my-logs", "", 5}, ""},
-		{"aws 60 with prefix", AccessLog{true, "my-logs", "a/b", 60}, ""},
-		{"eucalyptus 7", AccessLog{true, "my-logs", "", 7}, ""},
-		{"interval 4", AccessLog{true, "my-logs", "", 4}, "EmitInterval 4: must be from 5 to 60"},
-		{"interval 61", AccessLog{true, "my-logs", "", 61}, "EmitInterval 61"},
-		{"no bucket", AccessLog{true, "", "", 5}, "S3BucketName"},
-		{"template braces", AccessLog{true, "logs-{lb_name}", "", 5}, "S3BucketName"},
-		{"AWSLogs prefix", AccessLog{true, "my-logs", "x/AWSLogs", 5}, "must not contain AWSLogs"},
-		{"control char prefix", AccessLog{true, "my-logs", "a\nb", 5}, "control characters"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.attr.check(uploader.NamingDNS)
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Errorf("check: got %v, want nil", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-				t.Errorf("check: got %v, want an error containing %q", err, tt.wantErr)
-			}
-		})
-	}
-}
-
-// TestEmitIntervalWindows checks the Eucalyptus semantics: windows end at
-// the minutes of each UTC hour that are multiples of the interval, the
-// last of the hour shorter.
-func TestEmitIntervalWindows(t *testing.T) {
-	at := func(s string) time.Time {
-		tm, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tm
-	}
-	tests := []struct {
-		interval int
-		schedule string // in the file: wins over the attribute
-		from     string
-		want     []string
-	}{
-		{5, "", "2026-11-25T06:52:10Z", []string{"06:55", "07:00", "07:05"}},
-		{60, "", "2026-11-25T06:52:10Z", []string{"07:00", "08:00"}},
-		{7, "", "2026-11-25T06:48:00Z", []string{"06:49", "06:56", "07:00", "07:07"}},
-		{45, "", "2026-11-25T06:10:00Z", []string{"06:45", "07:00", "07:45"}},
-		{7, "0 */30 * * * *", "2026-11-25T06:48:00Z", []string{"07:00", "07:30"}},
-	}
-	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%d %s", tt.interval, tt.schedule), func(t *testing.T) {
-			base := config.DefaultConfig()
-			base.Source, base.Schedule = config.SourceELBAPI, tt.schedule
-			c := effectiveConfig(base, &AccessLog{Enabled: true, Bucket: "b-1", EmitInterval: tt.interval})
-			s, err := config.WindowSchedule(c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for tm := at(tt.from); len(got) < len(tt.want); {
-				tm = config.NextWindowEnd(s, tm)
-				got = append(got, tm.Format("15:04"))
-			}
-			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
-				t.Errorf("window ends: got %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestEffectiveConfig(t *testing.T) {
-	base := config.DefaultConfig()
-	base.Source = config.SourceELBAPI
-	base.Bucket, base.KeyLayout, base.LifecycleDays = "file-{lb_name}", "seed", 30
-	tests := []struct {
-		name string
-		attr *AccessLog
-		want func(c *config.Config) string // "" when right
-	}{
-		{"unknown keeps logging off", nil, func(c *config.Config) string {
-			if c.Enabled {
-				return "enabled, want disabled"
-			}
-			return ""
-		}},
-		{"enabled", &AccessLog{true, "users-bucket", "pre", 5}, func(c *config.Config) string {
-			if !c.Enabled || c.Bucket != "users-bucket" || c.KeyPrefix != "pre" || c.KeyLayout != "aws" || c.EmitInterval != 5 || !c.UserBucket {
-				return fmt.Sprintf("got enabled %v bucket %q prefix %q layout %q interval %d user %v",
-					c.Enabled, c.Bucket, c.KeyPrefix, c.KeyLayout, c.EmitInterval, c.UserBucket)
-			}
-			if o := c.Origin("access_log.bucket"); o.Source != config.SourceELBAPI {
-				return "bucket origin " + o.String()
-			}
-			return ""
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if msg := tt.want(effectiveConfig(base, tt.attr)); msg != "" {
-				t.Error(msg)
-			}
-			if base.Bucket != "file-{lb_name}" || base.Enabled != true {
-				t.Errorf("base changed: bucket %q enabled %v", base.Bucket, base.Enabled)
-			}
-		})
-	}
-	props := config.DefaultConfig()
-	if got := effectiveConfig(props, &AccessLog{true, "x-y-z", "", 5}); got != props {
-		t.Errorf("properties mode: the attribute changed the configuration")
-	}
-}
-
-func TestServoConfELBServiceURL(t *testing.T) {
-	tests := []struct{ servo, want string }{
-		{"elb_service_url=http://elb.example.com:8773/services/LoadBalancing\n", "http://elb.example.com:8773/services/LoadBalancing"},
-		{"elb_service_url=10.1.1.1\nwebservice_port=8080\n", "http://10.1.1.1:8080/services/LoadBalancing"},
-	}
-	for _, tt := range tests {
-		dir := t.TempDir()
-		servo := testbed.WriteFile(t, dir, "servo.conf", tt.servo)
-		props := testbed.WriteFile(t, dir, "a.properties", "objectstorage.servo_conf = "+servo+"\n")
-		c, err := config.LoadConfig(props, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.ELBEndpoint != tt.want {
-			t.Errorf("elb.endpoint from %q: got %q, want %q", tt.servo, c.ELBEndpoint, tt.want)
-		}
-	}
-}
-
 // fakeELB is an AccessLogSource whose answer the test sets.
 type fakeELB struct {
 	mu    sync.Mutex
-	attr  AccessLog
+	attr  control.AccessLog
 	err   error
 	calls int
 	names []string
 }
 
-func (f *fakeELB) AccessLog(ctx context.Context, lbName string) (AccessLog, error) {
+func (f *fakeELB) AccessLog(ctx context.Context, lbName string) (control.AccessLog, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
@@ -176,7 +40,7 @@ func (f *fakeELB) AccessLog(ctx context.Context, lbName string) (AccessLog, erro
 	return f.attr, f.err
 }
 
-func (f *fakeELB) set(attr AccessLog, err error) {
+func (f *fakeELB) set(attr control.AccessLog, err error) {
 	f.mu.Lock()
 	f.attr, f.err = attr, err
 	f.mu.Unlock()
@@ -257,7 +121,7 @@ func sendLine(t *testing.T, conn net.Conn, path string) {
 func TestELBAPIFollowsChanges(t *testing.T) {
 	c := elbTestConfig(t)
 	up := &aclUploader{memUploader: newMemUploader(), canned: map[string]string{}}
-	elb := &fakeELB{attr: AccessLog{EmitInterval: 60}}
+	elb := &fakeELB{attr: control.AccessLog{EmitInterval: 60}}
 	var agent *Agent
 	conn, cancel, done := startAgent(t, c, up, func(a *Agent) { a.SetAccessLogSource(elb); agent = a })
 	defer func() { cancel(); <-done }()
@@ -267,15 +131,15 @@ func TestELBAPIFollowsChanges(t *testing.T) {
 
 	steps := []struct {
 		name string
-		attr AccessLog
+		attr control.AccessLog
 		line string
 		// the window holding line lands under this bucket/prefix at the next step
 		where string
 	}{
-		{"enable", AccessLog{true, "bucket-one", "p1", 5}, "one", "bucket-one/p1/AWSLogs/lbowner/elasticloadbalancing/"},
-		{"bucket change", AccessLog{true, "bucket-two", "p1", 5}, "two", "bucket-two/p1/AWSLogs/"},
-		{"prefix change", AccessLog{true, "bucket-two", "p2", 5}, "three", "bucket-two/p2/AWSLogs/"},
-		{"interval change", AccessLog{true, "bucket-two", "p2", 60}, "four", "bucket-two/p2/AWSLogs/"},
+		{"enable", control.AccessLog{Enabled: true, Bucket: "bucket-one", Prefix: "p1", EmitInterval: 5}, "one", "bucket-one/p1/AWSLogs/lbowner/elasticloadbalancing/"},
+		{"bucket change", control.AccessLog{Enabled: true, Bucket: "bucket-two", Prefix: "p1", EmitInterval: 5}, "two", "bucket-two/p1/AWSLogs/"},
+		{"prefix change", control.AccessLog{Enabled: true, Bucket: "bucket-two", Prefix: "p2", EmitInterval: 5}, "three", "bucket-two/p2/AWSLogs/"},
+		{"interval change", control.AccessLog{Enabled: true, Bucket: "bucket-two", Prefix: "p2", EmitInterval: 60}, "four", "bucket-two/p2/AWSLogs/"},
 	}
 	var pending *struct{ line, where string }
 	for _, st := range steps {
@@ -308,7 +172,7 @@ func TestELBAPIFollowsChanges(t *testing.T) {
 	}
 
 	// Disable: the window with "four" is sealed and kept, nothing uploaded.
-	elb.set(AccessLog{EmitInterval: 60}, nil)
+	elb.set(control.AccessLog{EmitInterval: 60}, nil)
 	waitFor(t, "disable applied", func() bool { return !agent.Config().Enabled })
 	sendLine(t, conn, "after-disable")
 	time.Sleep(300 * time.Millisecond)
@@ -342,12 +206,18 @@ func TestELBAPIFollowsChanges(t *testing.T) {
 	up.mu.Unlock()
 
 	// The state file keeps the last attribute, pins.json the pin.
-	st, err := loadELBState(nil, c.SpoolDir)
+	var st struct {
+		AccessLog *control.AccessLog `json:"access_log"`
+	}
+	data, err := os.ReadFile(filepath.Join(c.SpoolDir, ship.LegacyStateFile))
+	if err == nil {
+		err = json.Unmarshal(data, &st)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.AccessLog == nil || st.AccessLog.Enabled {
-		t.Errorf("state file: got %+v, want disabled", st)
+		t.Errorf("state file: got %s, want disabled", data)
 	}
 	if pins := readPins(t, c.SpoolDir); len(pins) != 1 {
 		t.Errorf("pins.json: got %+v, want one pin", pins)
@@ -373,8 +243,8 @@ func readPins(t *testing.T, dir string) map[string]ship.Destination {
 // failed polls.
 func TestELBAPIUnreachableKeepsLastKnown(t *testing.T) {
 	c := elbTestConfig(t)
-	data, _ := json.Marshal(elbStateData{AccessLog: &AccessLog{true, "kept-bucket", "kp", 5}})
-	if err := spool.WriteFileAtomic(nil, c.SpoolDir, elbStateFile, data); err != nil {
+	data, _ := json.Marshal(map[string]any{"access_log": control.AccessLog{Enabled: true, Bucket: "kept-bucket", Prefix: "kp", EmitInterval: 5}})
+	if err := spool.WriteFileAtomic(nil, c.SpoolDir, ship.LegacyStateFile, data); err != nil {
 		t.Fatal(err)
 	}
 	up := &aclUploader{memUploader: newMemUploader(), canned: map[string]string{}}
@@ -402,45 +272,15 @@ func TestELBAPIUnreachableKeepsLastKnown(t *testing.T) {
 func TestELBAPIRefusesBadAttribute(t *testing.T) {
 	c := elbTestConfig(t)
 	up := &aclUploader{memUploader: newMemUploader(), canned: map[string]string{}}
-	elb := &fakeELB{attr: AccessLog{true, "good-bucket", "", 5}}
+	elb := &fakeELB{attr: control.AccessLog{Enabled: true, Bucket: "good-bucket", Prefix: "", EmitInterval: 5}}
 	var agent *Agent
 	_, cancel, done := startAgent(t, c, up, func(a *Agent) { a.SetAccessLogSource(elb); agent = a })
 	defer func() { cancel(); <-done }()
 	waitFor(t, "enable applied", func() bool { return agent.Config().Bucket == "good-bucket" })
-	elb.set(AccessLog{true, "good-bucket", "x/AWSLogs", 5}, nil)
+	elb.set(control.AccessLog{Enabled: true, Bucket: "good-bucket", Prefix: "x/AWSLogs", EmitInterval: 5}, nil)
 	waitFor(t, "refusal counted", func() bool { return agent.ELBStats().Rejected >= 1 })
 	if cfg := agent.Config(); cfg.KeyPrefix != "" || !cfg.Enabled {
 		t.Errorf("after a refused attribute: got prefix %q enabled %v, want the earlier one", cfg.KeyPrefix, cfg.Enabled)
-	}
-}
-
-func TestLoadELBState(t *testing.T) {
-	tests := []struct {
-		name, content string // content "" means no file
-		wantErr       string
-		wantAttr      *AccessLog
-	}{
-		{"no file", "", "", nil},
-		{"attribute and pin", `{"access_log":{"enabled":true,"s3_bucket_name":"b-1","s3_bucket_prefix":"p","emit_interval":5},"pinned":{"window-20261125T061000Z-abcdefgh.log":{"bucket":"b-0"}}}`, "", &AccessLog{true, "b-1", "p", 5}},
-		{"garbage", `{"access_log":`, "parse ", nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			if tt.content != "" {
-				testbed.WriteFile(t, dir, elbStateFile, tt.content)
-			}
-			st, err := loadELBState(nil, dir)
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Fatalf("got %v, want nil", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), elbStateFile)):
-				t.Fatalf("got %v, want an error naming %s and containing %q", err, elbStateFile, tt.wantErr)
-			}
-			if (st.AccessLog == nil) != (tt.wantAttr == nil) || (st.AccessLog != nil && *st.AccessLog != *tt.wantAttr) {
-				t.Errorf("attribute: got %+v, want %+v", st.AccessLog, tt.wantAttr)
-			}
-		})
 	}
 }
 
@@ -449,10 +289,9 @@ func TestCollectorReadsELBStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.elb.polls.Add(4)
-	a.elb.pollErrors.Add(3)
-	a.elb.rejected.Add(2)
-	a.elb.changes.Add(1)
+	stats := func() control.Stats {
+		return control.Stats{ELBPolls: 4, ELBPollErrors: 3, ELBRejected: 2, ELBChanges: 1}
+	}
 	want := `
 # HELP elb_access_logger_elb_api_changes_total AccessLog attribute changes applied.
 # TYPE elb_access_logger_elb_api_changes_total counter
@@ -467,7 +306,7 @@ elb_access_logger_elb_api_polls_total 4
 # TYPE elb_access_logger_elb_api_rejected_total counter
 elb_access_logger_elb_api_rejected_total 2
 `
-	if err := testutil.CollectAndCompare(agentCollector{a: a}, strings.NewReader(want),
+	if err := testutil.CollectAndCompare(agentCollector{a: a, ctl: stats}, strings.NewReader(want),
 		"elb_access_logger_elb_api_changes_total", "elb_access_logger_elb_api_poll_errors_total",
 		"elb_access_logger_elb_api_polls_total", "elb_access_logger_elb_api_rejected_total"); err != nil {
 		t.Error(err)

@@ -55,7 +55,7 @@ func (a *Agent) stalled(now time.Time) (time.Duration, bool) {
 
 // windowLength is the length of the window after the one open at now.
 func (a *Agent) windowLength(now time.Time) time.Duration {
-	sched := a.live.Load().sched
+	sched := a.ctl.Live().Sched
 	end := config.NextWindowEnd(sched, now)
 	return config.NextWindowEnd(sched, end).Sub(end)
 }

@@ -1,11 +1,8 @@
 package agent
 
 import (
-	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity/identitytest"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,29 +15,21 @@ import (
 // TestEncoderFollowsIdentity: the ELB line names the load balancer of the
 // identity, which metadata may supply after the agent started.
 func TestEncoderFollowsIdentity(t *testing.T) {
-	cfg := config.DefaultConfig()
-	cfg.MetadataEndpoint, cfg.Listen, cfg.MetricsListen, cfg.SpoolDir = "", nil, "", t.TempDir()
-	a, err := New(cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer a.spool.Close()
+	srv := httptest.NewServer(&identitytest.FakeIMDS{Values: identitytest.EucaValues(), TokenStatus: http.StatusOK})
+	defer srv.Close()
+	c := testConfig(t)
+	c.LBName, c.OwnerAccount = "", ""
+	c.MetadataEndpoint, c.MetadataTimeout = srv.URL, 5*time.Second
+	var a *Agent
+	_, cancel, done := startAgent(t, c, newMemUploader(), func(x *Agent) { a = x })
+	defer func() { cancel(); <-done }()
 	var r parser.Record
 	line := []byte("<158>Nov 25 17:16:40 haproxy[1]: elb-tcp 25/Nov/2026:17:16:40.626 10.0.0.1:1 10.0.0.2:443 10.0.0.3:9000 fe be/s1 1/1/3 6 7 -- - -")
 	if err := parser.NewParser().Parse(line, &r); err != nil {
 		t.Fatal(err)
 	}
 	field := func() string { return strings.Fields(string(a.in.Encoder().Encode(nil, &r)))[1] }
-	if got := field(); got != "fe" {
-		t.Errorf("before the identity: got %q, want the frontend name fe", got)
-	}
-	a.setIdentity(identity.Identity{Account: "123456789012", LBName: "from-metadata", PublicIPv4: "10.0.0.5", InstanceID: "i-1"}, true)
-	if got := field(); got != "from-metadata" {
-		t.Errorf("after the identity: got %q, want from-metadata", got)
-	}
+	waitFor(t, "the load balancer of the metadata in the ELB line", func() bool { return field() == "my-web-lb" })
 }
 
 // TestOnIdentityHearsTheResolvedIdentity: the function set with OnIdentity

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/elb-access-logger/elb-access-logger/agent/control"
 	"github.com/elb-access-logger/elb-access-logger/agent/ingest"
 	"github.com/elb-access-logger/elb-access-logger/agent/ship"
 	"github.com/elb-access-logger/elb-access-logger/agent/status"
@@ -117,7 +118,15 @@ var (
 // agentCollector reads the agent's counters at scrape time.
 type agentCollector struct {
 	a    *Agent
-	ship func() ship.Stats // nil: the agent's Shipper's
+	ship func() ship.Stats    // nil: the agent's Shipper's
+	ctl  func() control.Stats // nil: the agent's Controller's
+}
+
+func (c agentCollector) ctlStats() control.Stats {
+	if c.ctl != nil {
+		return c.ctl()
+	}
+	return c.a.ctl.Stats()
 }
 
 func (c agentCollector) shipStats() ship.Stats {
@@ -195,9 +204,9 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descLastUp, last)
 	counter(descProv, sh.Provisions)
 	counter(descProvErr, sh.ProvisionErrors)
-	rok, rfail := a.ReloadStats()
-	counter(descReloadOK, rok)
-	counter(descReloadErr, rfail)
+	cs := c.ctlStats()
+	counter(descReloadOK, cs.ReloadsOK)
+	counter(descReloadErr, cs.ReloadsFailed)
 	rl := a.obs.events.Reload()
 	gauge(descReloadLast, b2f(rl.Successful))
 	gauge(descReloadWhen, float64(rl.LastSuccess.UnixNano())/1e9)
@@ -208,14 +217,13 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descParked, float64(sh.Parked))
 		gauge(descWindowEnd, float64(a.spool.End().UnixNano())/1e9)
 	}
-	gauge(descMaxBytes, float64(a.live.Load().cfg.SpoolMaxBytes))
+	gauge(descMaxBytes, float64(a.Config().SpoolMaxBytes))
 	gauge(descWindowLen, a.windowLength(time.Now()).Seconds())
 	gauge(descIdentity, b2f(sh.IdentityReady))
-	es := a.ELBStats()
-	counter(descELBPolls, es.Polls)
-	counter(descELBErrs, es.PollErrors)
-	counter(descELBRej, es.Rejected)
-	counter(descELBChg, es.Changes)
+	counter(descELBPolls, cs.ELBPolls)
+	counter(descELBErrs, cs.ELBPollErrors)
+	counter(descELBRej, cs.ELBRejected)
+	counter(descELBChg, cs.ELBChanges)
 	healthy, _ := a.health(time.Now())
 	gauge(descUp, b2f(healthy))
 }
@@ -233,7 +241,7 @@ func b2f(b bool) float64 {
 func (a *Agent) noteDrops() {
 	// Not Run's context: the seal at shutdown counts HAProxy's drops too
 	// (the read has its own timeout).
-	a.spool.NoteDrops(a.in.Losses(context.Background(), a.live.Load().cfg.HAProxyStatsSocket))
+	a.spool.NoteDrops(a.in.Losses(context.Background(), a.Config().HAProxyStatsSocket))
 }
 
 // metricsServer serves /metrics and /healthz on metrics.listen. Start sets
@@ -254,7 +262,7 @@ func (a *Agent) startMetrics() error {
 		return fmt.Errorf("metrics.listen: %w", err)
 	}
 	srv := &http.Server{Handler: a.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
-	a.metrics = metricsServer{srv: srv, ln: ln}
+	a.http = metricsServer{srv: srv, ln: ln}
 	a.log.Info("metrics listening", "addr", "http://"+ln.Addr().String()+"/metrics")
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -266,17 +274,17 @@ func (a *Agent) startMetrics() error {
 
 // MetricsAddr is the address /metrics is served on; nil when disabled.
 func (a *Agent) MetricsAddr() net.Addr {
-	if a.metrics.ln == nil {
+	if a.http.ln == nil {
 		return nil
 	}
-	return a.metrics.ln.Addr()
+	return a.http.ln.Addr()
 }
 
 // closeMetrics stops the metrics server.
 func (a *Agent) closeMetrics() {
-	if a.metrics.srv != nil {
+	if a.http.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		a.metrics.srv.Shutdown(ctx)
+		a.http.srv.Shutdown(ctx)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elb-access-logger/elb-access-logger/agent/control"
 	"github.com/elb-access-logger/elb-access-logger/agent/ship"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -196,7 +197,7 @@ func TestMetricsCountKernelDrops(t *testing.T) {
 		a = x
 		// The reader stops at the first datagram until released, so the
 		// kernel's small queue overflows.
-		x.ingestOpts.Hold = func() { held.Do(func() { <-release }) }
+		x.opts.ingest.Hold = func() { held.Do(func() { <-release }) }
 	})
 	defer func() { cancel(); <-done }()
 	listener := "udp://" + a.Addrs()[0].String()
@@ -311,8 +312,7 @@ func TestCollectorReadsAgentStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.reloads.ok.Add(2)
-	a.reloads.failed.Add(1)
+	ctl := func() control.Stats { return control.Stats{ReloadsOK: 2, ReloadsFailed: 1} }
 	denied := uploader.Cause(&uploader.Error{Kind: uploader.ErrAccessDenied, Err: fmt.Errorf("403")})
 	stats := func() ship.Stats {
 		return ship.Stats{Uploads: 5, ProvisionErrors: 3,
@@ -348,7 +348,7 @@ elb_access_logger_upload_failures_total{cause="timeout"} 0
 # TYPE elb_access_logger_uploads_total counter
 elb_access_logger_uploads_total 5
 `
-	if err := testutil.CollectAndCompare(agentCollector{a: a, ship: stats}, strings.NewReader(want),
+	if err := testutil.CollectAndCompare(agentCollector{a: a, ship: stats, ctl: ctl}, strings.NewReader(want),
 		"elb_access_logger_config_reload_failures_total", "elb_access_logger_config_reloads_total",
 		"elb_access_logger_provisioning_errors_total", "elb_access_logger_upload_failures_total",
 		"elb_access_logger_uploads_total"); err != nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/control"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"github.com/elb-access-logger/elb-access-logger/agent/ingest"
 	"io"
@@ -117,16 +118,9 @@ func replayKey(cfg *config.Config, id identity.Identity, end time.Time, digest s
 // from instance metadata by the agent's own Resolver when metadata.endpoint
 // is set and the file leaves it incomplete, bounded by ctx.
 func ReplayConfig(ctx context.Context, cfg *config.Config, log *slog.Logger) (*config.Config, error) {
-	eff := cfg
-	if cfg.Source == config.SourceELBAPI {
-		st, err := loadELBState(nil, cfg.SpoolDir)
-		if err != nil {
-			return nil, fmt.Errorf("replay: %w", err)
-		}
-		if st.AccessLog == nil || !st.AccessLog.Enabled || st.AccessLog.check(cfg.BucketNaming) != nil {
-			return nil, fmt.Errorf("replay: access_log.source = elb-api, but no enabled AccessLog attribute is known in %s (the agent keeps the last one it read there)", cfg.SpoolDir)
-		}
-		eff = effectiveConfig(cfg, st.AccessLog)
+	eff, err := control.StoredConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
 	}
 	var src identity.Source
 	if eff.MetadataEndpoint != "" {

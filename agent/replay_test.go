@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/control"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity/identitytest"
+	"github.com/elb-access-logger/elb-access-logger/agent/ship"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 	"io"
 	"log/slog"
@@ -182,8 +184,8 @@ func TestReplayELBAPIMode(t *testing.T) {
 	if _, err := ReplayConfig(context.Background(), cfg, quietLog); err == nil {
 		t.Error("no attribute known: want an error")
 	}
-	st, _ := json.Marshal(elbStateData{AccessLog: &AccessLog{Enabled: true, Bucket: "owners-bucket", Prefix: "pre", EmitInterval: 5}})
-	if err := os.WriteFile(filepath.Join(cfg.SpoolDir, elbStateFile), st, 0o600); err != nil {
+	st, _ := json.Marshal(map[string]any{"access_log": control.AccessLog{Enabled: true, Bucket: "owners-bucket", Prefix: "pre", EmitInterval: 5}})
+	if err := os.WriteFile(filepath.Join(cfg.SpoolDir, ship.LegacyStateFile), st, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	plan := replayAsConfigured(t, cfg)

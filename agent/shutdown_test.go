@@ -10,9 +10,10 @@ import (
 	"time"
 )
 
-// TestScrapesDuringShutdown scrapes /metrics and /healthz in a loop while
-// the agent shuts down (listeners drained and closed, the last window
-// sealed and uploaded, the spool closed): under -race no read of a
+// TestScrapesDuringShutdown scrapes /metrics, /healthz and the status page
+// (/status) in a loop while the agent shuts down (listeners drained and
+// closed, the last window sealed and uploaded, the spool closed): under
+// -race no read of a
 // scrape may race with the teardown (issue 17: closeListeners wrote the
 // listeners /healthz read), and scrapes answer until the server stops.
 func TestScrapesDuringShutdown(t *testing.T) {
@@ -26,7 +27,7 @@ func TestScrapesDuringShutdown(t *testing.T) {
 			stop := make(chan struct{})
 			var scrapes atomic.Int64
 			var wg sync.WaitGroup
-			for _, path := range []string{"/metrics", "/healthz", "/metrics"} {
+			for _, path := range []string{"/metrics", "/healthz", "/status", "/metrics"} {
 				wg.Go(func() {
 					for {
 						select {

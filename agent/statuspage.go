@@ -29,7 +29,10 @@ func (a *Agent) Status() status.Status {
 	if a.spool != nil {
 		lastSeal, _ := a.spool.Activity()
 		end, bytes, lines := a.spool.Window()
-		st.Window = status.Window{Since: later(a.started, lastSeal).UTC(), End: end.UTC(), Bytes: bytes, Lines: lines}
+		// The scheduled start (the end less a window's length; a seal
+		// skips empty windows), or a later start or early seal.
+		start := end.Add(-a.windowLength(end.Add(-time.Nanosecond)))
+		st.Window = status.Window{Since: later(later(start, a.started), lastSeal).UTC(), End: end.UTC(), Bytes: bytes, Lines: lines}
 		if segs, err := a.spool.Sealed(); err == nil && len(segs) > 0 {
 			st.Sealed.Segments = len(segs)
 			for _, s := range segs {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/elb-access-logger/elb-access-logger/agent/status"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
@@ -74,6 +75,12 @@ func TestStatusJSONOfRunningAgent(t *testing.T) {
 	}
 	if len(st.Errors) != 0 || st.Sealed.Segments != 0 || st.Parked != 0 {
 		t.Errorf("errors %+v, sealed %+v, parked %d: want none", st.Errors, st.Sealed, st.Parked)
+	}
+	// Empty windows are not sealed; the open one still starts a window's
+	// length (one second) before its end, not at the last seal.
+	waitFor(t, "two empty windows", func() bool { return getStatus(t, a).Window.End.After(u.Time.Add(2500 * time.Millisecond)) })
+	if w := getStatus(t, a).Window; w.End.Sub(w.Since) > time.Second || !w.End.After(w.Since) {
+		t.Errorf("window %+v: want it to begin one second before its end", w)
 	}
 }
 

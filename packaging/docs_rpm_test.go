@@ -18,19 +18,22 @@ const (
 )
 
 // docFiles are the files under docDir, relative to it, as the repository
-// has them: README.md, CHANGELOG.md, LICENSE and docs/ (.md and images).
+// has them: README.md, CHANGELOG.md, LICENSE and docs/ (.md and images,
+// those of docs/images/ too).
 func docFiles(t testing.TB) []string {
 	t.Helper()
 	out := []string{"README.md", "CHANGELOG.md", "LICENSE"}
-	entries, err := os.ReadDir("../docs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		switch filepath.Ext(e.Name()) {
-		case ".md", ".png", ".svg":
-			if e.Type().IsRegular() {
-				out = append(out, "docs/"+e.Name())
+	for _, dir := range []string{"docs", "docs/images"} { // the pages show docs/images/*.png
+		entries, err := os.ReadDir("../" + dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			switch filepath.Ext(e.Name()) {
+			case ".md", ".png", ".svg":
+				if e.Type().IsRegular() {
+					out = append(out, dir+"/"+e.Name())
+				}
 			}
 		}
 	}

@@ -80,6 +80,7 @@ func wantFiles(t *testing.T) map[string]packagedFile {
 	want["/usr/share/elb-access-logger/prometheus/elb-access-logger.rules.yml"] = packagedFile{"-rw-r--r--", "root", "root", ""}
 	want[docDir] = packagedFile{"drwxr-xr-x", "root", "root", ""}
 	want[docDir+"/docs"] = packagedFile{"drwxr-xr-x", "root", "root", ""}
+	want[docDir+"/docs/images"] = packagedFile{"drwxr-xr-x", "root", "root", ""}
 	want[manPage] = packagedFile{"-rw-r--r--", "root", "root", "d"}
 	return want
 }

@@ -204,11 +204,11 @@ chmod 755 "$work"
 pids=()
 # The transport phase changes two sysctls while the agent creates its unix
 # socket; restore_sysctls puts them back.
-qlen_saved= wmem_saved=
+qlen_saved='' wmem_saved=''
 restore_sysctls() {
 	[ -z "$qlen_saved" ] || echo "$qlen_saved" >/proc/sys/net/unix/max_dgram_qlen
 	[ -z "$wmem_saved" ] || echo "$wmem_saved" >/proc/sys/net/core/wmem_default
-	qlen_saved= wmem_saved=
+	qlen_saved='' wmem_saved=''
 }
 cleanup() {
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
@@ -709,7 +709,7 @@ transport_phase() {
 			run=$((run + 1))
 			port=$((PORT + 1000 + run))
 			dir=$work/transport-$run
-			conns=1 sndbuf= q=
+			conns=1 sndbuf='' q=''
 			case $tr in
 			udp) url=udp://127.0.0.1:$port ;;
 			unix*) url=unix://$dir/haproxy.sock ;;&

@@ -133,7 +133,7 @@ func (c *Client) CreateUpload(ctx context.Context, o Object) (Upload, error) {
 	in := &s3.CreateMultipartUploadInput{
 		Bucket:      aws.String(o.Bucket),
 		Key:         aws.String(o.Key),
-		ContentType: aws.String("text/plain"),
+		ContentType: aws.String(o.typ()),
 		Metadata:    o.Metadata,
 	}
 	acl, err := c.objectACL(ctx, o)

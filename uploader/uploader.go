@@ -75,6 +75,11 @@ type Options struct {
 	// object written.
 	Storage Storage
 
+	// TempDir holds the compressed body of a Gzip object while it is sent
+	// (the spool directory, on the agent's own disk); empty means
+	// os.TempDir.
+	TempDir string
+
 	// PartSize is the size above which Put sends an object as a
 	// multipart upload, in parts of this size (see PartSize); 0 means
 	// DefaultPartSize. A store that refuses a body as too large lowers it.
@@ -143,6 +148,7 @@ type Client struct {
 	// partSize is Options.PartSize, lowered when the store refuses a body
 	// as too large (EntityTooLarge).
 	partSize atomic.Int64
+	tempDir  string // Options.TempDir
 
 	mu         sync.Mutex
 	uploaderID string // canonical id of the uploading account, once known
@@ -216,6 +222,7 @@ func New(opts Options) (*Client, error) {
 	}
 	c := &Client{s3: s3.New(o), naming: opts.naming(), uploaderID: opts.UploaderID, expectOwner: opts.ExpectedBucketOwner, storage: opts.Storage}
 	c.sigV4 = opts.signature() == SignatureV4
+	c.tempDir = opts.TempDir
 	switch {
 	case opts.PartSize == 0:
 		c.partSize.Store(DefaultPartSize)
@@ -324,9 +331,31 @@ type Object struct {
 	// CannedACL, when set (CannedACLBucketOwnerFullControl), is sent as
 	// x-amz-acl instead of the grants: OwnerAccount is then not used.
 	CannedACL string
+	// Gzip, when set, makes Put send the body gzip-compressed (BestSpeed,
+	// one member), as Content-Type application/gzip and without
+	// Content-Encoding, so the object downloads as the .gz file it is.
+	// The compressed body is written to a file in Options.TempDir first,
+	// so that its length and MD5 are known and memory holds none of it.
+	Gzip bool
 	// SendPart, when set, sends each part of an object Put sends in parts
 	// (a retrying wrapper retries a part alone with it); nil sends once.
 	SendPart func(ctx context.Context, part func(context.Context) error) error
+
+	contentType string // set by Put: contentTypeGzip for a Gzip body
+}
+
+// Content types of objects.
+const (
+	contentTypeText = "text/plain"
+	contentTypeGzip = "application/gzip"
+)
+
+// typ is the Content-Type o is written with.
+func (o Object) typ() string {
+	if o.contentType != "" {
+		return o.contentType
+	}
+	return contentTypeText
 }
 
 // Put uploads one object with READ for its owner and FULL_CONTROL for the
@@ -341,6 +370,15 @@ type Object struct {
 // refused in one PUT as too large (EntityTooLarge), and the part size is
 // then lowered for the objects after it.
 func (c *Client) Put(ctx context.Context, o Object) error {
+	if o.Gzip {
+		gz, err := c.gzipBody(o)
+		if err != nil {
+			return &Error{Op: "put object", Bucket: o.Bucket, Key: o.Key, Err: err}
+		}
+		defer gz.remove()
+		o.Body, o.Size, o.Gzip = gz.f, gz.size, false
+		o.contentType = contentTypeGzip
+	}
 	ra, err := readerAt(o)
 	if err != nil {
 		return &Error{Op: "put object", Bucket: o.Bucket, Key: o.Key, Err: err}
@@ -367,7 +405,7 @@ func (c *Client) putOne(ctx context.Context, o Object) error {
 		Key:           aws.String(o.Key),
 		Body:          o.Body,
 		ContentLength: aws.Int64(o.Size),
-		ContentType:   aws.String("text/plain"),
+		ContentType:   aws.String(o.typ()),
 		ContentMD5:    aws.String(sum),
 		Metadata:      o.Metadata,
 	}

@@ -33,6 +33,7 @@ type Config struct {
 	Format       string
 	Bucket       string // template
 	KeyLayout    string
+	Compression  string // none or gzip (CompressionGzip)
 	KeyPrefix    string // aws layout prefix
 
 	LifecycleDays int // 0 removes the agent's rule
@@ -154,6 +155,7 @@ var keys = []key{
 		c.Bucket = v
 		return nil
 	}},
+	{"access_log.compression", "none", "none (plain text, as Classic ELB writes) or gzip: objects are gzip files, keys end in .log.gz, no Content-Encoding (downloads stay .gz, as AWS ALB logs are)", oneOf(func(c *Config) *string { return &c.Compression }, "none", CompressionGzip)},
 	{"access_log.key_layout", "seed", "object key layout: seed (elb-access-DDMMYYYY-HHMMSS.log) or aws (AWSLogs/...)", oneOf(func(c *Config) *string { return &c.KeyLayout }, "seed", "aws")},
 	{"access_log.prefix", "", "aws layout: prefix before AWSLogs/; must not contain AWSLogs", func(c *Config, v string) error {
 		if err := CheckKeyPrefix(v); err != nil {
@@ -336,6 +338,9 @@ func intKey(field func(*Config) *int, lo, hi int) func(*Config, string) error {
 		return nil
 	}
 }
+
+// CompressionGzip is access_log.compression's value for gzip objects.
+const CompressionGzip = "gzip"
 
 func bytesKey(field func(*Config) *int64, lo, hi int64) func(*Config, string) error {
 	return func(c *Config, v string) error {

@@ -42,15 +42,24 @@ func TestTCPBackPressureOnFullDisk(t *testing.T) {
 	if err := in.Bind([]string{"tcp://127.0.0.1:0"}); err != nil {
 		t.Fatal(err)
 	}
+	// Small socket buffers at both ends (an accepted connection takes
+	// the listener's, and a set size is not autotuned up to
+	// net.ipv4.tcp_rmem's maximum), so that what the kernel holds is
+	// known whatever the machine's settings.
+	rc, err := in.bound()[0].(*tcpListener).ln.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 64<<10) })
 	ctx, cancel := context.WithCancel(context.Background())
 	in.Serve(ctx)
 	defer func() { cancel(); in.Wait(); in.Close() }()
 
 	c := dialTCP(t, tcpAddr(t, in))
 	c.(*net.TCPConn).SetWriteBuffer(32 << 10)
-	// 24 MB of frames: more than the spool's 4 MiB buffer and the
-	// kernel's socket buffers together.
-	const n = 60000
+	// 9.6 MB of frames: twice the spool's 4 MiB buffer and the kernel's
+	// socket buffers (a few hundred KB) together.
+	const n = 30000
 	pad := fmt.Sprintf("%0300d", 0)
 	var written atomic.Int64
 	done := make(chan error, 1)

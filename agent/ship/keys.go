@@ -17,18 +17,31 @@ type Destination struct {
 	Prefix    string `json:"prefix"`
 	KeyLayout string `json:"key_layout"`
 	UserOwned bool   `json:"user_owned"`
+	// Gzip: objects are gzip files, their keys end in .log.gz
+	// (access_log.compression = gzip).
+	Gzip bool `json:"gzip,omitempty"`
 }
 
 // DestOf is where segments sealed under cfg go, bucket being cfg's bucket
 // template expanded.
 func DestOf(cfg *config.Config, bucket string) Destination {
-	return Destination{Bucket: bucket, Prefix: cfg.KeyPrefix, KeyLayout: cfg.KeyLayout, UserOwned: cfg.UserBucket}
+	return Destination{Bucket: bucket, Prefix: cfg.KeyPrefix, KeyLayout: cfg.KeyLayout, UserOwned: cfg.UserBucket,
+		Gzip: cfg.Compression == config.CompressionGzip}
 }
 
 // ObjectKey is the key a sealed segment is uploaded under in dest. It
 // depends only on the segment's name, dest and the node's identity id, so
-// a re-upload after a crash uses the same key.
+// a re-upload after a crash uses the same key. A gzip destination's keys
+// end in .log.gz.
 func ObjectKey(dest Destination, id identity.Identity, seg spool.Segment) (string, error) {
+	key, err := plainKey(dest, id, seg)
+	if err == nil && dest.Gzip {
+		key += ".gz"
+	}
+	return key, err
+}
+
+func plainKey(dest Destination, id identity.Identity, seg spool.Segment) (string, error) {
 	if dest.KeyLayout != uploader.KeyLayoutAWS {
 		return uploader.SeedKey(seg.End), nil
 	}

@@ -22,6 +22,9 @@ func TestObjectKey(t *testing.T) {
 		{"seed", Destination{Bucket: "b"}, id, "elb-access-25112026-060500.log", ""},
 		{"aws", Destination{Bucket: "b", Prefix: "logs", KeyLayout: "aws"}, id,
 			"logs/AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/11/25/123456789012_elasticloadbalancing_eu-west-1_my-lb_20261125T0605Z_10.0.0.7_k3v9x0qa.log", ""},
+		{"seed gzip", Destination{Bucket: "b", Gzip: true}, id, "elb-access-25112026-060500.log.gz", ""},
+		{"aws gzip", Destination{Bucket: "b", KeyLayout: "aws", Gzip: true}, id,
+			"AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/11/25/123456789012_elasticloadbalancing_eu-west-1_my-lb_20261125T0605Z_10.0.0.7_k3v9x0qa.log.gz", ""},
 		{"aws without the node ip", Destination{Bucket: "b", KeyLayout: "aws"}, identity.Identity{Account: "1", Region: "r", LBName: "l"}, "", "node ip"},
 	}
 	for _, tt := range tests {

@@ -331,6 +331,7 @@ func (s *Shipper) put(ctx context.Context, seg spool.Segment, dest Destination, 
 		OwnerAccount: s.id.Account,
 		OwnerGrantee: grantee,
 		Metadata:     objectMetadata(counts, known),
+		Gzip:         dest.Gzip,
 	}
 	if dest.UserOwned {
 		o.CannedACL = uploader.CannedACLBucketOwnerFullControl

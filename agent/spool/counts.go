@@ -25,6 +25,10 @@ type WindowCounts struct {
 	// HAProxyDropped is how many logs HAProxy could not send while the
 	// window was open (DroppedLogs of its stats socket); 0 when not read.
 	HAProxyDropped int64
+	// SpoolEvicted is how many lines spool.max_bytes evicted (older
+	// windows, or earlier pieces of this one) while the window was open:
+	// the store was unreachable and the spool full.
+	SpoolEvicted int64
 	// Partial: the window was continued after a crash or restart, so the
 	// counts cover only the part received since.
 	Partial bool
@@ -43,7 +47,7 @@ func (c *WindowCounts) fields() []struct {
 		v    *int64
 	}{
 		{"lines", &c.Lines}, {"unparsed", &c.Unparsed}, {"truncated", &c.Truncated},
-		{"kernel-drops", &c.KernelDrops}, {"haproxy-dropped", &c.HAProxyDropped},
+		{"kernel-drops", &c.KernelDrops}, {"haproxy-dropped", &c.HAProxyDropped}, {"spool-evicted", &c.SpoolEvicted},
 	}
 }
 

@@ -117,7 +117,7 @@ func TestClockPiecesKeepTheSpoolBound(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); c.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	defer cancel()
 
 	line := strings.Repeat("x", 1023) + "\n"
 	var peak int64
@@ -151,5 +151,18 @@ func TestClockPiecesKeepTheSpoolBound(t *testing.T) {
 	}
 	if st := s.Stats(); st.EvictedLines == 0 {
 		t.Errorf("evicted lines not counted: %+v", st)
+	}
+	// The next segment sealed says how many lines were evicted while it
+	// was open (x-amz-meta-spool-evicted).
+	cancel()
+	<-done
+	if err := s.SealEarly(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	segs, _ = s.Sealed()
+	last := segs[len(segs)-1]
+	counts, ok, err := ReadCounts(last)
+	if !ok || err != nil || counts.SpoolEvicted == 0 || counts.SpoolEvicted > s.Stats().EvictedLines {
+		t.Errorf("counts of the segment sealed after evictions: %+v (%v, %v); want spool-evicted in 1..%d", counts, ok, err, s.Stats().EvictedLines)
 	}
 }

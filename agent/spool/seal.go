@@ -34,7 +34,9 @@ func (s *Spool) closeWindow(key, now time.Time) error {
 		}
 		s.f, s.activeSize, s.torn = nil, 0, false // seal trims a torn tail
 		counts := s.win
+		counts.SpoolEvicted += s.evictedLines.Swap(0)
 		if err := s.seal(path, key, &counts); err != nil {
+			s.evictedLines.Add(counts.SpoolEvicted) // the next seal reports them
 			errs = append(errs, err)
 		}
 		s.win = WindowCounts{}

@@ -134,9 +134,23 @@ func (s *Spool) Evict(maxBytes int64, busy func(Segment) bool) ([]Evicted, error
 		evicted = append(evicted, ev)
 	}
 	if len(evicted) > 0 {
+		s.noteEvicted(evicted)
 		return evicted, SyncDir(s.fs, s.dir)
 	}
 	return nil, nil
+}
+
+// noteEvicted adds the lines of evicted segments to what the next segment
+// sealed reports (spool-evicted in its object's metadata).
+func (s *Spool) noteEvicted(evicted []Evicted) {
+	var lines int64
+	for _, e := range evicted {
+		lines += max(e.Lines, 0)
+	}
+	if lines == 0 {
+		return
+	}
+	s.evictedLines.Add(lines)
 }
 
 // removeCounts removes the sidecar of a removed segment; one left behind

@@ -80,6 +80,9 @@ type Spool struct {
 	pieceBytes atomic.Int64 // the piece size (SetPieceBytes); 0: windows are never cut
 
 	writeErrors atomic.Int64
+	// evictedLines are the lines evicted since the last seal: the next
+	// segment sealed carries them (WindowCounts.SpoolEvicted).
+	evictedLines atomic.Int64
 
 	// Lock order: fsyncMu, then mu, then segs.mu.
 	//

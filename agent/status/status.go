@@ -68,8 +68,8 @@ type Listener struct {
 
 // Window is the open window.
 type Window struct {
-	// Since is when the agent started or last sealed a window, whichever
-	// is later: the window holds what arrived since.
+	// Since is when the window began: its scheduled start, or the agent's
+	// start or an early seal when later. It holds what arrived since.
 	Since time.Time `json:"since"`
 	End   time.Time `json:"end"`
 	Bytes int64     `json:"bytes"`

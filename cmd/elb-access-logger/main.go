@@ -15,6 +15,7 @@ import (
 
 	"github.com/elb-access-logger/elb-access-logger/agent"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/control"
 	"github.com/elb-access-logger/elb-access-logger/internal/cli"
 	"github.com/elb-access-logger/elb-access-logger/internal/logging"
 	"github.com/prometheus/common/version"
@@ -138,7 +139,7 @@ func newAgent(cfg *config.Config, log *slog.Logger) (*agent.Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	elb := &regionalELB{build: func(region string) (*agent.ELBClient, error) { return newELBClient(cfg, region) }}
+	elb := &regionalELB{build: func(region string) (*control.ELBClient, error) { return newELBClient(cfg, region) }}
 	if err := elb.SetRegion(cfg.SigningRegion()); err != nil {
 		return nil, err
 	}

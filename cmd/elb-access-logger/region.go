@@ -7,6 +7,7 @@ import (
 
 	"github.com/elb-access-logger/elb-access-logger/agent"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/control"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
@@ -70,14 +71,14 @@ func (s *regionalStore) SetUploaderID(id string) { s.client().SetUploaderID(id) 
 // regionalELB is the ELB API client, built again for another signing
 // region (SetRegion).
 type regionalELB struct {
-	build func(region string) (*agent.ELBClient, error)
+	build func(region string) (*control.ELBClient, error)
 	// mu guards region and c.
 	mu     sync.RWMutex
 	region string
-	c      *agent.ELBClient
+	c      *control.ELBClient
 }
 
-var _ agent.AccessLogSource = (*regionalELB)(nil)
+var _ control.AccessLogSource = (*regionalELB)(nil)
 
 func (e *regionalELB) SetRegion(region string) error {
 	e.mu.Lock()
@@ -93,7 +94,7 @@ func (e *regionalELB) SetRegion(region string) error {
 	return nil
 }
 
-func (e *regionalELB) AccessLog(ctx context.Context, lbName string) (agent.AccessLog, error) {
+func (e *regionalELB) AccessLog(ctx context.Context, lbName string) (control.AccessLog, error) {
 	e.mu.RLock()
 	c := e.c
 	e.mu.RUnlock()

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/elb-access-logger/elb-access-logger/agent"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/control"
 	"github.com/elb-access-logger/elb-access-logger/agent/identity"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
@@ -52,7 +52,7 @@ func TestStoreSignsForTheIdentitysRegion(t *testing.T) {
 				t.Fatal(err)
 			}
 			store := &regionalStore{opts: uploaderOptions(cfg), c: up}
-			elb := &regionalELB{build: func(region string) (*agent.ELBClient, error) { return newELBClient(cfg, region) }}
+			elb := &regionalELB{build: func(region string) (*control.ELBClient, error) { return newELBClient(cfg, region) }}
 			if err := elb.SetRegion(cfg.SigningRegion()); err != nil {
 				t.Fatal(err)
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/elb-access-logger/elb-access-logger/agent"
 	"github.com/elb-access-logger/elb-access-logger/agent/spool"
+	"github.com/elb-access-logger/elb-access-logger/internal/logging"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
@@ -44,7 +45,7 @@ func runReplay(ctx context.Context, cfg *config.Config, opts replayOptions, stdi
 	// The identity (and in elb-api mode the destination) as the agent
 	// would have it.
 	ictx, cancel := context.WithTimeout(ctx, replayIdentityTimeout)
-	cfg, err := agent.ReplayConfig(ictx, cfg, slog.New(slog.NewTextHandler(stderr, nil)).With("component", "identity"))
+	cfg, err := agent.ReplayConfig(ictx, cfg, replayLogger(cfg, stderr).With("component", "identity"))
 	cancel()
 	if err != nil {
 		return usageError{err}
@@ -93,7 +94,7 @@ func replayUpload(ctx context.Context, cfg *config.Config, in io.Reader, readDon
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
-	up, err := newUploader(cfg, slog.New(slog.NewTextHandler(stderr, nil)))
+	up, err := newUploader(cfg, replayLogger(cfg, stderr))
 	if err != nil {
 		return usageError{err}
 	}
@@ -160,4 +161,14 @@ func lifecyclePlan(cfg *config.Config) string {
 		return fmt.Sprintf("rule %s expires the objects under prefix %q after %d days, and their incomplete multipart uploads after a day (other objects and rules kept)", uploader.LifecycleRuleID, b.LifecyclePrefix(), cfg.LifecycleDays)
 	}
 	return fmt.Sprintf("remove rule %s if present (other rules kept)", uploader.LifecycleRuleID)
+}
+
+// replayLogger writes to stderr in the file's log.level and log.format,
+// as the agent does.
+func replayLogger(cfg *config.Config, stderr io.Writer) *slog.Logger {
+	logs, err := logging.New(stderr, cfg.LogLevel, cfg.LogFormat)
+	if err != nil { // config checked both: not reached
+		return slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	return logs.Logger()
 }

@@ -5,7 +5,7 @@ import (
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
 	"log/slog"
 
-	"github.com/elb-access-logger/elb-access-logger/agent"
+	"github.com/elb-access-logger/elb-access-logger/agent/control"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
@@ -28,6 +28,7 @@ func uploaderOptions(cfg *config.Config) uploader.Options {
 		ExpectedBucketOwner: cfg.ExpectedBucketOwner,
 		Storage:             cfg.Storage(),
 		PartSize:            cfg.PartSizeBytes,
+		TempDir:             cfg.SpoolDir,
 	}
 }
 
@@ -53,7 +54,7 @@ func newUploader(cfg *config.Config, log *slog.Logger) (*uploader.Client, error)
 // CA bundle.
 // The client is built in every mode (it makes no request until elb-api
 // mode polls), so a reload may switch the source.
-func newELBClient(cfg *config.Config, region string) (*agent.ELBClient, error) {
+func newELBClient(cfg *config.Config, region string) (*control.ELBClient, error) {
 	opts := uploaderOptions(cfg)
 	creds, err := uploader.Credentials(opts)
 	if err != nil {
@@ -63,5 +64,5 @@ func newELBClient(cfg *config.Config, region string) (*agent.ELBClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("elb api: %w", err)
 	}
-	return agent.NewELBClient(cfg.ELBEndpoint, region, creds, hc), nil
+	return control.NewELBClient(cfg.ELBEndpoint, region, creds, hc), nil
 }

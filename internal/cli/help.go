@@ -19,7 +19,7 @@ var (
 		"--replay FILE [--dry-run] [--config FILE]",
 		"--version | --help",
 	}
-	description = "Receives HAProxy access logs over syslog (UDP) and delivers them, window by " +
+	description = "Receives HAProxy access logs over syslog (UDP, a unix datagram socket or TCP) and delivers them, window by " +
 		"window, to the load balancer's bucket in an S3-compatible object store, as AWS " +
 		"Classic ELB access logs. Lines are spooled on disk until the store has them."
 	exitCodes = []struct {

@@ -1,24 +1,22 @@
-package agent
+package control
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/elb-access-logger/elb-access-logger/agent/config"
-	"github.com/elb-access-logger/elb-access-logger/agent/ship"
-	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/ship"
+	"github.com/elb-access-logger/elb-access-logger/agent/spool"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
 
@@ -105,40 +103,12 @@ func (e *ELBClient) AccessLog(ctx context.Context, lbName string) (AccessLog, er
 // elbStateFile in the spool directory keeps the last known attribute (so
 // a restart while the ELB API is unreachable keeps following it). Versions
 // before ship.PinsFile kept the pins of sealed segments in it too; the
-// Shipper moves them out, and a save drops them.
+// Shipper moves them out, and a save here drops them.
 const elbStateFile = ship.LegacyStateFile
 
 type elbStateData struct {
 	AccessLog *AccessLog `json:"access_log,omitempty"`
 }
-
-// elbState is the agent's part of elb-api mode.
-type elbState struct {
-	src  AccessLogSource
-	base atomic.Pointer[config.Config] // the property file's configuration
-
-	mu   sync.Mutex // guards attr and the state file
-	attr *AccessLog // nil: not known yet (logging stays off)
-
-	polls, pollErrors, rejected, changes atomic.Int64
-}
-
-// ELBStats counts ELB API polls: answered, failed (the last known
-// attribute stays in force), attributes refused as invalid, and changes
-// applied.
-type ELBStats struct {
-	Polls, PollErrors, Rejected, Changes int64
-}
-
-// ELBStats returns the counters of elb-api mode, for metrics.
-func (a *Agent) ELBStats() ELBStats {
-	e := &a.elb
-	return ELBStats{e.polls.Load(), e.pollErrors.Load(), e.rejected.Load(), e.changes.Load()}
-}
-
-// SetAccessLogSource sets where elb-api mode reads the AccessLog
-// attribute. Call it before Run.
-func (a *Agent) SetAccessLogSource(src AccessLogSource) { a.elb.src = src }
 
 // loadELBState reads the state file of dir; a missing file is an empty
 // state. It changes nothing: temporary files of an interrupted write are
@@ -159,23 +129,34 @@ func loadELBState(fsys spool.FS, dir string) (elbStateData, error) {
 	return st, nil
 }
 
+// saveELBState writes the state file atomically. A failure is logged: the
+// state in memory stays in force.
+func (c *Controller) saveELBState() {
+	data, err := json.MarshalIndent(elbStateData{AccessLog: c.attr}, "", "  ")
+	if err == nil {
+		err = spool.WriteFileAtomic(c.fs, c.base.SpoolDir, elbStateFile, data)
+	}
+	if err != nil {
+		c.log.Error("elb api: cannot save the state in the spool directory", "err", err)
+	}
+}
+
 // initELB prepares elb-api mode in New: it loads the state kept in the
 // spool directory and returns the effective configuration.
-func (a *Agent) initELB(cfg *config.Config) *config.Config {
-	a.elb.base.Store(cfg)
+func (c *Controller) initELB(cfg *config.Config) *config.Config {
 	if cfg.Source != config.SourceELBAPI {
 		return cfg
 	}
-	st, err := loadELBState(a.filesys(), cfg.SpoolDir)
+	st, err := loadELBState(c.fs, cfg.SpoolDir)
 	if err != nil {
-		a.log.Error("elb api: state of an earlier run not readable; logging stays off until the ELB API answers", "err", err)
+		c.log.Error("elb api: state of an earlier run not readable; logging stays off until the ELB API answers", "err", err)
 	}
 	if st.AccessLog != nil && st.AccessLog.check(cfg.BucketNaming) == nil {
-		a.elb.attr = st.AccessLog
-		a.log.Info("elb api: last known AccessLog attribute in force until the ELB API answers", "enabled", st.AccessLog.Enabled,
+		c.attr = st.AccessLog
+		c.log.Info("elb api: last known AccessLog attribute in force until the ELB API answers", "enabled", st.AccessLog.Enabled,
 			"bucket", st.AccessLog.Bucket, "prefix", st.AccessLog.Prefix, "emit_interval", st.AccessLog.EmitInterval)
 	}
-	return effectiveConfig(cfg, a.elb.attr)
+	return effectiveConfig(cfg, c.attr)
 }
 
 // effectiveConfig is base with what the attribute decides in elb-api mode:
@@ -193,55 +174,48 @@ func effectiveConfig(base *config.Config, attr *AccessLog) *config.Config {
 	return base.WithAccessLog(l.Enabled, l.Bucket, l.Prefix, l.EmitInterval)
 }
 
-// switchLive publishes next and hands it to the Shipper, which seals the
-// open window and pins the segments sealed so far when the destination
-// changes (ship.Shipper.SetTarget).
-func (a *Agent) switchLive(next *liveConfig) {
-	a.storeLive(next)
-	if a.ship != nil {
-		a.ship.SetTarget(next.cfg)
-	}
+// derive returns the effective configuration of a newly loaded file and
+// remembers the file's configuration for later attribute changes.
+func (c *Controller) derive(file *config.Config) *config.Config {
+	c.base = file
+	return effectiveConfig(file, c.attr)
 }
 
-// saveELBStateLocked writes the state file atomically. Call it with
-// elb.mu held. A failure is logged: the state in memory stays in force.
-func (a *Agent) saveELBStateLocked() {
-	dir := a.Config().SpoolDir
-	data, err := json.MarshalIndent(elbStateData{AccessLog: a.elb.attr}, "", "  ")
-	if err == nil {
-		err = spool.WriteFileAtomic(a.filesys(), dir, elbStateFile, data)
-	}
-	if err != nil {
-		a.log.Error("elb api: cannot save the state in the spool directory", "err", err)
-	}
+// pollRequest is an attribute the poller read, for Run's goroutine.
+type pollRequest struct {
+	attr AccessLog
+	name string // of the load balancer
+	done chan error
 }
 
-// followELB polls the AccessLog attribute every elb.poll_interval while
-// access_log.source is elb-api, and applies each change through the
-// reload path. Errors keep the last known attribute in force and are
-// retried with backoff, up to the poll interval.
-func (a *Agent) followELB(ctx context.Context) {
+// pollLoop polls the AccessLog attribute every elb.poll_interval while
+// access_log.source is elb-api, and hands each answer to Run's goroutine,
+// which applies a change through the reload path. Errors keep the last
+// known attribute in force and are retried with backoff, up to the poll
+// interval.
+func (c *Controller) pollLoop(ctx context.Context) {
 	failures := 0
 	var lastErr string
 	for {
-		base := a.elb.base.Load()
-		wait := base.ELBPollInterval
-		if base.Source == config.SourceELBAPI {
-			if err := a.pollELB(ctx, base); err != nil {
+		live := c.Live()
+		cfg := live.Config // elb.poll_interval and access_log.source are the file's
+		wait := cfg.ELBPollInterval
+		if cfg.Source == config.SourceELBAPI {
+			if err := c.poll(ctx, live); err != nil {
 				if ctx.Err() != nil {
 					return
 				}
 				failures++
-				a.elb.pollErrors.Add(1)
-				a.obs.events.Failed("elb_api_poll", a.now(), err)
-				wait = min(a.backoff.Delay(failures), base.ELBPollInterval)
+				c.elbErrors.Add(1)
+				c.events.Failed("elb_api_poll", c.now(), err)
+				wait = c.backoffDelay(failures, cfg.ELBPollInterval)
 				if msg := err.Error(); msg != lastErr {
 					lastErr = msg
-					a.log.Warn("elb api unavailable; the last known AccessLog attribute stays in force", "err", err, "retry_in", wait.String())
+					c.log.Warn("elb api unavailable; the last known AccessLog attribute stays in force", "err", err, "retry_in", wait.String())
 				}
 			} else {
 				if failures > 0 {
-					a.log.Info("elb api answers again")
+					c.log.Info("elb api answers again")
 				}
 				failures, lastErr = 0, ""
 			}
@@ -262,65 +236,69 @@ const elbPollTimeout = 30 * time.Second
 // errNoLBName is returned while the load balancer's name is not known.
 var errNoLBName = errors.New("the load balancer's name is not known yet (access_log.lb_name or instance metadata)")
 
-// pollELB reads the attribute once and applies it when it changed.
-func (a *Agent) pollELB(ctx context.Context, base *config.Config) error {
-	if a.elb.src == nil {
-		return errors.New("no ELB API client")
-	}
-	name := a.lbName(base)
+// poll reads the attribute once and has Run's goroutine apply it.
+func (c *Controller) poll(ctx context.Context, live *Live) error {
+	name := live.LBName()
 	if name == "" {
 		return errNoLBName
 	}
 	pctx, cancel := context.WithTimeout(ctx, elbPollTimeout)
-	got, err := a.elb.src.AccessLog(pctx, name)
+	got, err := c.src.AccessLog(pctx, name)
 	cancel()
 	if err != nil {
 		return err
 	}
-	a.elb.polls.Add(1)
-	if err := got.check(base.BucketNaming); err != nil {
-		a.elb.rejected.Add(1)
-		a.log.Error("elb api: AccessLog attribute refused; the last known one stays in force", "lb_name", name, "err", err)
+	c.elbPolls.Add(1)
+	p := pollRequest{attr: got, name: name, done: make(chan error, 1)}
+	select {
+	case c.polls <- p:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-p.done // answered at once by Run's goroutine
+}
+
+// applyPoll applies an attribute the poller read, when it is valid and
+// changed.
+func (c *Controller) applyPoll(p pollRequest) error {
+	if err := p.attr.check(c.base.BucketNaming); err != nil {
+		c.elbRejected.Add(1)
+		c.log.Error("elb api: AccessLog attribute refused; the last known one stays in force", "lb_name", p.name, "err", err)
 		return nil
 	}
-	a.elb.mu.Lock()
-	same := a.elb.attr != nil && *a.elb.attr == got
-	a.elb.mu.Unlock()
-	if same {
+	if c.attr != nil && *c.attr == p.attr {
 		return nil
 	}
-	return a.applyAccessLog(got)
+	return c.applyAccessLog(p.attr)
 }
 
 // applyAccessLog makes attr the one in force: persisted first, so a
 // restart keeps following it, then applied like a reload.
-func (a *Agent) applyAccessLog(attr AccessLog) error {
-	a.elb.mu.Lock()
-	a.elb.attr = &attr
-	a.saveELBStateLocked()
-	a.elb.mu.Unlock()
-	if err := a.reload(a.elb.base.Load()); err != nil {
+func (c *Controller) applyAccessLog(attr AccessLog) error {
+	c.attr = &attr
+	c.saveELBState()
+	if err := c.reload(c.base); err != nil {
 		return fmt.Errorf("apply AccessLog attribute: %w", err)
 	}
-	a.elb.changes.Add(1)
-	a.log.Info("elb api: AccessLog attribute applied", "enabled", attr.Enabled, "bucket", attr.Bucket,
+	c.elbChanges.Add(1)
+	c.log.Info("elb api: AccessLog attribute applied", "enabled", attr.Enabled, "bucket", attr.Bucket,
 		"prefix", attr.Prefix, "emit_interval", attr.EmitInterval)
 	return nil
 }
 
-// derive returns the effective configuration of a newly loaded file and
-// remembers the file's configuration for later attribute changes.
-func (a *Agent) derive(file *config.Config) *config.Config {
-	a.elb.base.Store(file)
-	a.elb.mu.Lock()
-	defer a.elb.mu.Unlock()
-	return effectiveConfig(file, a.elb.attr)
-}
-
-// filesys is the spool's filesystem seam.
-func (a *Agent) filesys() spool.FS {
-	if a.fs == nil {
-		return spool.OSFS{}
+// StoredConfig returns cfg as the last AccessLog attribute kept in its
+// spool directory makes it in elb-api mode (cfg itself in properties
+// mode), for a replay. It fails when no enabled, valid attribute is kept.
+func StoredConfig(cfg *config.Config) (*config.Config, error) {
+	if cfg.Source != config.SourceELBAPI {
+		return cfg, nil
 	}
-	return a.fs
+	st, err := loadELBState(nil, cfg.SpoolDir)
+	if err != nil {
+		return nil, err
+	}
+	if st.AccessLog == nil || !st.AccessLog.Enabled || st.AccessLog.check(cfg.BucketNaming) != nil {
+		return nil, fmt.Errorf("access_log.source = elb-api, but no enabled AccessLog attribute is known in %s (the agent keeps the last one it read there)", cfg.SpoolDir)
+	}
+	return effectiveConfig(cfg, st.AccessLog), nil
 }
