@@ -599,21 +599,17 @@ e2e_stop() {
 	done
 	drops=$(udp_queue "$port" drops)
 	sleep 0.5 # the last lines read reach the spool
-	kill -TERM "$apid"
 	if [ "$uploading" = 1 ]; then
+		kill -TERM "$apid"
 		for i in $(seq 3000); do
 			kill -0 "$apid" 2>/dev/null || break
 			sleep 0.1
 		done
 		kill -0 "$apid" 2>/dev/null && say "agent still uploading 300 s after SIGTERM: killed"
+		kill -9 "$apid" 2>/dev/null || true
 	else
-		for i in $(seq 300); do
-			compgen -G "$dir/spool/*.active" >/dev/null || break
-			sleep 0.05
-		done
-		sleep 0.1
+		stop_receiver agent "$dir" "$apid"
 	fi
-	kill -9 "$apid" 2>/dev/null || true
 	wait "$tpid" 2>/dev/null || true
 	drops=${drops:-0}
 }
