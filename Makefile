@@ -117,9 +117,10 @@ demo:
 
 # UDP ingest benchmark against a bare socket reader and rsyslog, in one
 # run, then the agent over each transport (UDP, unix, TCP), then (when the
-# test bed is running) the upload of a 100 MB window against s3cmd; writes
-# docs/performance.md. BENCH_QUICK=1 for a smoke test, BENCH_TRANSPORTS=only
-# or BENCH_UPLOAD=only for one phase alone.
+# test bed is running) the upload of a 100 MB window against s3cmd and the
+# end-to-end phase (sustained rates into radosgw, 20-second windows); writes
+# docs/performance.md. BENCH_QUICK=1 for a smoke test, BENCH_TRANSPORTS=only,
+# BENCH_UPLOAD=only or BENCH_E2E=only for one phase alone.
 bench:
 	scripts/bench.sh
 

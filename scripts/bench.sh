@@ -33,6 +33,16 @@
 # if missing), alternating, to one bucket of the bed's store; medians and
 # their ratio go to the "Upload" section.
 #
+# Then, when the test bed runs, the end-to-end phase: at each of a few
+# sustained rates, the agent with 20-second windows, uploading to a fresh
+# bucket of the bed's radosgw while a reader (scripts/uploadbench drain)
+# downloads, counts and deletes the objects as they appear; stopped with
+# SIGTERM (which uploads the last window). Lines delivered against those
+# sent, end-to-end lines/s, the agent's CPU per line against an
+# ingest-only agent (same configuration, uploads failing) at the same rate
+# in the same run, kernel drops, peak RSS, objects; to the "End to end"
+# section.
+#
 # Environment:
 #   BENCH_QUICK=1        smoke test: 100,000 datagrams at 100,000/s and full
 #                        speed; prints the table, leaves the docs alone
@@ -79,6 +89,14 @@
 #                        answers (or TESTBED_S3_ENDPOINT is set), else skip
 #   BENCH_UPLOAD_SIZE    the window's size (100MB; 20MB with BENCH_QUICK)
 #   BENCH_UPLOAD_REPS    uploads of each kind (5; 2 with BENCH_QUICK)
+#   BENCH_E2E            the end-to-end phase. 1: run it (fails without a
+#                        running test bed), 0: skip it, only: run nothing
+#                        else; unset: run it when the test bed answers
+#   BENCH_E2E_RATES      its sustained rates, lines/s ("50000 100000";
+#                        "50000" with BENCH_QUICK)
+#   BENCH_E2E_SECONDS    how long each of its runs sends (60; 20 with
+#                        BENCH_QUICK): three 20-second windows, each
+#                        several multipart pieces at 100,000 lines/s
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -106,7 +124,17 @@ else
 	TRANSPORT_SECONDS=${BENCH_TRANSPORT_SECONDS:-5}
 fi
 UPLOAD=${BENCH_UPLOAD:-}
-[ "$TRANSPORTS" = only ] && UPLOAD=0
+E2E=${BENCH_E2E:-}
+[ "$TRANSPORTS" = only ] && UPLOAD=0 && E2E=0
+[ "$UPLOAD" = only ] && E2E=0
+[ "$E2E" = only ] && UPLOAD=0 && TRANSPORTS=0
+if [ -n "${BENCH_QUICK:-}" ]; then
+	E2E_RATES=${BENCH_E2E_RATES:-50000}
+	E2E_SECONDS=${BENCH_E2E_SECONDS:-20}
+else
+	E2E_RATES=${BENCH_E2E_RATES:-50000 100000}
+	E2E_SECONDS=${BENCH_E2E_SECONDS:-60}
+fi
 if [ -n "${BENCH_QUICK:-}" ]; then
 	UPLOAD_SIZE=${BENCH_UPLOAD_SIZE:-20MB}
 	UPLOAD_REPS=${BENCH_UPLOAD_REPS:-2}
@@ -142,8 +170,8 @@ apt_install() {
 	return 0
 }
 
-# The store of the upload phase: the running test bed's.
-if [ "$UPLOAD" != 0 ] && [ -z "${TESTBED_S3_ENDPOINT:-}" ]; then
+# The store of the upload and end-to-end phases: the running test bed's.
+if { [ "$UPLOAD" != 0 ] || [ "$E2E" != 0 ]; } && [ -z "${TESTBED_S3_ENDPOINT:-}" ]; then
 	if bed_env=$(scripts/testbed.sh env 2>/dev/null); then
 		eval "$bed_env"
 	fi
@@ -153,13 +181,18 @@ if [ -z "${TESTBED_S3_ENDPOINT:-}" ]; then
 	1 | only) die "BENCH_UPLOAD=$UPLOAD needs the test bed's store: scripts/testbed.sh start" ;;
 	"") say "no running test bed (scripts/testbed.sh start): the upload phase is skipped" ;;
 	esac
+	case $E2E in
+	1 | only) die "BENCH_E2E=$E2E needs the test bed's store: scripts/testbed.sh start" ;;
+	"") say "no running test bed (scripts/testbed.sh start): the end-to-end phase is skipped" ;;
+	esac
 	[ "$UPLOAD" = only ] || UPLOAD=0
+	E2E=0
 fi
 [ "$UPLOAD" = 0 ] || apt_install s3cmd s3cmd
 
 # Only the UDP runs need rsyslog, the C reader and the plot.
 udp_runs=1
-[ "$UPLOAD" = only ] || [ "$TRANSPORTS" = only ] && udp_runs=
+[ "$UPLOAD" = only ] || [ "$TRANSPORTS" = only ] || [ "$E2E" = only ] && udp_runs=
 [ -z "$udp_runs" ] || apt_install rsyslogd rsyslog
 [ -z "$udp_runs" ] || apt_install gcc gcc
 [ -z "$udp_runs" ] || [ -n "${BENCH_QUICK:-}" ] || apt_install gnuplot gnuplot-nox
@@ -491,6 +524,175 @@ CFG
 	[ -n "${BENCH_QUICK:-}" ] || write_section upload "Upload" "$report"
 }
 
+# --- the end-to-end phase -------------------------------------------------------
+# At each of E2E_RATES for E2E_SECONDS: first an ingest-only agent (the
+# same configuration, uploads to a closed port failing, a spool large
+# enough that nothing is evicted), then the agent uploading to a fresh
+# bucket of the test bed's radosgw while `uploadbench drain` downloads,
+# counts and deletes its objects (the bed keeps objects in RAM). Each agent
+# runs under /usr/bin/time, so its CPU (user + system, all threads) and
+# peak RSS cover its whole life, the last window's upload after SIGTERM
+# included.
+
+# e2e_agent DIR PORT ENDPOINT INSTANCE [KEY = VALUE...]: starts the agent
+# under /usr/bin/time (rusage to DIR/rusage), as instance i-INSTANCE (8
+# hex digits: its bucket is the default's, access_logs-bench_127.0.0.1_INSTANCE);
+# sets tpid (time's) and apid (the agent's).
+e2e_agent() {
+	local dir=$1 port=$2 endpoint=$3 instance=$4 i
+	shift 4
+	mkdir -p "$dir/spool"
+	chown "$RUN_AS" "$dir" "$dir/spool" 2>/dev/null || true
+	(
+		umask 077
+		cat >"$dir/agent.properties" <<PROPS
+syslog.listen = udp://127.0.0.1:$port
+access_log.format = $FORMAT
+access_log.schedule = */20 * * * * *
+access_log.upload_spread = 0
+access_log.lb_name = bench
+access_log.node_ip = 127.0.0.1
+access_log.instance_id = i-$instance
+access_log.owner_account = lbowner
+access_log.region = us-east-1
+spool.dir = $dir/spool
+objectstorage.endpoint = $endpoint
+objectstorage.access_key_id = $TESTBED_LOGGER_ACCESS_KEY
+objectstorage.secret_access_key = $TESTBED_LOGGER_SECRET_KEY
+metadata.endpoint =
+metrics.listen =
+PROPS
+		for kv in "$@"; do echo "$kv"; done >>"$dir/agent.properties"
+	)
+	chown "$RUN_AS" "$dir/agent.properties" 2>/dev/null || true
+	setpriv_as "$RUN_AS" /usr/bin/time -f '%U %S %M' -o "$dir/rusage" "$work/bin/agent" --config "$dir/agent.properties" 2>"$dir/stderr" &
+	tpid=$!
+	pids+=("$tpid")
+	apid=
+	for i in $(seq 500); do
+		apid=$(pgrep -x -P "$tpid" agent) && [ -n "$apid" ] && break
+		sleep 0.01
+	done
+	[ -n "$apid" ] || { cat "$dir/stderr" >&2; die "agent did not start under /usr/bin/time"; }
+	pids+=("$apid")
+	t0=$(date +%s%N)
+	wait_bound "$apid" "$port" >/dev/null || { cat "$dir/stderr" >&2; die "agent did not bind 127.0.0.1:$port"; }
+}
+
+# udp_queue PORT FIELD: the receive queue in hex (rx) or the kernel's
+# drops (drops) of the socket bound to 127.0.0.1:PORT.
+udp_queue() {
+	awk -v a="$(printf '0100007F:%04X' "$1")" -v f="$2" '$2 == a {
+		if (f == "drops") print $NF; else { split($5, q, ":"); print q[2] } }' /proc/net/udp
+}
+
+# e2e_stop DIR PORT UPLOADING: waits (60 s at most) until the socket's
+# queue is read, reads its drops, sends SIGTERM and waits for the agent to
+# exit: 300 s at most when it uploads its last window, else (uploads
+# failing) until its open window is sealed. Sets drops (not in a
+# subshell: only this shell can wait for /usr/bin/time).
+e2e_stop() {
+	local dir=$1 port=$2 uploading=$3 i
+	for i in $(seq 600); do
+		[ "$(udp_queue "$port" rx)" = 00000000 ] && break
+		sleep 0.1
+	done
+	drops=$(udp_queue "$port" drops)
+	sleep 0.5 # the last lines read reach the spool
+	kill -TERM "$apid"
+	if [ "$uploading" = 1 ]; then
+		for i in $(seq 3000); do
+			kill -0 "$apid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$apid" 2>/dev/null && say "agent still uploading 300 s after SIGTERM: killed"
+	else
+		for i in $(seq 300); do
+			compgen -G "$dir/spool/*.active" >/dev/null || break
+			sleep 0.05
+		done
+		sleep 0.1
+	fi
+	kill -9 "$apid" 2>/dev/null || true
+	wait "$tpid" 2>/dev/null || true
+	drops=${drops:-0}
+}
+
+e2e_phase() {
+	local results=$work/e2e.tsv report=$work/e2e.md rate run=0 dir port count bucket gen drops t_start t_end
+	local cpu hwm lines sent drained stopf dpid ipu instance
+	: >"$results"
+	say "end-to-end phase: ${E2E_RATES// /, } lines/s, $E2E_SECONDS s each, 20-second windows, into $TESTBED_S3_ENDPOINT"
+	for rate in $E2E_RATES; do
+		count=$((rate * E2E_SECONDS))
+		# Ingest only: uploads fail; the spool holds the whole run.
+		run=$((run + 1))
+		port=$((PORT + 2000 + run))
+		dir=$work/e2e-$run
+		e2e_agent "$dir" "$port" http://127.0.0.1:9 00000000 "spool.max_bytes = $((count * 600))"
+		sleep 0.2 # settle
+		gen=$("$work/bin/loadgen" -addr "127.0.0.1:$port" -count "$count" -rate "$rate")
+		e2e_stop "$dir" "$port" 0
+		read -r cpu hwm < <(awk 'END {print $1 + $2, $3}' "$dir/rusage")
+		lines=$(count_lines agent "$dir")
+		sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$gen")
+		printf 'ingest\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\t-\t-\t-\n' "$rate" "$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$gen")" "$sent" "$lines" "$cpu" "$hwm" "$drops" >>"$results"
+		awk -F'\t' 'END {printf "   ingest only  %7s/s sent %8d  lines %8d  drops %d  cpu %7.2fs (%5.2f s/M)  rss %6.1f MB\n", $2, $4, $5, $8, $6, $6 / ($5 / 1e6), $7 / 1024}' "$results" >&2
+		rm -rf "$dir"
+
+		# End to end: uploads to a fresh bucket, drained as they appear.
+		run=$((run + 1))
+		port=$((PORT + 2000 + run))
+		dir=$work/e2e-$run
+		instance=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n') # a fresh bucket
+		bucket=access_logs-bench_127.0.0.1_$instance
+		stopf=$dir/drain.stop
+		mkdir -p "$dir"
+		AWS_ACCESS_KEY_ID=$TESTBED_LOGGER_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$TESTBED_LOGGER_SECRET_KEY \
+			"$work/bin/uploadbench" drain -endpoint "$TESTBED_S3_ENDPOINT" -bucket "$bucket" -stop "$stopf" -remove >"$dir/drain.out" 2>"$dir/drain.err" &
+		dpid=$!
+		pids+=("$dpid")
+		e2e_agent "$dir" "$port" "$TESTBED_S3_ENDPOINT" "$instance"
+		sleep 0.2 # settle
+		t_start=$(date +%s%N)
+		gen=$("$work/bin/loadgen" -addr "127.0.0.1:$port" -count "$count" -rate "$rate")
+		e2e_stop "$dir" "$port" 1
+		t_end=$(date +%s%N)
+		touch "$stopf"
+		wait "$dpid" || { cat "$dir/drain.err" >&2; say "the reader failed: bucket $bucket may be left on the bed"; }
+		drained=$(cat "$dir/drain.out")
+		read -r cpu hwm < <(awk 'END {print $1 + $2, $3}' "$dir/rusage")
+		sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$gen")
+		ipu=$(grep -c 'level=WARN\|level=ERROR' "$dir/stderr" || true)
+		lines=$(count_lines agent "$dir") # kept in the spool for the next start
+		printf 'e2e\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rate" "$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$gen")" "$sent" \
+			"$(sed -n 's/.*lines=\([0-9]*\).*/\1/p' <<<"$drained")" "$cpu" "$hwm" "$drops" \
+			"$(sed -n 's/.*objects=\([0-9]*\).*/\1/p' <<<"$drained")" "$(sed -n 's/.*largest=\([0-9]*\).*/\1/p' <<<"$drained")" \
+			"$(awk -v a="$t_start" -v b="$t_end" 'BEGIN {printf "%.2f", (b - a) / 1e9}')" "$ipu" "$lines" >>"$results"
+		awk -F'\t' 'END {printf "   end to end   %7s/s sent %8d  lines %8d  drops %d  cpu %7.2fs (%5.2f s/M)  rss %6.1f MB  objects %d, largest %.1f MB  %.1f s  warnings %d  left in the spool %d\n", $2, $4, $5, $8, $6, ($5 ? $6 / ($5 / 1e6) : 0), $7 / 1024, $9, $10 / 1e6, $11, $12, $13}' "$results" >&2
+		[ "$ipu" = 0 ] || grep 'level=WARN\|level=ERROR' "$dir/stderr" | sort | uniq -c | sort -rn | head -5 >&2
+		rm -rf "$dir"
+	done
+	{
+		echo "Measured $(date -u +'%Y-%m-%d %H:%M UTC') by \`scripts/bench.sh\` (BENCH_E2E) on: $(machine_line); store: the test bed's radosgw on 127.0.0.1 (plain HTTP, memstore), on the same cores. The machine may be shared with other work: compare the ratios, measured minutes apart in one run, rather than the absolute figures."
+		echo
+		echo "The agent ($head, \`$FORMAT\` output, spool on, as \`$RUN_AS\`) receiving $E2E_SECONDS s of \`scripts/loadgen\` datagrams at each rate, with 20-second windows (\`access_log.schedule = */20 * * * * *\`), \`access_log.upload_spread = 0\` (a fleet's setting: one node only delays its uploads by it) and every other key at its default (pieces of at most 128 MiB, parts of 16 MiB, two uploads at a time), uploading to a fresh bucket while \`scripts/uploadbench drain\` downloads, counts and deletes the objects as they appear; then SIGTERM, which seals and uploads the last window. Delivered is the lines the reader counted in the bucket; end-to-end lines/s is those over the time from the first datagram to the agent's exit. CPU (user + system, all threads, from the agent's whole life under \`/usr/bin/time\`) per million lines delivered, against an ingest-only agent run just before at the same rate (the same configuration, uploads to a closed port failing, a spool bound the run cannot reach): issue 20 item 7 targets ≤ 1.15×. Left in the spool: lines the agent had not uploaded when it exited (kept for its next start, not lost). Kernel drops are the agent socket's (\`/proc/net/udp\`): item 6 targets 0 at 100,000 lines/s while parts upload. Peak RSS is the agent's (maximum resident set from \`/usr/bin/time\`): item 5 targets ≤ 64 MB."
+		echo
+		echo "| rate (lines/s) | sent/s | delivered / sent | left in the spool | end-to-end lines/s | kernel drops | CPU s per million lines, end to end | ingest only | × ingest only | peak RSS (ingest only) | objects | largest object |"
+		echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		awk -F'\t' '
+		$1 == "ingest" { ic[$2] = $5 ? $6 / ($5 / 1e6) : 0; irss[$2] = $7 }
+		$1 == "e2e" {
+			c = $5 ? $6 / ($5 / 1e6) : 0
+			printf "| %d | %d | %d / %d (%.3f %%) | %d | %.0f | %d | %.2f | %.2f | %s | %.1f MB (%.1f MB) | %d | %.1f MB |\n", $2, $3, $5, $4, ($4 ? 100 * $5 / $4 : 0), $13,
+				($11 > 0 ? $5 / $11 : 0), $8, c, ic[$2], (ic[$2] > 0 ? sprintf("%.2f×", c / ic[$2]) : "-"), $7 / 1024, irss[$2] / 1024, $9, $10 / 1e6
+		}' "$results"
+	} >"$report"
+	echo
+	cat "$report"
+	[ -n "${BENCH_QUICK:-}" ] || write_section e2e "End to end" "$report"
+}
+
 # --- the transport phase -----------------------------------------------------
 # The agent alone at each of TRANSPORT_RATES, its listener on each
 # transport in turn (interleaved, so each rate sees the same machine); CPU
@@ -579,6 +781,10 @@ transport_phase() {
 
 if [ "$UPLOAD" = only ]; then
 	upload_phase
+	exit 0
+fi
+if [ "$E2E" = only ]; then
+	e2e_phase
 	exit 0
 fi
 if [ "$TRANSPORTS" = only ]; then
@@ -747,3 +953,4 @@ fi
 
 [ "$TRANSPORTS" = 0 ] || transport_phase
 [ "$UPLOAD" = 0 ] || upload_phase
+[ "$E2E" = 0 ] || e2e_phase

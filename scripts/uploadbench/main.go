@@ -7,12 +7,18 @@
 //
 //	uploadbench make -out FILE -size 100MB
 //	uploadbench put -endpoint URL -bucket B -key K -owner ID -file FILE
+//	uploadbench drain -endpoint URL -bucket B -stop FILE
 //
 // put reads the credentials from AWS_ACCESS_KEY_ID and
 // AWS_SECRET_ACCESS_KEY (never from the command line, which others can
 // read), creates the bucket when missing, and prints one line to stdout:
 // bytes=N seconds=S (S is Put alone, the bucket check and the uploader's
 // own id being fetched before the clock starts).
+//
+// drain is the reader of the end-to-end phase (drain.go): it downloads
+// and deletes the bucket's objects as they appear, until FILE exists and
+// the bucket stays empty, then prints objects=N lines=N bytes=N
+// largest=N.
 package main
 
 import (
@@ -32,7 +38,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: uploadbench make|put [flags]")
+		fmt.Fprintln(os.Stderr, "usage: uploadbench make|put|drain [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -41,8 +47,10 @@ func main() {
 		err = makeCmd(os.Args[2:])
 	case "put":
 		err = putCmd(os.Args[2:])
+	case "drain":
+		err = drainCmd(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q: want make or put", os.Args[1])
+		err = fmt.Errorf("unknown command %q: want make, put or drain", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "uploadbench:", err)
