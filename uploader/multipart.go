@@ -45,17 +45,23 @@ func readerAt(o Object) (io.ReaderAt, error) {
 	return io.NewSectionReader(ra, start, o.Size), nil
 }
 
-// putParts sends o in parts of the client's part size; a part the store
+// putParts sends o in parts of the client's part size. A part the store
 // refuses as too large lowers the part size and starts the object again,
-// down to MinPartSize.
+// down to MinPartSize; an upload the store lost (NoSuchUpload: expired or
+// aborted by someone else) or whose parts it will not assemble
+// (InvalidPart) starts the object again once.
 func (c *Client) putParts(ctx context.Context, o Object, r io.ReaderAt) error {
 	if err := c.abortAbandoned(ctx, o); err != nil {
 		return err
 	}
-	for {
+	for again := true; ; {
 		size := PartSize(o.Size, c.partSize.Load())
 		err := c.PutParts(ctx, o, r, o.Size, size, o.SendPart)
-		if !errors.Is(err, ErrEntityTooLarge) || size <= MinPartSize || !c.lowerPartSize(size) {
+		switch {
+		case errors.Is(err, ErrEntityTooLarge) && size > MinPartSize && c.lowerPartSize(size):
+		case (errors.Is(err, ErrNoSuchUpload) || errors.Is(err, ErrInvalidPart)) && again:
+			again = false
+		default:
 			return err
 		}
 	}

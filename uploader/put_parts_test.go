@@ -3,6 +3,12 @@ package uploader
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,6 +73,75 @@ func TestRadosgwPutChoosesParts(t *testing.T) {
 	if sentParts != 5 {
 		t.Errorf("%d parts went through Object.SendPart, want all 5", sentParts)
 	}
+	if ups, err := up.ListUploads(ctx, bucket, ""); err != nil || len(ups) != 0 {
+		t.Errorf("uploads left in progress: %v, %v", ups, err)
+	}
+}
+
+// loseUpload forwards to the store but answers the first
+// CompleteMultipartUpload with 404 NoSuchUpload, as a store does whose
+// lifecycle rule or another client aborted the upload meanwhile.
+type loseUpload struct {
+	next http.Handler
+
+	mu               sync.Mutex
+	lost             bool
+	creates, answers int
+}
+
+func (p *loseUpload) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p.mu.Lock()
+	if r.Method == http.MethodPost && q.Has("uploads") {
+		p.creates++
+	}
+	lose := r.Method == http.MethodPost && q.Get("uploadId") != "" && !p.lost
+	p.lost = p.lost || lose
+	p.mu.Unlock()
+	if lose {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>`)
+		return
+	}
+	p.next.ServeHTTP(w, r)
+}
+
+// An upload the store lost before it was completed starts the object
+// again, within the same Put: the object is whole, the lost upload is
+// aborted (the store still had it here), nothing is left in progress.
+func TestRadosgwPutRestartsALostUpload(t *testing.T) {
+	env := testbed.Require(t)
+	ctx := testbed.Context(t, 2*time.Minute)
+	bucket := bedBucket(t, env)
+	target, err := url.Parse(env.S3Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := &loseUpload{next: httputil.NewSingleHostReverseProxy(target)}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	up, err := New(Options{Endpoint: srv.URL, Region: "us-east-1", PathStyle: true, PartSize: MinPartSize,
+		AccessKeyID: env.Logger.AccessKey, SecretAccessKey: env.Logger.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := up.Provision(ctx, Bucket{Name: bucket, OwnerAccount: env.LBOwner.Name}); err != nil {
+		t.Fatalf("Provision: %v", err)
+	}
+	body := lines(MinPartSize + 4096)
+	if err := up.Put(ctx, Object{Bucket: bucket, Key: "lost.log", Body: bytes.NewReader(body), Size: int64(len(body)), OwnerAccount: env.LBOwner.Name}); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	if got := rawGet(t, ctx, env.S3(env.LBOwner), bucket, "lost.log"); got != string(body) {
+		t.Errorf("GET: %d bytes, want %d", len(got), len(body))
+	}
+	proxy.mu.Lock()
+	if proxy.creates != 2 {
+		t.Errorf("%d uploads created, want 2 (the object started again once)", proxy.creates)
+	}
+	proxy.mu.Unlock()
 	if ups, err := up.ListUploads(ctx, bucket, ""); err != nil || len(ups) != 0 {
 		t.Errorf("uploads left in progress: %v, %v", ups, err)
 	}

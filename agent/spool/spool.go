@@ -91,7 +91,7 @@ type Spool struct {
 	// the UDP reader) never waits for an fsync.
 	fsyncMu    sync.Mutex
 	mu         sync.Mutex
-	next       func(after time.Time) time.Time // window schedule (Reschedule)
+	next       func(after time.Time) time.Time // window schedule, from Open; it may follow a reloaded configuration
 	end        time.Time                       // scheduled end of the active window
 	through    time.Time                       // every key end sealed so far is <= through
 	marker     string                          // path of the sealed-through marker, "" if none
@@ -233,14 +233,6 @@ func (s *Spool) FS() FS { return s.fs }
 // seal stays in place and the next rotation tries again). It is nil when
 // every file left by an earlier run was sealed or continued.
 func (s *Spool) RecoverErr() error { return s.recoverErr }
-
-// Reschedule sets the window schedule: next returns the first window end
-// strictly after a time. It takes effect from the next window.
-func (s *Spool) Reschedule(next func(time.Time) time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.next = next
-}
 
 // currentEnd is the end of the window that takes lines at now: the one
 // containing now, but never one at or before the latest seal (late lines
