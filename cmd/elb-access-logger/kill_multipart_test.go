@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -47,15 +45,7 @@ func TestKill9DuringMultipartUpload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := bufio.NewWriterSize(c, 64<<10)
-	pad := strings.Repeat("x", size)
-	for i := range n {
-		line := fmt.Sprintf("<134>Dec  5 03:00:00 haproxy[1]: request %07d ", i)
-		fmt.Fprintf(w, "%s%s\n", line, pad[:size-len(line)-1])
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	sendNumbered(t, c, n, size, nil)
 	metric := fmt.Sprintf(`elb_access_logger_datagrams_received_total{listener="tcp://%s"}`, addr)
 	testbed.WaitFor(t, "every line read", func() bool { return sample(t, url1, metric) == n })
 	c.Close()
@@ -84,17 +74,10 @@ func TestKill9DuringMultipartUpload(t *testing.T) {
 	second.stop(t) // seals the rest of the window and uploads it
 
 	lines, keys := bucketLines(t, bed.S3(bed.LBOwner), bucket)
-	re := regexp.MustCompile(`request (\d{7}) `)
-	seen := map[string]int{}
-	for _, l := range lines {
-		if m := re.FindStringSubmatch(l); m != nil {
-			seen[m[1]]++
-		}
-	}
-	if len(seen) != n || len(lines) != n {
+	if seen, dups := countNumbered(lines); seen != n || dups != 0 || len(lines) != n {
 		// One object or two: how much of the window the piece took
 		// depends on when the clock got to cut it.
-		t.Errorf("the bucket holds %d of %d lines, %d lines in all, in %v", len(seen), n, len(lines), keys)
+		t.Errorf("the bucket holds %d of %d lines (%d duplicated), %d lines in all, in %v", seen, n, dups, len(lines), keys)
 	}
 	ups, err = logger.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket)})
 	if err != nil || len(ups.Uploads) != 0 {

@@ -42,24 +42,14 @@ func TestBigWindowReachesTheBucketInPieces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := bufio.NewWriterSize(c, 64<<10)
-	pad := strings.Repeat("x", size)
 	var peak float64
 	start := time.Now()
-	for i := range n {
-		line := fmt.Sprintf("<134>Dec  5 03:00:00 haproxy[1]: request %07d ", i)
-		fmt.Fprintf(w, "%s%s\n", line, pad[:size-len(line)-1])
-		if i%12500 == 12499 {
-			w.Flush()
-			peak = max(peak, sample(t, url, "elb_access_logger_spool_bytes"))
-			if ahead := time.Duration(i+1)*time.Second/12500 - time.Since(start); ahead > 0 {
-				time.Sleep(ahead)
-			}
+	sendNumbered(t, c, n, size, func(sent int) {
+		peak = max(peak, sample(t, url, "elb_access_logger_spool_bytes"))
+		if ahead := time.Duration(sent)*time.Second/12500 - time.Since(start); ahead > 0 {
+			time.Sleep(ahead)
 		}
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	})
 	metric := fmt.Sprintf(`elb_access_logger_datagrams_received_total{listener="tcp://%s"}`, addr)
 	testbed.WaitFor(t, "every line read", func() bool {
 		peak = max(peak, sample(t, url, "elb_access_logger_spool_bytes"))
@@ -83,19 +73,9 @@ func TestBigWindowReachesTheBucketInPieces(t *testing.T) {
 		t.Errorf("spool peaked at %.0f bytes, over spool.max_bytes %d", peak, maxBytes)
 	}
 	lines, keys := bucketLines(t, bed.S3(bed.LBOwner), bucket)
-	re := regexp.MustCompile(`request (\d{7}) `)
-	seen := map[string]int{}
-	for _, l := range lines {
-		if m := re.FindStringSubmatch(l); m != nil {
-			seen[m[1]]++
-		}
-	}
-	dups := 0
-	for _, c := range seen {
-		dups += c - 1
-	}
-	if len(seen) != n || dups != 0 || len(lines) != n {
-		t.Errorf("the bucket holds %d of %d lines (%d duplicated, %d lines in all)", len(seen), n, dups, len(lines))
+	seen, dups := countNumbered(lines)
+	if seen != n || dups != 0 || len(lines) != n {
+		t.Errorf("the bucket holds %d of %d lines (%d duplicated, %d lines in all)", seen, n, dups, len(lines))
 	}
 	if len(keys) < 3 {
 		t.Errorf("%d objects (%v): want the window in pieces of about 6 MiB", len(keys), keys)
@@ -124,4 +104,44 @@ func peakRSS(t *testing.T, pid int) int64 {
 	}
 	t.Fatalf("no VmHWM in /proc/%d/status", pid)
 	return 0
+}
+
+// sendNumbered sends n syslog lines of size bytes, numbered "request
+// NNNNNNN", over the TCP connection c as LF-delimited frames. Every 12,500
+// lines it flushes them and calls tick (when not nil) with the count sent,
+// which may pace the sender.
+func sendNumbered(t *testing.T, c net.Conn, n, size int, tick func(sent int)) {
+	t.Helper()
+	w := bufio.NewWriterSize(c, 64<<10)
+	pad := strings.Repeat("x", size)
+	for i := range n {
+		line := fmt.Sprintf("<134>Dec  5 03:00:00 haproxy[1]: request %07d ", i)
+		fmt.Fprintf(w, "%s%s\n", line, pad[:size-len(line)-1])
+		if tick != nil && i%12500 == 12499 {
+			if err := w.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			tick(i + 1)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var numberedRE = regexp.MustCompile(`request (\d{7}) `)
+
+// countNumbered counts the distinct numbered lines of sendNumbered among
+// lines, and how many of them came more than once.
+func countNumbered(lines []string) (distinct, dups int) {
+	seen := map[string]int{}
+	for _, l := range lines {
+		if m := numberedRE.FindStringSubmatch(l); m != nil {
+			seen[m[1]]++
+		}
+	}
+	for _, c := range seen {
+		dups += c - 1
+	}
+	return len(seen), dups
 }
