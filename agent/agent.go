@@ -91,6 +91,7 @@ func (a *Agent) Start() error {
 		Result:     a.spoolResult,
 	})
 	a.clock.SetObjectBytes(cfg.MaxObjectBytes)
+	a.clock.SetPartBytes(cfg.HashPartBytes())
 	o := a.opts.ingest
 	o.MaxMessageBytes, o.ReceiveBufferBytes = cfg.MaxMessageBytes, cfg.ReceiveBufferBytes
 	o.UnixSocket = ingest.UnixSocket{Mode: cfg.UnixSocketMode, Group: cfg.UnixSocketGroup,

@@ -334,9 +334,11 @@ func (c *Client) PutParts(ctx context.Context, o Object, r io.ReaderAt, size, pa
 	var parts []Part
 	for n, off := int32(1), int64(0); off < size || n == 1; n, off = n+1, off+partSize {
 		sec := io.NewSectionReader(r, off, min(partSize, size-off))
-		sum, err := md5Section(sec)
-		if err != nil {
-			return &Error{Op: fmt.Sprintf("upload part %d", n), Bucket: o.Bucket, Key: o.Key, Err: fmt.Errorf("read: %w", err)}
+		sum := o.Sums.of(off, sec.Size(), size)
+		if sum == nil {
+			if sum, err = md5Section(sec); err != nil {
+				return &Error{Op: fmt.Sprintf("upload part %d", n), Bucket: o.Bucket, Key: o.Key, Err: fmt.Errorf("read: %w", err)}
+			}
 		}
 		var p Part
 		if err := send(ctx, func(ctx context.Context) error {

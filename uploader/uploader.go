@@ -337,6 +337,9 @@ type Object struct {
 	// The compressed body is written to a file in Options.TempDir first,
 	// so that its length and MD5 are known and memory holds none of it.
 	Gzip bool
+	// Sums, when known, are the body's MD5s, so that Put need not read the
+	// body to hash it (see Sums).
+	Sums Sums
 	// SendPart, when set, sends each part of an object Put sends in parts
 	// (a retrying wrapper retries a part alone with it); nil sends once.
 	SendPart func(ctx context.Context, part func(context.Context) error) error
@@ -376,9 +379,24 @@ func (c *Client) Put(ctx context.Context, o Object) error {
 			return &Error{Op: "put object", Bucket: o.Bucket, Key: o.Key, Err: err}
 		}
 		defer gz.remove()
-		o.Body, o.Size, o.Gzip = gz.f, gz.size, false
+		o.Body, o.Size, o.Gzip, o.Sums = gz.f, gz.size, false, Sums{}
 		o.contentType = contentTypeGzip
 	}
+	o.Sums = o.Sums.usable(o)
+	err := c.put(ctx, o)
+	if o.Sums.PartSize > 0 && badDigest(err) {
+		// The digests computed as the body was written are not those
+		// of what was read now: send the body as it is, hashed as read.
+		if _, serr := o.Body.Seek(0, io.SeekStart); serr == nil {
+			o.Sums = Sums{}
+			err = c.put(ctx, o)
+		}
+	}
+	return err
+}
+
+// put is Put of a plain body: in one PUT or in parts.
+func (c *Client) put(ctx context.Context, o Object) error {
 	ra, err := readerAt(o)
 	if err != nil {
 		return &Error{Op: "put object", Bucket: o.Bucket, Key: o.Key, Err: err}
@@ -396,9 +414,12 @@ func (c *Client) Put(ctx context.Context, o Object) error {
 
 // putOne uploads o in one PUT.
 func (c *Client) putOne(ctx context.Context, o Object) error {
-	sum, err := md5Of(o.Body)
-	if err != nil {
-		return &Error{Op: "put object", Bucket: o.Bucket, Key: o.Key, Err: fmt.Errorf("read body: %w", err)}
+	sum := base64.StdEncoding.EncodeToString(o.Sums.of(0, o.Size, o.Size))
+	if sum == "" {
+		var err error
+		if sum, err = md5Of(o.Body); err != nil {
+			return &Error{Op: "put object", Bucket: o.Bucket, Key: o.Key, Err: fmt.Errorf("read body: %w", err)}
+		}
 	}
 	in := &s3.PutObjectInput{
 		Bucket:        aws.String(o.Bucket),

@@ -339,6 +339,17 @@ func intKey(field func(*Config) *int, lo, hi int) func(*Config, string) error {
 	}
 }
 
+// HashPartBytes is the part size the spool hashes windows in as it writes
+// them, so that uploads need not read them to compute their Content-MD5:
+// objectstorage.part_size_bytes, or 0 when objects are compressed (their
+// bytes are not the spool's).
+func (c *Config) HashPartBytes() int64 {
+	if c.Compression == CompressionGzip {
+		return 0
+	}
+	return c.PartSizeBytes
+}
+
 // CompressionGzip is access_log.compression's value for gzip objects.
 const CompressionGzip = "gzip"
 

@@ -27,11 +27,13 @@ type Ingest interface {
 }
 
 // Windows is what control changes in the spool's windows: the bounds of
-// spool.max_bytes and access_log.max_object_bytes. (The schedule is read
+// spool.max_bytes and access_log.max_object_bytes, and the part size its
+// digests are computed in. (The schedule is read
 // through Live by the spool's next-window function.) *spool.Clock is one.
 type Windows interface {
 	SetMaxBytes(n int64)
 	SetObjectBytes(n int64)
+	SetPartBytes(n int64)
 }
 
 // Events is told of configuration loads and of failed ELB API polls, for
@@ -338,6 +340,7 @@ func (c *Controller) publish(next *config.Config, sched cron.Schedule) {
 	c.applyLog(next)
 	c.parts.Windows.SetMaxBytes(next.SpoolMaxBytes)
 	c.parts.Windows.SetObjectBytes(next.MaxObjectBytes)
+	c.parts.Windows.SetPartBytes(next.HashPartBytes())
 	if err := c.parts.Ingest.SetFormat(next.Format); err != nil {
 		c.log.Error("format not applied", "err", err) // checked by reload before
 	}

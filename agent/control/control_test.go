@@ -45,6 +45,7 @@ func (f *fakeParts) SetMaxBytes(n int64) {
 	f.mu.Unlock()
 }
 func (f *fakeParts) SetObjectBytes(int64) {}
+func (f *fakeParts) SetPartBytes(int64)   {}
 func (f *fakeParts) SetTarget(c *config.Config) {
 	f.mu.Lock()
 	f.targets = append(f.targets, c)

@@ -332,6 +332,7 @@ func (s *Shipper) put(ctx context.Context, seg spool.Segment, dest Destination, 
 		OwnerGrantee: grantee,
 		Metadata:     objectMetadata(counts, known),
 		Gzip:         dest.Gzip,
+		Sums:         uploader.Sums{PartSize: counts.Parts.PartBytes, Size: counts.Parts.Bytes, MD5: counts.Parts.MD5},
 	}
 	if dest.UserOwned {
 		o.CannedACL = uploader.CannedACLBucketOwnerFullControl

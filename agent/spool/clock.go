@@ -68,6 +68,11 @@ func (c *Clock) SetObjectBytes(n int64) {
 	c.s.SetPieceBytes(PieceBytes(n, c.maxBytes.Load()))
 }
 
+// SetPartBytes sets the part size the spool hashes the open window in
+// (Spool.SetPartBytes): the uploader's part size, 0 when objects are
+// compressed.
+func (c *Clock) SetPartBytes(n int64) { c.s.SetPartBytes(n) }
+
 // MinPieceBytes is the smallest piece a window is cut into, whatever the
 // spool's bound.
 const MinPieceBytes = 64 << 10

@@ -32,6 +32,9 @@ type WindowCounts struct {
 	// Partial: the window was continued after a crash or restart, so the
 	// counts cover only the part received since.
 	Partial bool
+	// Parts are the MD5s of the segment's parts, hashed as it was written
+	// (not sent as metadata: the uploader's Content-MD5s).
+	Parts PartSums
 }
 
 // countsSuffix names the sidecar of a sealed segment: its name plus this.
@@ -67,6 +70,7 @@ func (c WindowCounts) marshal() []byte {
 		fmt.Fprintf(&b, "%s=%d\n", f.name, *f.v)
 	}
 	fmt.Fprintf(&b, "counts=%s\n", c.Status())
+	b.WriteString(c.Parts.marshal())
 	return b.Bytes()
 }
 
@@ -83,6 +87,9 @@ func parseCounts(name string, data []byte) (WindowCounts, error) {
 			c.Partial = v == "partial"
 			continue
 		}
+		if c.Parts.parse(k, v) {
+			continue
+		}
 		for _, f := range c.fields() {
 			if f.name == k {
 				i, err := strconv.ParseInt(v, 10, 64)
@@ -92,6 +99,9 @@ func parseCounts(name string, data []byte) (WindowCounts, error) {
 				*f.v = i
 			}
 		}
+	}
+	if c.Parts.PartBytes <= 0 {
+		c.Parts = PartSums{}
 	}
 	return c, nil
 }

@@ -3,6 +3,7 @@ package spool_test
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func TestWindowCountsSidecar(t *testing.T) {
 		t.Fatalf("ReadCounts: ok %v, err %v", ok, err)
 	}
 	want := WindowCounts{Lines: 4, Unparsed: 2, Truncated: 2, KernelDrops: 5, HAProxyDropped: 2}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("counts: got %+v, want %+v", got, want)
 	}
 	md := got.Metadata()
@@ -48,7 +49,7 @@ func TestWindowCountsSidecar(t *testing.T) {
 		t.Fatal(err)
 	}
 	segs, _ = s.Sealed()
-	if got, _, _ := ReadCounts(segs[1]); got != (WindowCounts{Lines: 1}) {
+	if got, _, _ := ReadCounts(segs[1]); !reflect.DeepEqual(got, WindowCounts{Lines: 1}) {
 		t.Errorf("second window counts: got %+v, want 1 line", got)
 	}
 	// Remove and Evict take the sidecar along.
@@ -96,7 +97,7 @@ func TestWindowCountsAfterCrash(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("ReadCounts: ok %v, err %v", ok, err)
 	}
-	if want := (WindowCounts{Lines: 1, Partial: true}); got != want {
+	if want := (WindowCounts{Lines: 1, Partial: true}); !reflect.DeepEqual(got, want) {
 		t.Errorf("continued window: got %+v, want %+v", got, want)
 	}
 	if got.Metadata()["counts"] != "partial" {
@@ -119,7 +120,7 @@ func TestParseCountsRejectsBadInput(t *testing.T) {
 		})
 	}
 	c := WindowCounts{Lines: 9, Unparsed: 1, Truncated: 2, KernelDrops: 3, HAProxyDropped: 4, Partial: true}
-	if got, err := ParseCounts("f", c.Marshal()); err != nil || got != c {
+	if got, err := ParseCounts("f", c.Marshal()); err != nil || !reflect.DeepEqual(got, c) {
 		t.Errorf("round trip: got %+v, %v; want %+v", got, err, c)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"syscall"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func TestSpoolFullDiskMidLineNeverSplitsALine(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("ReadCounts: ok %v, err %v", ok, err)
 	}
-	if want := (WindowCounts{Lines: 2}); got != want {
+	if want := (WindowCounts{Lines: 2}); !reflect.DeepEqual(got, want) {
 		t.Errorf("counts of the window the refused line went to: got %+v, want %+v", got, want)
 	}
 }

@@ -32,8 +32,9 @@ func (s *Spool) closeWindow(key, now time.Time) error {
 		if err := s.f.Close(); err != nil {
 			errs = append(errs, s.count(fmt.Errorf("spool: close %s: %w", path, err)))
 		}
-		s.f, s.activeSize, s.torn = nil, 0, false // seal trims a torn tail
 		counts := s.win
+		counts.Parts = s.hash.finish(s.activeSize)
+		s.f, s.activeSize, s.torn = nil, 0, false // seal trims a torn tail
 		counts.SpoolEvicted += s.evictedLines.Swap(0)
 		if err := s.seal(path, key, &counts); err != nil {
 			s.evictedLines.Add(counts.SpoolEvicted) // the next seal reports them
@@ -107,6 +108,9 @@ func (s *Spool) seal(path string, key time.Time, counts *WindowCounts) error {
 			return s.count(fmt.Errorf("spool: remove empty %s: %w", path, err))
 		}
 		return SyncDir(s.fs, s.dir)
+	}
+	if counts != nil && !counts.Parts.Known(size) {
+		counts.Parts = PartSums{} // the trim changed the bytes hashed
 	}
 	key = key.UTC()
 	sealed := filepath.Join(s.dir, namePrefix+key.Format(endLayout)+"-"+randomSuffix()+sealedSuffix)

@@ -104,6 +104,8 @@ type Spool struct {
 	activeSize int64                           // bytes written to f
 	stats      Stats                           // under mu, except WriteErrors and the eviction counts
 	win        WindowCounts                    // accounting of the lines written to f
+	hashPart   int64                           // part size new active files are hashed in (SetPartBytes)
+	hash       partHasher                      // the digests of f's parts
 	recoverErr error
 
 	// segs is the one owner of the sealed segments' byte count: every
@@ -489,6 +491,7 @@ func (s *Spool) openActive() error {
 		return s.count(err)
 	}
 	s.f = f
+	s.hash.reset(s.hashPart)
 	return nil
 }
 
@@ -504,6 +507,7 @@ func (s *Spool) continueActive(path string) error {
 	}
 	s.f, s.activeSize = f, size
 	s.win.Partial = size > 0 // the lines before the restart are not counted
+	s.hash.reset(0)          // nor hashed: the uploader hashes this file
 	return nil
 }
 
@@ -529,6 +533,7 @@ func (s *Spool) flush() error {
 	}
 	n, err := s.f.Write(s.buf)
 	if err == nil && n == len(s.buf) {
+		s.hash.write(s.buf)
 		s.activeSize += int64(n)
 		s.countWritten(len(s.bufFlags))
 		s.buf, s.bufFlags = s.buf[:0], s.bufFlags[:0]
@@ -547,6 +552,7 @@ func (s *Spool) flush() error {
 			s.torn = true // retried before the next write; a seal trims it
 		}
 	}
+	s.hash.write(s.buf[:whole])
 	s.activeSize += int64(whole)
 	s.countWritten(lines)
 	s.noteFull()
