@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/md5"
 	"errors"
 	"fmt"
 	"github.com/elb-access-logger/elb-access-logger/agent/config"
@@ -12,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -39,6 +41,23 @@ type memUploader struct {
 	puts                  []string // keys, in the order puts completed
 	inflight, maxInflight int
 	overwrites            []string // keys overwritten with different bytes
+	digests               []string // per Put: the body's Sums were "right", "wrong" or "none"
+}
+
+// checkSums says whether sums are the MD5s of body's parts: "right",
+// "wrong" or "none".
+func checkSums(sums uploader.Sums, body []byte) string {
+	if sums.PartSize <= 0 {
+		return "none"
+	}
+	var want [][md5.Size]byte
+	for off := int64(0); off < int64(len(body)); off += sums.PartSize {
+		want = append(want, md5.Sum(body[off:min(off+sums.PartSize, int64(len(body)))]))
+	}
+	if sums.Size != int64(len(body)) || !reflect.DeepEqual(sums.MD5, want) {
+		return "wrong"
+	}
+	return "right"
 }
 
 func newMemUploader() *memUploader {
@@ -65,6 +84,7 @@ func (m *memUploader) Put(ctx context.Context, o uploader.Object) error {
 		return fmt.Errorf("size %d, read %d", o.Size, len(b))
 	}
 	m.mu.Lock()
+	m.digests = append(m.digests, checkSums(o.Sums, b))
 	m.inflight++
 	m.maxInflight = max(m.maxInflight, m.inflight)
 	m.mu.Unlock()
@@ -187,6 +207,41 @@ func TestAgentDeliversEveryLineOnce(t *testing.T) {
 		if !strings.HasPrefix(k, "logs-lb1/elb-access-") {
 			t.Errorf("object %q not in the seed layout", k)
 		}
+	}
+}
+
+// Every upload of a window the agent wrote carries the MD5s of its parts,
+// computed as the lines were written, so the uploader need not read the
+// segment to hash it (issue 20 item 7); a gzip destination sends other
+// bytes and gets none.
+func TestAgentUploadsCarryTheirDigests(t *testing.T) {
+	for _, gz := range []bool{false, true} {
+		up := newMemUploader()
+		c := testConfig(t)
+		c.PartSizeBytes = 100 // parts of 100 bytes: several per window
+		if gz {
+			c.Compression = config.CompressionGzip
+		}
+		conn, cancel, done := startAgent(t, c, up)
+		for i := range 40 {
+			fmt.Fprintf(conn, "<158>Nov 25 06:12:36 haproxy[1]: line-%04d\n", i)
+		}
+		waitFor(t, "all lines uploaded", func() bool { return len(up.lines()) >= 40 })
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		want := "right"
+		if gz {
+			want = "none"
+		}
+		up.mu.Lock()
+		for i, d := range up.digests {
+			if d != want {
+				t.Errorf("gzip %v: put %d carried %s digests, want %s", gz, i, d, want)
+			}
+		}
+		up.mu.Unlock()
 	}
 }
 

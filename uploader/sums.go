@@ -3,6 +3,7 @@ package uploader
 import (
 	"crypto/md5"
 	"io"
+	"net/http"
 )
 
 // Sums are the MD5 digests of an object's body, known before the body is
@@ -41,7 +42,15 @@ func (s Sums) usable(o Object) Sums {
 	return s
 }
 
-// badDigest reports whether the store refused a body's Content-MD5.
+// badDigest reports whether the store may have refused a body's
+// Content-MD5: BadDigest or InvalidDigest, or a 400 whose body (and with
+// it the code) was lost (radosgw may close the connection as it answers).
 func badDigest(err error) bool {
-	return apiCode(err) == "BadDigest" || apiCode(err) == "InvalidDigest"
+	switch apiCode(err) {
+	case "BadDigest", "InvalidDigest":
+		return true
+	case "":
+		return httpStatus(err) == http.StatusBadRequest
+	}
+	return false
 }
