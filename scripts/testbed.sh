@@ -31,6 +31,9 @@ OSD_PORT_MIN=${TESTBED_OSD_PORT_MIN:-16800}
 OSD_PORT_MAX=${TESTBED_OSD_PORT_MAX:-16899}
 # Upper bound, in seconds, for each wait (monitor, OSD, radosgw, apt lock).
 WAIT_SECS=${TESTBED_TIMEOUT:-60}
+# RAM the store keeps its objects in (memstore); the end-to-end benchmark
+# at 200,000 lines/s and more needs more than the default.
+MEMSTORE_BYTES=${TESTBED_MEMSTORE_BYTES:-2147483648}
 
 METADATA_MOCK_PKG=github.com/aws/amazon-ec2-metadata-mock/cmd/ec2-metadata-mock@v1.13.0
 APT_PACKAGES=(radosgw ceph-mon ceph-osd haproxy s3cmd)
@@ -74,7 +77,8 @@ usage: $(basename "$0") start|stop|env|status
 State directory: \$TESTBED_DIR (default \$REPO/.testbed), now $STATE_DIR
 Ports: \$TESTBED_MON_PORT (default 16789), \$TESTBED_RGW_PORT (default 17480),
        \$TESTBED_OSD_PORT_MIN..\$TESTBED_OSD_PORT_MAX (default 16800..16899)
-Each wait is bounded by \$TESTBED_TIMEOUT seconds (default 60).
+Each wait is bounded by \$TESTBED_TIMEOUT seconds (default 60); the store keeps its
+objects in \$TESTBED_MEMSTORE_BYTES of RAM (default 2 GiB).
 EOF
 }
 
@@ -259,9 +263,10 @@ pid file = $d/run/\$name.pid
 admin socket = $d/run/\$name.asok
 
 [osd]
-# Keep the objects in RAM (memstore); the "device" caps that RAM at 2 GiB.
+# Keep the objects in RAM (memstore); the "device" caps that RAM
+# (TESTBED_MEMSTORE_BYTES, 2 GiB by default).
 osd objectstore = memstore
-memstore device bytes = 2147483648
+memstore device bytes = $MEMSTORE_BYTES
 osd data = $d/osd/\$cluster-\$id
 # With auth off, an OSD that asks the monitor to update classes or its CRUSH
 # location at start can do so before it has the map, and then fails about one
