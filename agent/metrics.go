@@ -78,6 +78,7 @@ var (
 	descLines     = desc("lines_total", "Lines written to the spool, per recognised HAProxy format; format=\"unknown\" counts unparsed lines kept verbatim.", "format")
 	descTrunc     = desc("lines_truncated_total", "Lines HAProxy cut short before sending them (raise log ... len).")
 	descDropped   = desc("lines_dropped_total", "Lines refused because the spool's memory buffer was full while the disk refused writes.")
+	descHeld      = desc("lines_held_total", "Lines a tcp:// connection held because the spool's memory buffer was full, reading nothing more until the spool took them: back-pressure, not loss.")
 	descSpooled   = desc("spooled_bytes_total", "Bytes of encoded lines written to the spool.")
 	descSealed    = desc("windows_sealed_total", "Windows sealed into segments, pieces included.")
 	descPieces    = desc("window_pieces_total", "Segments sealed as pieces of a window still open, which outgrew access_log.max_object_bytes or a quarter of spool.max_bytes.")
@@ -139,7 +140,7 @@ func (c agentCollector) shipStats() ship.Stats {
 func (c agentCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDatagrams, descRecvBytes, descOversize, descKernel, descMalformed, descConnsOpen,
 		descConnsAcc, descConnsRef, descLines,
-		descTrunc, descDropped, descSpooled, descSealed, descPieces, descSteps, descEvicted, descEvBytes, descEvLines, descWriteErr,
+		descTrunc, descDropped, descHeld, descSpooled, descSealed, descPieces, descSteps, descEvicted, descEvBytes, descEvLines, descWriteErr,
 		descUpOK, descUpFail, descLastUp, descProv, descProvErr, descReloadOK, descReloadErr, descReloadLast, descReloadWhen, descUpBytes, descPendSegs,
 		descPendBytes, descParked, descHAProxy, descHAErr, descUp, descELBPolls, descELBErrs, descELBRej, descELBChg,
 		descMaxBytes, descWindowLen, descWindowEnd, descIdentity} {
@@ -176,6 +177,7 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 		counter(descTrunc, is.Truncated)
+		counter(descHeld, is.Held)
 		counter(descSpooled, is.SpooledBytes)
 		if is.HAProxy.Read {
 			counter(descHAProxy, is.HAProxy.Dropped)

@@ -155,6 +155,7 @@ func TestMetricsAfterRealTraffic(t *testing.T) {
 		{`elb_access_logger_config_last_reload_successful`, 1},
 		{`elb_access_logger_lines_truncated_total`, float64(sent["truncated"])},
 		{`elb_access_logger_lines_dropped_total`, 0},
+		{`elb_access_logger_lines_held_total`, 0},
 		{`elb_access_logger_upload_duration_seconds`, m["elb_access_logger_uploads_total"]},
 		{`elb_access_logger_provisioning_errors_total`, 0},
 		{`elb_access_logger_provisionings_total`, 1},

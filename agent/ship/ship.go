@@ -89,10 +89,10 @@ func (r Retrying) Put(ctx context.Context, o uploader.Object) error {
 }
 
 // Yielding is an Uploader whose Puts let other goroutines run every
-// YieldBytes of body they read. An upload reads a window up to three
-// times, two of them only to hash it (Content-MD5, the signature's payload
-// hash), CPU work of about a millisecond per MiB; on one thread (as the
-// agent runs while it keeps up) the listener would otherwise wait for the
+// YieldBytes of body they read. An upload reads a window once to send it,
+// and once more to hash it (Content-MD5, about a millisecond per MiB) when
+// the spool did not hash it as it was written; on one thread (as the agent
+// runs while it keeps up) the listener would otherwise wait for the
 // runtime to preempt the upload (10 ms) while the kernel's receive buffer
 // fills.
 type Yielding struct{ Uploader }
