@@ -23,14 +23,7 @@ func TestRadosgwGzipObject(t *testing.T) {
 	ctx := testbed.Context(t, 2*time.Minute)
 	bucket := bedBucket(t, env)
 	tmp := t.TempDir()
-	up, err := New(Options{Endpoint: env.S3Endpoint, Region: "us-east-1", PathStyle: true, PartSize: MinPartSize, TempDir: tmp,
-		AccessKeyID: env.Logger.AccessKey, SecretAccessKey: env.Logger.SecretKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := up.Provision(ctx, Bucket{Name: bucket, OwnerAccount: env.LBOwner.Name}); err != nil {
-		t.Fatalf("Provision: %v", err)
-	}
+	up := provisionedClient(t, ctx, env, env.S3Endpoint, bucket, MinPartSize, func(o *Options) { o.TempDir = tmp })
 	owner := env.S3(env.LBOwner)
 	// Numbered lines compress about eighteenfold; lines of random hex
 	// about twofold, so 14 MiB of them are over one part (5 MiB) gzipped.

@@ -27,14 +27,7 @@ func TestRadosgwPutChoosesParts(t *testing.T) {
 	ctx := testbed.Context(t, 2*time.Minute)
 	bucket := bedBucket(t, env)
 	proxy := testbed.NewLimitProxy(t, env.S3Endpoint, 7<<20)
-	up, err := New(Options{Endpoint: proxy.URL, Region: "us-east-1", PathStyle: true, PartSize: 16 << 20,
-		AccessKeyID: env.Logger.AccessKey, SecretAccessKey: env.Logger.SecretKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := up.Provision(ctx, Bucket{Name: bucket, OwnerAccount: env.LBOwner.Name}); err != nil {
-		t.Fatalf("Provision: %v", err)
-	}
+	up := provisionedClient(t, ctx, env, proxy.URL, bucket, 16<<20, nil)
 	proxy.Counts() // what Provision sent
 	owner := env.S3(env.LBOwner)
 	sentParts := 0 // parts sent through Object.SendPart
@@ -122,14 +115,7 @@ func TestRadosgwPutRestartsALostUpload(t *testing.T) {
 	proxy := &loseUpload{next: httputil.NewSingleHostReverseProxy(target)}
 	srv := httptest.NewServer(proxy)
 	t.Cleanup(srv.Close)
-	up, err := New(Options{Endpoint: srv.URL, Region: "us-east-1", PathStyle: true, PartSize: MinPartSize,
-		AccessKeyID: env.Logger.AccessKey, SecretAccessKey: env.Logger.SecretKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := up.Provision(ctx, Bucket{Name: bucket, OwnerAccount: env.LBOwner.Name}); err != nil {
-		t.Fatalf("Provision: %v", err)
-	}
+	up := provisionedClient(t, ctx, env, srv.URL, bucket, MinPartSize, nil)
 	body := lines(MinPartSize + 4096)
 	if err := up.Put(ctx, Object{Bucket: bucket, Key: "lost.log", Body: bytes.NewReader(body), Size: int64(len(body)), OwnerAccount: env.LBOwner.Name}); err != nil {
 		t.Fatalf("Put: %v", err)

@@ -83,6 +83,26 @@ func bedBucket(t *testing.T, env testbed.Env) string {
 	return bucket
 }
 
+// provisionedClient returns a client of the bed's logger user sending to endpoint
+// (the bed's store, or a proxy in front of it) in parts of partSize, with
+// bucket provisioned for lbowner. mod, when set, changes the options.
+func provisionedClient(t *testing.T, ctx context.Context, env testbed.Env, endpoint, bucket string, partSize int64, mod func(*Options)) *Client {
+	t.Helper()
+	o := Options{Endpoint: endpoint, Region: "us-east-1", PathStyle: true, PartSize: partSize,
+		AccessKeyID: env.Logger.AccessKey, SecretAccessKey: env.Logger.SecretKey}
+	if mod != nil {
+		mod(&o)
+	}
+	up, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := up.Provision(ctx, Bucket{Name: bucket, OwnerAccount: env.LBOwner.Name}); err != nil {
+		t.Fatalf("Provision: %v", err)
+	}
+	return up
+}
+
 func removeBucket(c *s3.Client, bucket string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -100,14 +100,7 @@ func TestRadosgwPutPartsUsesKnownSums(t *testing.T) {
 	env := testbed.Require(t)
 	ctx := testbed.Context(t, 2*time.Minute)
 	bucket := bedBucket(t, env)
-	up, err := New(Options{Endpoint: env.S3Endpoint, Region: "us-east-1", PathStyle: true, PartSize: MinPartSize,
-		AccessKeyID: env.Logger.AccessKey, SecretAccessKey: env.Logger.SecretKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := up.Provision(ctx, Bucket{Name: bucket, OwnerAccount: env.LBOwner.Name}); err != nil {
-		t.Fatalf("Provision: %v", err)
-	}
+	up := provisionedClient(t, ctx, env, env.S3Endpoint, bucket, MinPartSize, nil)
 	owner := env.S3(env.LBOwner)
 	body := lines(2*MinPartSize + 12345) // three parts
 	for i, wrong := range []bool{false, true} {
