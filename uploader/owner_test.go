@@ -47,7 +47,7 @@ func TestProvisionRefusesOthersBucket(t *testing.T) {
 }
 
 // TestExpectedBucketOwner: x-amz-expected-bucket-owner on the agent's own
-// bucket's ACL read and object PUTs: the uploader's id with auto on a
+// bucket's ACL and lifecycle, read and written, and on object PUTs: the uploader's id with auto on a
 // custom endpoint, nothing with auto on AWS S3 (it wants an account id),
 // a given value as it is, nothing when off; never on a user-owned bucket.
 func TestExpectedBucketOwner(t *testing.T) {
@@ -75,13 +75,13 @@ func TestExpectedBucketOwner(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := context.Background()
-			if err := c.Provision(ctx, Bucket{Name: "bkt", OwnerAccount: "lbowner"}); err != nil {
+			if err := c.Provision(ctx, Bucket{Name: "bkt", OwnerAccount: "lbowner", LifecycleDays: 3}); err != nil {
 				t.Fatalf("Provision: %v", err)
 			}
 			if err := c.Put(ctx, Object{Bucket: "bkt", Key: "k", Body: strings.NewReader("x"), Size: 1}); err != nil {
 				t.Fatalf("Put: %v", err)
 			}
-			for _, what := range []string{"GET /bkt?acl", "PUT /bkt?acl", "PUT /bkt/k"} {
+			for _, what := range []string{"GET /bkt?acl", "PUT /bkt?acl", "GET /bkt?lifecycle", "PUT /bkt?lifecycle", "PUT /bkt/k"} {
 				if got := f.last(what).Header.Get("X-Amz-Expected-Bucket-Owner"); got != tt.want {
 					t.Errorf("%s: x-amz-expected-bucket-owner %q, want %q", what, got, tt.want)
 				}

@@ -203,8 +203,12 @@ func grantsAre(grants []types.Grant, want map[string]types.Permission) bool {
 // already matches; a rule of the agent's with another scope (an older
 // agent's, on the whole bucket) is replaced.
 func (c *Client) ensureLifecycle(ctx context.Context, bucket string, days int, prefix string) error {
+	owner, err := c.bucketOwner(ctx)
+	if err != nil {
+		return wrap("find the uploader's own id", bucket, "", err)
+	}
 	var rules []types.LifecycleRule
-	out, err := c.s3.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(bucket)})
+	out, err := c.s3.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(bucket), ExpectedBucketOwner: owner})
 	switch {
 	case err == nil:
 		rules = out.Rules
@@ -226,24 +230,26 @@ func (c *Client) ensureLifecycle(ctx context.Context, bucket string, days int, p
 			return nil
 		}
 		if len(others) == 0 {
-			_, err := c.s3.DeleteBucketLifecycle(ctx, &s3.DeleteBucketLifecycleInput{Bucket: aws.String(bucket)})
+			_, err := c.s3.DeleteBucketLifecycle(ctx, &s3.DeleteBucketLifecycleInput{Bucket: aws.String(bucket), ExpectedBucketOwner: owner})
 			return wrap("delete bucket lifecycle", bucket, "", err)
 		}
-		return c.putLifecycle(ctx, bucket, others)
+		return c.putLifecycle(ctx, bucket, others, owner)
 	}
 	if mine != nil && isExpiryRule(*mine, days, prefix) {
 		return nil
 	}
-	return c.putLifecycle(ctx, bucket, append(others, expiryRule(days, prefix)))
+	return c.putLifecycle(ctx, bucket, append(others, expiryRule(days, prefix)), owner)
 }
 
-// putLifecycle writes rules. A store that predates the <Filter> element
+// putLifecycle writes rules, with owner as x-amz-expected-bucket-owner
+// (nil: none). A store that predates the <Filter> element
 // (the 2016 schema) and refuses it as malformed gets the agent's rule again
 // in the older form, with <Prefix> directly in the rule.
-func (c *Client) putLifecycle(ctx context.Context, bucket string, rules []types.LifecycleRule) error {
+func (c *Client) putLifecycle(ctx context.Context, bucket string, rules []types.LifecycleRule, owner *string) error {
 	put := func(rules []types.LifecycleRule) error {
 		_, err := c.s3.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{
 			Bucket:                 aws.String(bucket),
+			ExpectedBucketOwner:    owner,
 			LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: rules},
 		})
 		return err

@@ -540,6 +540,20 @@ func (c *Client) expectedOwner(self string) *string {
 	return aws.String(c.expectOwner)
 }
 
+// bucketOwner is expectedOwner for a request made where the uploader's id
+// is not at hand: it is asked for (once, cached) only when the header
+// needs it.
+func (c *Client) bucketOwner(ctx context.Context) (*string, error) {
+	if c.expectOwner != ExpectedOwnerAuto {
+		return c.expectedOwner(""), nil
+	}
+	self, err := c.selfID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.expectedOwner(self), nil
+}
+
 // UploaderID returns the canonical id of the uploading account once it is
 // known (configured, or learnt from the store by Provision or Put), else "".
 func (c *Client) UploaderID() string {
