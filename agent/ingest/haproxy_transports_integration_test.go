@@ -196,11 +196,14 @@ func TestHAProxyOverEachTransport(t *testing.T) {
 
 // TestHAProxyRingSurvivesAgentRestart: with a ring + TCP, an agent
 // stopped and started again in the middle of a stream of requests loses
-// nothing: HAProxy's ring holds what the agent could not take meanwhile.
+// nothing: HAProxy's ring holds what the agent could not take meanwhile,
+// every message either listener read reached its sink, and no more is
+// missing than HAProxy itself may lose when it re-establishes the
+// connection (haproxy/haproxy#3153, docs/durability.md).
 func TestHAProxyRingSurvivesAgentRestart(t *testing.T) {
 	env := testbed.RequireHAProxy(t)
 	addr := testbed.FreeTCPAddr(t)
-	_, first, stopFirst := startELBIngest(t, "tcp://"+addr)
+	in1, first, stopFirst := startELBIngest(t, "tcp://"+addr)
 	fe, stats := startHAProxy(t, env, "log ring@agent len 65535 local3 info", testbed.HAProxyRing("agent", addr))
 	var sent atomic.Int64
 	done := testbed.Requests(fe, 3000, 0, &sent)
@@ -220,11 +223,12 @@ func TestHAProxyRingSurvivesAgentRestart(t *testing.T) {
 		a, ua := first.counts()
 		b, ub := second.counts()
 		if a+b >= n || time.Now().After(deadline) {
-			if a+b != n || ua+ub != 0 {
+			read1, read2 := received(in1), received(in2)
+			if lost := n - (a + b); lost < 0 || lost > ringReconnectLoss || a != int(read1) || b != int(read2) || ua+ub != 0 {
 				dropped, err := haproxyDroppedLogs(testbed.Context(t, 5*time.Second), stats)
-				t.Fatalf("%d requests; the first agent got %d lines (%d at its stop), the second %d; %d not ELB lines; HAProxy DroppedLogs %d (%v); second listener %+v", n, a, atStop, b, ua+ub, dropped, err, in2.Stats().Listeners)
+				t.Fatalf("%d requests; the first agent read %d messages and got %d lines (%d at its stop), the second read %d and got %d; %d not ELB lines; HAProxy DroppedLogs %d (%v); want every message read a line, at most %d missing", n, read1, a, atStop, read2, b, ua+ub, dropped, err, ringReconnectLoss)
 			}
-			t.Logf("%d requests: %d lines before the restart, %d after", n, a, b)
+			t.Logf("%d requests: %d lines before the restart, %d after, %d lost inside HAProxy at its reconnect", n, a, b, n-(a+b))
 			if dropped, err := haproxyDroppedLogs(testbed.Context(t, 5*time.Second), stats); err != nil || dropped != 0 {
 				t.Errorf("HAProxy DroppedLogs %d (%v), want 0", dropped, err)
 			}
@@ -232,4 +236,18 @@ func TestHAProxyRingSurvivesAgentRestart(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// ringReconnectLoss is how many messages HAProxy's ring may lose when it
+// re-establishes a TCP syslog connection: messages it had taken from the
+// ring for the closed connection (haproxy/haproxy#3153).
+const ringReconnectLoss = 2
+
+// received is how many messages in's listeners read.
+func received(in *Ingest) uint64 {
+	var n uint64
+	for _, l := range in.Stats().Listeners {
+		n += l.Received
+	}
+	return n
 }
