@@ -8,9 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/http/httputil"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -229,21 +227,8 @@ func TestRadosgwPartRetriedAlone(t *testing.T) {
 	env := testbed.Require(t)
 	ctx := testbed.Context(t, 2*time.Minute)
 	bucket := bedBucket(t, env)
-	target, err := url.Parse(env.S3Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := &dropProxy{next: httputil.NewSingleHostReverseProxy(target), part: "partNumber=2", parts: map[string]int{}}
-	srv := httptest.NewServer(proxy)
-	t.Cleanup(srv.Close)
-	up, err := New(Options{Endpoint: srv.URL, Region: "us-east-1", PathStyle: true,
-		AccessKeyID: env.Logger.AccessKey, SecretAccessKey: env.Logger.SecretKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := up.Provision(ctx, Bucket{Name: bucket, OwnerAccount: env.LBOwner.Name}); err != nil {
-		t.Fatalf("Provision: %v", err)
-	}
+	proxy := &dropProxy{next: storeProxy(t, env), part: "partNumber=2", parts: map[string]int{}}
+	up := provisionedClient(t, ctx, env, serveProxy(t, proxy), bucket, 0, nil)
 	body := lines(3 * MinPartSize)
 	var failures []error
 	retry := func(ctx context.Context, part func(context.Context) error) error {

@@ -5,9 +5,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -108,14 +105,8 @@ func TestRadosgwPutRestartsALostUpload(t *testing.T) {
 	env := testbed.Require(t)
 	ctx := testbed.Context(t, 2*time.Minute)
 	bucket := bedBucket(t, env)
-	target, err := url.Parse(env.S3Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := &loseUpload{next: httputil.NewSingleHostReverseProxy(target)}
-	srv := httptest.NewServer(proxy)
-	t.Cleanup(srv.Close)
-	up := provisionedClient(t, ctx, env, srv.URL, bucket, MinPartSize, nil)
+	proxy := &loseUpload{next: storeProxy(t, env)}
+	up := provisionedClient(t, ctx, env, serveProxy(t, proxy), bucket, MinPartSize, nil)
 	body := lines(MinPartSize + 4096)
 	if err := up.Put(ctx, Object{Bucket: bucket, Key: "lost.log", Body: bytes.NewReader(body), Size: int64(len(body)), OwnerAccount: env.LBOwner.Name}); err != nil {
 		t.Fatalf("Put: %v", err)

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -101,6 +104,23 @@ func provisionedClient(t *testing.T, ctx context.Context, env testbed.Env, endpo
 		t.Fatalf("Provision: %v", err)
 	}
 	return up
+}
+
+// storeProxy returns a reverse proxy to the bed's store, for a test's
+// handler to wrap, and serveProxy serves that handler and returns its URL.
+func storeProxy(t *testing.T, env testbed.Env) *httputil.ReverseProxy {
+	t.Helper()
+	target, err := url.Parse(env.S3Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return httputil.NewSingleHostReverseProxy(target)
+}
+
+func serveProxy(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 func removeBucket(c *s3.Client, bucket string) {
