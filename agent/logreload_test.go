@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -32,14 +31,7 @@ func TestReloadAppliesLogLevelAndFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.WatchConfig(path, true, nil)
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runWatching(t, a, path, nil)
 	component := a.log.With("component", "probe") // as a component's logger, made before the reload
 
 	component.Debug("probe before")

@@ -3,8 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"github.com/elb-access-logger/elb-access-logger/agent/config"
-	"github.com/elb-access-logger/elb-access-logger/agent/identity/identitytest"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/elb-access-logger/elb-access-logger/agent/config"
+	"github.com/elb-access-logger/elb-access-logger/agent/identity/identitytest"
 
 	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
@@ -330,14 +331,7 @@ func TestReloadLogsWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	hup := make(chan os.Signal, 1)
-	a.WatchConfig(path, true, hup)
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runWatching(t, a, path, hup)
 
 	servo := filepath.Join(dir, "servo.conf")
 	replaceFile(t, servo, "loadbalancer_owner_account=123456789012\nwords the cloud wrote\n")
@@ -346,4 +340,18 @@ func TestReloadLogsWarnings(t *testing.T) {
 	if want := servo + ":2: not a k=v line"; !strings.Contains(logs.String(), want) {
 		t.Errorf("log after the reload does not name %q:\n%s", want, logs.String())
 	}
+}
+
+// runWatching starts a, watching the configuration file at path (and
+// reloading on hup; nil: no signal), and runs it until the test ends.
+func runWatching(t *testing.T, a *Agent, path string, hup chan os.Signal) {
+	t.Helper()
+	a.WatchConfig(path, true, hup)
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
 }
