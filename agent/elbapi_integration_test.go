@@ -1,12 +1,10 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,24 +17,6 @@ import (
 	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
 	"github.com/elb-access-logger/elb-access-logger/uploader"
 )
-
-// syncBuffer is a bytes.Buffer safe for the agent's logger and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestELBAPIWithMotoAndRadosgw: the load balancer's owner turns logging
 // on, moves it between buckets and prefixes, changes the interval, names a
@@ -106,7 +86,7 @@ func TestELBAPIWithMotoAndRadosgw(t *testing.T) {
 		t.Fatal(err)
 	}
 	elb := control.NewELBClient(c.ELBEndpoint, "us-east-1", credentials.NewStaticCredentialsProvider(env.Logger.AccessKey, env.Logger.SecretKey, ""), nil)
-	var logs syncBuffer
+	var logs testbed.Buffer
 	var agent *Agent
 	conn, cancel, done := startAgent(t, c, up, func(a *Agent) {
 		a.SetAccessLogSource(elb)

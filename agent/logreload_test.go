@@ -22,7 +22,7 @@ func TestReloadAppliesLogLevelAndFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out syncBuffer
+	var out testbed.Buffer
 	logs, err := logging.New(&out, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		t.Fatal(err)

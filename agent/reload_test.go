@@ -325,7 +325,7 @@ func TestReloadLogsWarnings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testbed.Buffer
 	a, err := New(cfg, newMem(), slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -101,7 +101,7 @@ type agentRun struct {
 	storeOff bool
 }
 
-func startRun(t *testing.T, bin, cfg string, n int, logs *lockedBuffer) *agentRun {
+func startRun(t *testing.T, bin, cfg string, n int, logs *testbed.Buffer) *agentRun {
 	t.Helper()
 	cmd, done, listening := launch(t, logs, fmt.Sprintf("[run %d] ", n), bin, "--config", cfg)
 	r := &agentRun{n: n, cmd: cmd, done: done}
@@ -240,7 +240,7 @@ metrics.listen = 127.0.0.1:0
 	if err := os.WriteFile(cfg, []byte(props), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
+	logs := &testbed.Buffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			out := logs.String()

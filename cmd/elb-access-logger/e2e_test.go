@@ -59,25 +59,8 @@ func randomSuffix(t *testing.T) string {
 // runningAgent is the real binary started by a test.
 type runningAgent struct {
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *testbed.Buffer
 	done   chan error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // launch starts bin with args, copying each line it logs to logs (after
@@ -117,7 +100,7 @@ func startAgent(t *testing.T, properties string) *runningAgent {
 	if err := os.WriteFile(cfg, []byte(properties), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	stderr := &lockedBuffer{}
+	stderr := &testbed.Buffer{}
 	cmd, done, listening := launch(t, stderr, "", agentBinary(t), "--config", cfg)
 	a := &runningAgent{cmd: cmd, stderr: stderr, done: done}
 	t.Cleanup(func() {

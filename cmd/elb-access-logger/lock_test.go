@@ -34,7 +34,7 @@ spool.dir = %s
 `, port, spoolDir))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	firstErr := &lockedBuffer{}
+	firstErr := &testbed.Buffer{}
 	var firstRun error
 	first := make(chan struct{})
 	go func() {

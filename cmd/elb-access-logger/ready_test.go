@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
 )
 
 // notifySocket is a NOTIFY_SOCKET of the test's own, as systemd makes it.
@@ -53,7 +55,7 @@ func TestNotifyReadyAndStopping(t *testing.T) {
 		"spool.dir = %s\nsyslog.listen = udp://127.0.0.1:%d, unix://%s\nmetrics.listen =\n", spool, port, unixSock))
 	cmd := exec.Command(agentBinary(t), "--config", props, "--pid-file", pidFile)
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
-	stderr := &lockedBuffer{}
+	stderr := &testbed.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -120,7 +122,7 @@ func TestNotifyReloading(t *testing.T) {
 	props := writeProps(t, content)
 	cmd := exec.Command(agentBinary(t), "--config", props)
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
-	stderr := &lockedBuffer{}
+	stderr := &testbed.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

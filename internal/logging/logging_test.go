@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/elb-access-logger/elb-access-logger/internal/testbed"
 )
 
 // A reload changes level and format under loggers made before it; their
@@ -60,7 +62,7 @@ func TestSwitchFollowsLevelAndFormat(t *testing.T) {
 
 // Switching while loggers write races with nothing (run under -race).
 func TestSwitchConcurrent(t *testing.T) {
-	s, _ := New(&syncBuffer{}, "info", "logfmt")
+	s, _ := New(&testbed.Buffer{}, "info", "logfmt")
 	log := s.Logger().With("a", 1)
 	var wg sync.WaitGroup
 	for i := range 4 {
@@ -74,15 +76,4 @@ func TestSwitchConcurrent(t *testing.T) {
 		s.Set(Levels[j%4], Formats[j%2])
 	}
 	wg.Wait()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
 }
